@@ -1,0 +1,3 @@
+from accelplan.cli import main
+
+main()

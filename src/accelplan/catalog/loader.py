@@ -1,0 +1,182 @@
+"""Load and validate the catalog: shipped YAML plus the user's own directories.
+
+User directories come from `--catalog DIR` or the ACCELPLAN_CATALOG environment variable
+(os.pathsep-separated). A user directory may hold `chips/`, `systems/` and `models/` subfolders (or
+YAML files directly, told apart by their keys). A user entry with the id of a shipped one replaces it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from accelplan.catalog.schema import Chip, ModelSpec, System
+from accelplan.errors import CatalogError, UnknownIdError
+
+DATA = Path(__file__).parent / "data"
+ENV_VAR = "ACCELPLAN_CATALOG"
+_KINDS: dict[str, type[BaseModel]] = {"chips": Chip, "systems": System, "models": ModelSpec}
+
+
+@dataclass
+class Catalog:
+    chips: dict[str, Chip] = field(default_factory=dict)
+    systems: dict[str, System] = field(default_factory=dict)
+    models: dict[str, ModelSpec] = field(default_factory=dict)
+    chip_alias: dict[str, str] = field(default_factory=dict)
+    origin: dict[str, str] = field(default_factory=dict)  # "chips/h100-sxm" -> file it came from
+
+    def chip(self, chip_id: str) -> Chip:
+        key = chip_id.strip().lower()
+        cid = self.chip_alias.get(key, key)
+        if cid not in self.chips:
+            raise UnknownIdError("chip", chip_id, [*self.chips, *self.chip_alias])
+        return self.chips[cid]
+
+    def system(self, system_id: str) -> System:
+        if system_id not in self.systems:
+            raise UnknownIdError("system", system_id, self.systems)
+        return self.systems[system_id]
+
+    def default_system(self, chip: Chip | str) -> System:
+        c = self.chip(chip) if isinstance(chip, str) else chip
+        for s in self.systems.values():
+            if c.id in s.default_for:
+                return s
+        raise CatalogError("catalog", c.id, "default_for", "no system names this chip in default_for")
+
+    def model(self, model_id: str) -> ModelSpec:
+        if model_id in self.models:
+            return self.models[model_id]
+        p = Path(model_id)
+        if p.suffix in (".json", ".yaml", ".yml") or p.exists():
+            return load_model_file(p)
+        raise UnknownIdError("model", model_id, self.models)
+
+
+def _format_validation(err: ValidationError) -> tuple[str, str]:
+    e = err.errors()[0]
+    loc = ".".join(str(x) for x in e["loc"]) or None
+    msg = e["msg"]
+    if e["type"] == "extra_forbidden":
+        msg = "unknown field"
+    return loc or "", msg
+
+
+def _parse(kind: str, data: Any, file: Path) -> BaseModel:
+    if not isinstance(data, dict):
+        raise CatalogError(str(file), None, None, f"expected a mapping for one {kind[:-1]}, got {type(data).__name__}")
+    model = _KINDS[kind]
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        loc, msg = _format_validation(err)
+        raise CatalogError(str(file), str(data.get("id", "?")), loc or None, msg) from None
+
+
+def _guess_kind(data: dict) -> str | None:
+    if "peak_tflops" in data:
+        return "chips"
+    if "levels" in data:
+        return "systems"
+    if "layers" in data and "hidden" in data:
+        return "models"
+    return None
+
+
+def _read_yaml(file: Path) -> Any:
+    try:
+        return yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise CatalogError(str(file), None, None, f"not valid YAML: {exc}".splitlines()[0]) from None
+
+
+def _load_dir(cat: Catalog, root: Path) -> None:
+    for kind in _KINDS:
+        sub = root / kind
+        files = sorted(sub.glob("*.y*ml")) if sub.is_dir() else []
+        for f in files:
+            _add(cat, kind, _parse(kind, _read_yaml(f), f), f)
+    for f in sorted(root.glob("*.y*ml")):
+        data = _read_yaml(f)
+        kind = _guess_kind(data) if isinstance(data, dict) else None
+        if kind is None:
+            raise CatalogError(str(f), None, None,
+                               "cannot tell whether this is a chip (peak_tflops), system (levels) or model (layers)")
+        _add(cat, kind, _parse(kind, data, f), f)
+
+
+def _add(cat: Catalog, kind: str, obj: Any, file: Path) -> None:
+    getattr(cat, kind)[obj.id] = obj
+    cat.origin[f"{kind}/{obj.id}"] = str(file)
+    if kind == "chips":
+        for a in obj.aliases:
+            cat.chip_alias[a.lower()] = obj.id
+
+
+def _check_links(cat: Catalog) -> None:
+    for s in cat.systems.values():
+        f = cat.origin[f"systems/{s.id}"]
+        if s.chip not in cat.chips and s.chip not in cat.chip_alias:
+            raise CatalogError(f, s.id, "chip", f"names unknown chip '{s.chip}'")
+        for c in s.default_for:
+            if c not in cat.chips:
+                raise CatalogError(f, s.id, "default_for", f"names unknown chip '{c}'")
+
+
+@functools.lru_cache(maxsize=8)
+def _load(dirs: tuple[str, ...]) -> Catalog:
+    cat = Catalog()
+    _load_dir(cat, DATA)
+    for d in dirs:
+        p = Path(d)
+        if not p.is_dir():
+            raise CatalogError(d, None, None, "catalog directory does not exist")
+        _load_dir(cat, p)
+    _check_links(cat)
+    return cat
+
+
+def load_catalog(extra_dirs: list[str] | None = None) -> Catalog:
+    """The shipped catalog plus `extra_dirs` and the directories in $ACCELPLAN_CATALOG."""
+    env = [d for d in os.environ.get(ENV_VAR, "").split(os.pathsep) if d]
+    return _load(tuple([*env, *(extra_dirs or [])]))
+
+
+def get_chip(chip_id: str) -> Chip:
+    return load_catalog().chip(chip_id)
+
+
+def get_system(system_id: str) -> System:
+    return load_catalog().system(system_id)
+
+
+def get_model(model_id: str) -> ModelSpec:
+    return load_catalog().model(model_id)
+
+
+def load_model_file(path: Path) -> ModelSpec:
+    """A ModelSpec YAML, or a HuggingFace config.json (read as JSON, no transformers needed)."""
+    if not path.exists():
+        raise CatalogError(str(path), None, None, "file not found")
+    if path.suffix == ".json":
+        from accelplan.catalog.hf import model_from_hf_config
+
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CatalogError(str(path), None, None, f"not valid JSON: {exc}") from None
+        return model_from_hf_config(data, name=path.parent.name or path.stem, file=str(path))
+    data = _read_yaml(path)
+    if isinstance(data, dict) and "model_type" in data:
+        from accelplan.catalog.hf import model_from_hf_config
+
+        return model_from_hf_config(data, name=path.stem, file=str(path))
+    return _parse("models", data, path)  # type: ignore[return-value]

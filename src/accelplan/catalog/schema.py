@@ -1,0 +1,330 @@
+"""The one data model every layer shares: what runs (Chip, System), what is trained (ModelSpec,
+Workload) and how it is split (Plan).
+
+Catalog files store figures in the units vendors quote (TFLOP/s, GB, TB/s, GB/s, W); the `*_per_s`,
+`*_bytes` properties convert once, here, to SI base units for the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+TERA = 1e12
+GIGA = 1e9
+
+Precision = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4"]
+PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4")
+Status = Literal["shipping", "announced", "projected"]
+STATUSES: tuple[str, ...] = ("shipping", "announced", "projected")
+Confidence = Literal["vendor", "paper", "derived", "third_party", "reported", "estimate", "unverified", "measured"]
+Vendor = Literal["huawei", "nvidia", "amd", "google", "intel", "aws"]
+Topology = Literal["switched", "full_mesh", "torus2d", "torus3d", "fat_tree", "hypercube"]
+Recompute = Literal["none", "selective", "full"]
+RECOMPUTES: tuple[str, ...] = ("none", "selective", "full")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(Strict):
+    ref: str
+    figures: str = ""
+
+
+class Sourced(Strict):
+    """Mixin: every non-null figure (dotted path) must name its sources and carry a confidence."""
+
+    sources: list[Source] = Field(default_factory=list)
+    field_sources: dict[str, list[int]] = Field(default_factory=dict)
+    confidence: dict[str, Confidence] = Field(default_factory=dict)
+
+    def figure_paths(self) -> dict[str, float]:
+        """Dotted path -> value for every numeric figure of this entry (nulls excluded)."""
+        return {}
+
+    @model_validator(mode="after")
+    def _every_figure_sourced(self) -> Sourced:
+        figures = self.figure_paths()
+        for path in figures:
+            if path not in self.confidence:
+                raise ValueError(f"figure '{path}' has no confidence (allowed: {', '.join(_CONFIDENCES)})")
+            idx = self.field_sources.get(path)
+            if not idx:
+                raise ValueError(f"figure '{path}' names no source (field_sources.{path}: [index, ...])")
+            for i in idx:
+                if not 0 <= i < len(self.sources):
+                    raise ValueError(f"field_sources.{path} names source {i}, but there are {len(self.sources)}")
+        return self
+
+    def sources_for(self, path: str) -> list[Source]:
+        return [self.sources[i] for i in self.field_sources.get(path, [])]
+
+
+_CONFIDENCES = Confidence.__args__  # type: ignore[attr-defined]
+
+
+class PeakTable(Strict):
+    """Peak throughput per number format, TFLOP/s (TOP/s for int8). DENSE: never with 2:4 sparsity."""
+
+    fp32: float | None = None
+    tf32: float | None = None
+    bf16: float | None = None
+    fp16: float | None = None
+    fp8: float | None = None
+    int8: float | None = None
+    fp4: float | None = None
+
+
+class ScaleUp(Strict):
+    name: str | None = None
+    gb_s_unidir: float | None = None  # one direction, summed over the chip's scale-up links
+    gb_s_bidir: float | None = None  # both directions summed (the figure vendors usually quote)
+    domain_chips: int | None = None
+    topology: str | None = None
+
+
+class ScaleOut(Strict):
+    gbps: float | None = None  # line rate per chip, Gb/s (bits)
+    gb_s: float | None = None  # one direction, GB/s (bytes)
+
+
+class Efficiency(Strict):
+    """Achievable fraction of datasheet peaks, with where it comes from (shipped defaults)."""
+
+    matmul: float = Field(gt=0, le=1)
+    memory: float = Field(gt=0, le=1)
+    basis: str  # "measured: <what>" or "default: <reason>"
+
+
+class Chip(Sourced):
+    id: str
+    aliases: list[str] = Field(default_factory=list)
+    vendor: Vendor
+    name: str
+    architecture: str | None = None
+    year: int | None = None
+    status: Status
+    lifecycle: str | None = None
+    process_node: str | None = None
+    peak_tflops: PeakTable
+    sparse_tflops: PeakTable | None = None  # vendor "with sparsity" figures, kept for reference only
+    unsupported: list[str] = Field(default_factory=list)
+    hbm_gb: float | None = None
+    hbm_type: str | None = None
+    hbm_tb_s: float | None = None
+    tdp_w: float | None = None
+    scaleup: ScaleUp = ScaleUp()
+    scaleout: ScaleOut = ScaleOut()
+    efficiency: Efficiency | None = None
+    export_control: str | None = None
+    notes: dict[str, str] = Field(default_factory=dict)
+    extra: dict[str, Any] = Field(default_factory=dict)  # research fields not modelled (prices, rack figures)
+
+    def figure_paths(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for group in ("peak_tflops", "sparse_tflops", "scaleup", "scaleout"):
+            sub = getattr(self, group)
+            if sub is None:
+                continue
+            for k, v in sub.model_dump().items():
+                if isinstance(v, int | float) and not isinstance(v, bool):
+                    out[f"{group}.{k}"] = float(v)
+        for k in ("hbm_gb", "hbm_tb_s", "tdp_w"):
+            v = getattr(self, k)
+            if v is not None:
+                out[k] = float(v)
+        return out
+
+    # SI accessors used by the model
+    def peak_flops_per_s(self, precision: str) -> float | None:
+        v = getattr(self.peak_tflops, precision, None)
+        return None if v is None else v * TERA
+
+    @property
+    def hbm_bytes(self) -> float | None:
+        return None if self.hbm_gb is None else self.hbm_gb * GIGA
+
+    @property
+    def hbm_bytes_per_s(self) -> float | None:
+        return None if self.hbm_tb_s is None else self.hbm_tb_s * TERA
+
+
+class NetworkLevel(Strict):
+    """One level of a system's network. `size` = chips reachable at this level (None = whole cluster)."""
+
+    name: str
+    kind: Literal["scaleup", "scaleout"]
+    topology: Topology
+    size: int | None = None
+    gb_s_unidir: float | None = None  # per chip, one direction, summed over its links at this level
+    latency_us: float | None = None
+    torus_dims: list[int] | None = None  # e.g. [16, 16, 24] for a v5p slice; None = not a torus
+
+    @property
+    def bytes_per_s(self) -> float | None:
+        return None if self.gb_s_unidir is None else self.gb_s_unidir * GIGA
+
+
+class System(Sourced):
+    id: str
+    name: str
+    chip: str
+    chips_per_node: int = Field(gt=0)
+    default_for: list[str] = Field(default_factory=list)
+    levels: list[NetworkLevel] = Field(min_length=1)
+    node_overhead_w: float | None = None  # host CPUs, NICs, fans per node, for energy
+    notes: str | None = None
+
+    def figure_paths(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for i, lvl in enumerate(self.levels):
+            for k in ("gb_s_unidir", "latency_us"):
+                v = getattr(lvl, k)
+                if v is not None:
+                    out[f"levels.{i}.{k}"] = float(v)
+        if self.node_overhead_w is not None:
+            out["node_overhead_w"] = self.node_overhead_w
+        return out
+
+    @property
+    def scaleup(self) -> NetworkLevel:
+        return self.levels[0]
+
+    @property
+    def scaleout(self) -> NetworkLevel | None:
+        return self.levels[1] if len(self.levels) > 1 else None
+
+    @property
+    def domain_chips(self) -> int:
+        return self.levels[0].size or 1
+
+
+class Attention(Strict):
+    type: Literal["mha", "gqa", "mqa", "mla"] = "gqa"
+    q_lora_rank: int | None = None
+    kv_lora_rank: int | None = None
+    qk_nope_head_dim: int | None = None
+    qk_rope_head_dim: int | None = None
+    v_head_dim: int | None = None
+
+    @model_validator(mode="after")
+    def _mla_complete(self) -> Attention:
+        if self.type == "mla":
+            missing = [k for k in ("kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim")
+                       if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"attention type 'mla' needs {', '.join(missing)}")
+        return self
+
+
+class MoE(Strict):
+    experts: int = Field(gt=0)
+    top_k: int = Field(gt=0)
+    shared_experts: int = Field(default=0, ge=0)
+    expert_ffn_hidden: int = Field(gt=0)
+    dense_layers: int = Field(default=0, ge=0)  # leading dense (non-MoE) layers
+    shared_expert_ffn_hidden: int | None = None  # None = expert_ffn_hidden
+
+    @model_validator(mode="after")
+    def _topk(self) -> MoE:
+        if self.top_k > self.experts:
+            raise ValueError(f"moe.top_k ({self.top_k}) must be <= moe.experts ({self.experts})")
+        return self
+
+
+class PublishedCount(Strict):
+    total_b: float
+    active_b: float | None = None
+    source: str
+
+
+class ModelSpec(Strict):
+    id: str
+    name: str
+    layers: int = Field(gt=0)
+    hidden: int = Field(gt=0)
+    heads: int = Field(gt=0)
+    kv_heads: int | None = None  # None = heads (MHA)
+    head_dim: int | None = None  # None = hidden / heads
+    ffn_hidden: int = Field(gt=0)  # per dense MLP
+    gated_mlp: bool = True
+    vocab: int = Field(gt=0)
+    tied_embeddings: bool = False
+    seq_len: int = Field(default=4096, gt=0)  # training context of the preset
+    attention: Attention | None = None
+    moe: MoE | None = None
+    parallel_block: bool = False  # attention and MLP side by side (PaLM, GPT-J)
+    illustrative: bool = False
+    illustrative_note: str | None = None
+    published: PublishedCount | None = None
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> ModelSpec:
+        kv = self.kv_heads if self.kv_heads is not None else self.heads
+        if kv <= 0 or self.heads % kv:
+            raise ValueError(f"kv_heads ({kv}) must divide heads ({self.heads})")
+        if self.head_dim is None and self.hidden % self.heads:
+            raise ValueError(f"hidden ({self.hidden}) is not a multiple of heads ({self.heads}); give head_dim")
+        if self.moe is not None and self.moe.dense_layers > self.layers:
+            raise ValueError(f"moe.dense_layers ({self.moe.dense_layers}) exceeds layers ({self.layers})")
+        if self.illustrative and not self.illustrative_note:
+            raise ValueError("an illustrative model must say what it is modelled on (illustrative_note)")
+        return self
+
+    @property
+    def n_kv_heads(self) -> int:
+        return self.kv_heads if self.kv_heads is not None else self.heads
+
+    @property
+    def d_head(self) -> int:
+        return self.head_dim if self.head_dim is not None else self.hidden // self.heads
+
+    @property
+    def is_mla(self) -> bool:
+        return self.attention is not None and self.attention.type == "mla"
+
+    @property
+    def moe_layers(self) -> int:
+        return 0 if self.moe is None else self.layers - self.moe.dense_layers
+
+
+class Workload(Strict):
+    """What is trained: a model, a token budget and the batch shape."""
+
+    model: ModelSpec
+    tokens: float = Field(gt=0)  # total training tokens
+    seq_len: int = Field(gt=0)
+    global_batch: int = Field(gt=0)  # sequences per step
+    precision: Literal["bf16", "fp16", "fp8"] = "bf16"
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.global_batch * self.seq_len
+
+
+class Plan(Strict):
+    """How the job is split. chips = tp * pp * dp * cp; EP is folded inside dp*cp*tp (Megatron folding)."""
+
+    tp: int = Field(default=1, gt=0)
+    pp: int = Field(default=1, gt=0)
+    dp: int = Field(default=1, gt=0)
+    ep: int = Field(default=1, gt=0)
+    cp: int = Field(default=1, gt=0)
+    vpp: int = Field(default=1, gt=0)
+    micro_batch: int = Field(default=1, gt=0)
+    recompute: Recompute = "selective"
+    zero: int = Field(default=1, ge=0, le=3)
+    sequence_parallel: bool = True
+
+    @field_validator("recompute", mode="before")
+    @classmethod
+    def _lower(cls, v: Any) -> Any:
+        return v.lower() if isinstance(v, str) else v
+
+    @property
+    def chips(self) -> int:
+        return self.tp * self.pp * self.dp * self.cp

@@ -81,6 +81,12 @@ MEASURED_MATMUL = {
 }
 # Chips with no published matmul measurement get the median of the measured ones above.
 _MEASURED_MEDIAN = sorted(v for v, _ in MEASURED_MATMUL.values())[len(MEASURED_MATMUL) // 2]
+MEASURED_FP8 = {  # same table, FP8 (float8_e4m3fn) section
+    "h100-sxm": (0.709, "H100 SXM 1402.6 of 1979"), "h800-sxm": (0.709, "H100 SXM 1402.6 of 1979"),
+    "h200-sxm": (0.734, "H200 SXM 1453.4 of 1979"), "b200-hgx": (0.763, "B200 SXM 3432.5 of 4500"),
+    "b300-hgx": (0.745, "B300 SXM 3353.3 of 4500"), "gb200": (0.723, "GB200 3615.6 of 5000"),
+    "gaudi2": (0.955, "Gaudi 2 826.5 of 865"), "gaudi3": (0.769, "Gaudi 3 1289.5 of 1677"),
+}
 MEMORY_EFF = 0.85
 MEMORY_BASIS = ("memory 0.85 is a default, not a measurement: device copy kernels typically reach "
                 "80-90% of HBM peak; replace with `accelplan bench`")
@@ -136,6 +142,9 @@ def convert(entry: dict) -> dict:
         f"default: no published matmul measurement; median ({_MEASURED_MEDIAN}) of the measured chips "
         f"in this catalog")))
     out["efficiency"] = {"matmul": eff, "memory": MEMORY_EFF, "basis": f"matmul {basis}; {MEMORY_BASIS}"}
+    if cid in MEASURED_FP8:
+        out["efficiency"]["matmul_fp8"] = MEASURED_FP8[cid][0]
+        out["efficiency"]["basis"] += f"; fp8 measured: {MAMF_REF.replace('(BF16)', '(FP8)')}: {MEASURED_FP8[cid][1]}"
 
     notes = {k: str(v) for k, v in entry.items() if k.endswith("_note") or k == "note"}
     handled = set(PLAIN) | set(PEAK_KEYS) | set(SCALEUP_KEYS) | set(SCALEOUT_KEYS) | set(notes) | {

@@ -95,6 +95,7 @@ class Efficiency(Strict):
     """Achievable fraction of datasheet peaks, with where it comes from (shipped defaults)."""
 
     matmul: float = Field(gt=0, le=1)
+    matmul_fp8: float | None = Field(default=None, gt=0, le=1)
     memory: float = Field(gt=0, le=1)
     basis: str  # "measured: <what>" or "default: <reason>"
 

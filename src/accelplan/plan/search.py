@@ -1,0 +1,124 @@
+"""Enumerate every valid plan for a chip count and evaluate them together.
+
+Candidates are the cartesian product of per-dimension value lists, built with numpy (no Python loop
+per plan), filtered by the divisibility rules, then handed to `perf.step.evaluate` as one batch:
+- tp divides the attention heads (and the KV heads, or is a multiple of them) and fits the scale-up domain;
+- pp <= layers (uneven stages allowed, as Megatron's first/last-stage layer options do);
+- cp is a power of two that divides the sequence in 2 cp chunks (load-balanced causal CP);
+- dp = chips / (tp pp cp) is an integer that divides the global batch; micro-batch divides the local batch;
+- interleaving (vpp > 1) needs pp > 1, layers per stage divisible by vpp, and at least pp micro-batches;
+- ep divides the experts and folds inside dp * cp * tp (Megatron "parallel folding"); 1 for dense models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from accelplan.catalog.schema import Chip, System, Workload
+from accelplan.perf.assumptions import DEFAULT, Assumptions
+from accelplan.perf.costs import model_costs
+from accelplan.perf.step import RECOMPUTE_CODE, PlanArrays, StepArrays, evaluate
+
+MICRO_BATCHES = (1, 2, 4, 8, 16)
+VPPS = (1, 2, 3, 4, 6, 8)
+CPS = (1, 2, 4, 8, 16)
+ZEROS = (0, 1, 2, 3)
+MAX_TP = 64
+
+
+@dataclass
+class SearchResult:
+    chips: int
+    candidates: int  # plans built and evaluated
+    arrays: StepArrays | None  # None when no candidate passed the divisibility rules
+    order: np.ndarray  # indices of feasible plans, fastest first
+    reasons: dict[str, int] = field(default_factory=dict)  # why the rest were dropped
+
+    @property
+    def feasible(self) -> int:
+        return len(self.order)
+
+    @property
+    def best(self) -> int | None:
+        return int(self.order[0]) if len(self.order) else None
+
+
+def _divisors(n: int, limit: int | None = None) -> list[int]:
+    out = [d for d in range(1, n + 1) if n % d == 0]
+    return [d for d in out if limit is None or d <= limit]
+
+
+def candidate_values(workload: Workload, system: System, chips: int, fixed: dict | None = None) -> dict[str, list]:
+    """Per-dimension value lists; a dimension in `fixed` (not None) is pinned to that value."""
+    fixed = {k: v for k, v in (fixed or {}).items() if v is not None}
+    m = workload.model
+    kv = m.n_kv_heads
+    domain = system.domain_chips
+    tps = [t for t in _divisors(m.heads, min(MAX_TP, max(domain, 1)))
+           if (kv % t == 0 or t % kv == 0) and chips % t == 0]
+    pps = [p for p in _divisors(chips) if p <= m.layers]
+    experts = m.moe.experts if m.moe else 1
+    eps = _divisors(experts) if m.moe else [1]
+    vals: dict[str, list] = {
+        "tp": tps, "pp": pps, "cp": [c for c in CPS if workload.seq_len % (2 * c) == 0 or c == 1],
+        "ep": eps, "vpp": list(VPPS), "micro_batch": list(MICRO_BATCHES),
+        "recompute": list(RECOMPUTE_CODE), "zero": list(ZEROS), "sequence_parallel": [None],
+    }
+    for k, v in fixed.items():
+        if k in vals:
+            vals[k] = [v]
+    return vals
+
+
+def build_candidates(workload: Workload, system: System, chips: int, fixed: dict | None = None) -> PlanArrays:
+    vals = candidate_values(workload, system, chips, fixed)
+    rc_codes = [RECOMPUTE_CODE[r] for r in vals["recompute"]]
+    grids = np.meshgrid(np.array(vals["tp"]), np.array(vals["pp"]), np.array(vals["cp"]), np.array(vals["ep"]),
+                        np.array(vals["vpp"]), np.array(vals["micro_batch"]), np.array(rc_codes),
+                        np.array(vals["zero"]), indexing="ij")
+    tp, pp, cp, ep, vpp, mb, rc, zero = (g.ravel() for g in grids)
+    mp = tp * pp * cp
+    ok = chips % mp == 0
+    dp = np.where(ok, chips // np.maximum(mp, 1), 0)
+    gbs = workload.global_batch
+    ok &= dp > 0
+    local = np.where(dp > 0, gbs // np.maximum(dp, 1), 0)
+    ok &= (gbs % np.maximum(dp, 1) == 0) & (local % mb == 0) & (local >= mb)
+    micro = np.where(ok, local // np.maximum(mb, 1), 0)
+    L = workload.model.layers
+    stage_layers = -(-L // np.maximum(pp, 1))  # ceil: uneven stages carry one layer less
+    ok &= (vpp == 1) | ((pp > 1) & (stage_layers % vpp == 0) & (micro >= pp))
+    ok &= (dp * cp * tp) % ep == 0
+    sp_fixed = vals["sequence_parallel"][0]
+    sp = (tp > 1) if sp_fixed is None else np.full(tp.shape, bool(sp_fixed))
+    if "dp" in (f := {k: v for k, v in (fixed or {}).items() if v is not None}):
+        ok &= dp == f["dp"]
+    keep = np.flatnonzero(ok)
+    return PlanArrays(tp=tp[keep], pp=pp[keep], dp=dp[keep], ep=ep[keep], cp=cp[keep], vpp=vpp[keep], mb=mb[keep],
+                      recompute=rc[keep], zero=zero[keep], sp=np.asarray(sp)[keep])
+
+
+def search(workload: Workload, system: System, chip: Chip, chips: int, fixed: dict | None = None,
+           assumptions: Assumptions = DEFAULT, calibration: object | None = None,
+           objective: str = "tokens_per_s") -> SearchResult:
+    """All valid plans for `chips` chips, evaluated at once; feasible ones ranked fastest first."""
+    cand = build_candidates(workload, system, chips, fixed)
+    reasons: dict[str, int] = {}
+    if len(cand) == 0:
+        reasons["no plan satisfies the divisibility rules (heads, layers, batch, chips)"] = 1
+        return SearchResult(chips=chips, candidates=0, arrays=None, order=np.array([], int), reasons=reasons)
+    res = evaluate(workload, system, chip, cand, assumptions, calibration, costs=model_costs(workload.model, workload.seq_len))
+    finite = np.isfinite(res.step_time_s)
+    good = res.valid & res.fits & finite
+    n_mem = int((res.valid & ~res.fits).sum())
+    if n_mem:
+        reasons["does not fit in device memory"] = n_mem
+    n_net = int((res.valid & res.fits & ~finite).sum())
+    if n_net:
+        reasons["needs a network level the system does not have"] = n_net
+    idx = np.flatnonzero(good)
+    key = -res.tokens_per_s[idx] if objective == "tokens_per_s" else res.memory_bytes[idx]
+    order = idx[np.argsort(key, kind="stable")]
+    return SearchResult(chips=chips, candidates=len(cand), arrays=res, order=order, reasons=reasons)

@@ -19,7 +19,7 @@ _LAZY = {
     "search_plans": "accelplan.api",
     "compare": "accelplan.api",
     "equivalent": "accelplan.api",
-    "validate": "accelplan.api",
+    "validate": "accelplan.validate.runs",
 }
 
 __all__ = sorted(_LAZY)

@@ -15,9 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from accelplan.catalog.loader import Catalog, load_catalog
-from accelplan.catalog.schema import Attention, ModelSpec, MoE, Plan, Workload
+from accelplan.catalog.schema import Attention, ModelSpec, MoE, Workload
 from accelplan.errors import AccelplanError, CatalogError
-
 
 ASSUMED_TOKENS_PER_STEP = 4 * 1024 * 1024
 

@@ -1,0 +1,280 @@
+"""Python API: the same questions as the CLI, answered as data (pydantic models), never as text."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from accelplan.catalog.loader import Catalog, load_catalog
+from accelplan.catalog.schema import Chip, ModelSpec, Plan, System, Workload
+from accelplan.errors import PlanError
+from accelplan.perf.assumptions import DEFAULT, Assumptions
+from accelplan.perf.costs import ATTENTION_CONVENTION
+from accelplan.perf.step import MEMORY_TERMS, TIME_TERMS, PlanArrays, StepArrays, evaluate
+from accelplan.plan.search import SearchResult, search
+
+SECONDS_PER_DAY = 86400.0
+DEFAULT_COMPARE_CHIPS = ("ascend-910b", "ascend-910c", "h100-sxm", "h200-sxm", "b200-hgx", "mi300x", "tpu-v5p", "gaudi3")
+DEFAULT_MODEL = "openpangu-505b-moe"
+DEFAULT_TOKENS = 20e12
+DEFAULT_DAYS = 90.0
+DEFAULT_SEQ = 4096
+DEFAULT_GLOBAL_BATCH = 4096  # sequences: 16.8M tokens per step at 4096 context (Llama 3 used 16M)
+
+
+class Estimate(BaseModel):
+    chip: str
+    system: str
+    chips: int
+    plan: Plan
+    step_time_s: float
+    time_breakdown_s: dict[str, float]
+    memory_breakdown_gb: dict[str, float]
+    memory_gb: float
+    capacity_gb: float
+    fits: bool
+    tokens_per_s: float
+    mfu: float
+    hfu: float
+    micro_batches: int
+    days: float | None = None
+    chip_hours: float | None = None
+    efficiency_basis: str = ""
+    conventions: str = ATTENTION_CONVENTION
+
+
+class CompareRow(BaseModel):
+    chip: str
+    name: str
+    vendor: str
+    status: str
+    system: str
+    chips: int | None
+    days: float | None
+    tokens_per_s: float | None
+    mfu: float | None
+    chip_hours: float | None
+    plan: Plan | None
+    note: str = ""
+    estimate: Estimate | None = None
+
+
+class Comparison(BaseModel):
+    model: str
+    model_illustrative: bool
+    tokens: float
+    seq_len: int
+    global_batch: int
+    precision: str
+    mode: str  # "deadline" or "chips"
+    days: float | None
+    chips: int | None
+    rows: list[CompareRow]
+    conventions: str = ATTENTION_CONVENTION
+    notes: list[str] = Field(default_factory=list)
+
+
+def make_workload(model: ModelSpec | str, tokens: float = DEFAULT_TOKENS, seq_len: int | None = None,
+                  global_batch: int = DEFAULT_GLOBAL_BATCH, precision: str = "bf16",
+                  catalog: Catalog | None = None) -> Workload:
+    cat = catalog or load_catalog()
+    m = cat.model(model) if isinstance(model, str) else model
+    seq = seq_len if seq_len is not None else min(m.seq_len, DEFAULT_SEQ)
+    return Workload(model=m, tokens=tokens, seq_len=seq, global_batch=global_batch,
+                    precision=precision)  # type: ignore[arg-type]
+
+
+def check_plan(workload: Workload, system: System, plan: Plan, chips: int | None = None) -> None:
+    """Reject a plan the frameworks cannot run, naming the field and what is allowed."""
+    m = workload.model
+    if m.heads % plan.tp:
+        allowed = [d for d in range(1, m.heads + 1) if m.heads % d == 0 and d <= 64]
+        raise PlanError(f"tp={plan.tp} does not divide the {m.heads} attention heads of {m.id} (allowed tp: {allowed})")
+    if plan.pp > m.layers:
+        raise PlanError(f"pp={plan.pp} exceeds the {m.layers} layers of {m.id} (allowed pp: 1..{m.layers})")
+    experts = m.moe.experts if m.moe else 1
+    if experts % plan.ep:
+        raise PlanError(f"ep={plan.ep} does not divide the {experts} experts of {m.id}")
+    if (plan.dp * plan.cp * plan.tp) % plan.ep:
+        raise PlanError(f"ep={plan.ep} must divide dp*cp*tp={plan.dp * plan.cp * plan.tp} (experts fold inside them)")
+    if chips is not None and plan.chips != chips:
+        raise PlanError(f"tp*pp*dp*cp = {plan.chips}, but chips = {chips}")
+    local = workload.global_batch / plan.dp
+    if local != int(local) or int(local) % plan.micro_batch:
+        raise PlanError(f"global_batch={workload.global_batch} is not a multiple of dp*micro_batch="
+                        f"{plan.dp * plan.micro_batch}")
+    if plan.vpp > 1 and (plan.pp == 1 or -(-m.layers // plan.pp) % plan.vpp):
+        raise PlanError(f"vpp={plan.vpp} needs pp > 1 and layers per stage ({-(-m.layers // plan.pp)}) divisible by vpp")
+
+
+def _estimate_from(arr: StepArrays, i: int, chip: Chip, system: System, workload: Workload) -> Estimate:
+    tps = float(arr.tokens_per_s[i])
+    n = int(arr.chips[i])
+    days = workload.tokens / tps / SECONDS_PER_DAY if tps > 0 else None
+    eff = chip.efficiency
+    return Estimate(
+        chip=chip.id, system=system.id, chips=n, plan=arr.plans.plan(i), step_time_s=float(arr.step_time_s[i]),
+        time_breakdown_s={k: float(arr.time[k][i]) for k in TIME_TERMS},
+        memory_breakdown_gb={k: float(arr.memory[k][i]) / 1e9 for k in MEMORY_TERMS},
+        memory_gb=float(arr.memory_bytes[i]) / 1e9, capacity_gb=arr.capacity_bytes / 1e9, fits=bool(arr.fits[i]),
+        tokens_per_s=tps, mfu=float(arr.mfu[i]), hfu=float(arr.hfu[i]), micro_batches=int(arr.micro_batches[i]),
+        days=days, chip_hours=None if days is None else days * 24 * n,
+        efficiency_basis=(eff.basis if eff else "default"),
+    )
+
+
+def estimate(workload: Workload, chip: Chip | str, plan: Plan, system: System | str | None = None,
+             assumptions: Assumptions = DEFAULT, calibration: object | None = None) -> Estimate:
+    """One plan, one system. A plan that does not fit raises PlanError saying by how much."""
+    cat = load_catalog()
+    c = cat.chip(chip) if isinstance(chip, str) else chip
+    s = (cat.system(system) if isinstance(system, str) else system) if system else cat.default_system(c)
+    check_plan(workload, s, plan)
+    arr = evaluate(workload, s, c, PlanArrays.from_plans([plan]), assumptions, calibration)
+    est = _estimate_from(arr, 0, c, s, workload)
+    if not est.fits:
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in est.memory_breakdown_gb.items() if v > 0.05)
+        raise PlanError(f"plan does not fit: needs {est.memory_gb:.1f} GB per device, {c.id} has "
+                        f"{est.capacity_gb:.0f} GB ({est.memory_gb - est.capacity_gb:.1f} GB over; {parts})")
+    if not math.isfinite(est.step_time_s):
+        raise PlanError(f"plan needs a network level that system '{s.id}' does not have (a group spans beyond "
+                        f"its {s.domain_chips}-chip scale-up domain and no scale-out bandwidth is known)")
+    return est
+
+
+def search_plans(workload: Workload, chip: Chip | str, chips: int, system: System | str | None = None,
+                 assumptions: Assumptions = DEFAULT, calibration: object | None = None,
+                 fixed: dict[str, Any] | None = None) -> SearchResult:
+    cat = load_catalog()
+    c = cat.chip(chip) if isinstance(chip, str) else chip
+    s = (cat.system(system) if isinstance(system, str) else system) if system else cat.default_system(c)
+    return search(workload, s, c, chips, fixed=fixed, assumptions=assumptions, calibration=calibration)
+
+
+def best_estimate(workload: Workload, chip: Chip, system: System, chips: int, assumptions: Assumptions = DEFAULT,
+                  calibration: object | None = None) -> Estimate | None:
+    res = search(workload, system, chip, chips, assumptions=assumptions, calibration=calibration)
+    if res.best is None or res.arrays is None:
+        return None
+    return _estimate_from(res.arrays, res.best, chip, system, workload)
+
+
+def cluster_sizes(system: System, lo: int, hi: int) -> list[int]:
+    """Sizes worth trying: whole nodes times 2^k and 3 x 2^k (batch sizes are powers of two, so other
+    sizes seldom admit a data-parallel degree that divides the batch)."""
+    node = system.chips_per_node
+    out = set()
+    k = 1
+    while node * k <= hi:
+        out.add(node * k)
+        if k >= 2 and node * k * 3 // 2 <= hi:
+            out.add(node * k * 3 // 2)
+        k *= 2
+    return sorted(n for n in out if n >= lo)
+
+
+REFERENCE_CHIPS = 1024
+
+
+def chips_needed(workload: Workload, chip: Chip, system: System, days: float, max_chips: int = 262144,
+                 assumptions: Assumptions = DEFAULT, calibration: object | None = None) -> Estimate | None:
+    """Fewest chips on the `cluster_sizes` ladder whose best plan finishes the tokens within `days`.
+
+    Starts from the per-chip rate at a reference size, then walks the ladder up or down; throughput is
+    not strictly monotone in chips (divisibility), so the walk stops at the first size that misses.
+    """
+    need = workload.tokens / (days * SECONDS_PER_DAY)
+    ladder = cluster_sizes(system, system.chips_per_node, max_chips)
+    if not ladder:
+        return None
+
+    def at(i: int) -> Estimate | None:
+        return best_estimate(workload, chip, system, ladder[i], assumptions, calibration)
+
+    ref_i = min(range(len(ladder)), key=lambda j: abs(ladder[j] - REFERENCE_CHIPS))
+    ref = at(ref_i)
+    if ref is None:  # the model may not fit a reference-size cluster: find the first size that runs
+        ref_i = next((j for j in range(ref_i + 1, len(ladder)) if at(j) is not None), None)  # type: ignore[assignment]
+        if ref_i is None:
+            return None
+        ref = at(ref_i)
+        assert ref is not None
+    guess = need / (ref.tokens_per_s / ref.chips)
+    i = min(range(len(ladder)), key=lambda j: abs(ladder[j] - guess))
+    e = ref if i == ref_i else at(i)
+    if e is not None and e.tokens_per_s >= need:
+        while i > 0:
+            lower = at(i - 1)
+            if lower is None or lower.tokens_per_s < need:
+                break
+            e, i = lower, i - 1
+        return e
+    while i + 1 < len(ladder):
+        i += 1
+        e = at(i)
+        if e is not None and e.tokens_per_s >= need:
+            return e
+    return None
+
+
+def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MODEL, tokens: float = DEFAULT_TOKENS,
+            days: float | None = DEFAULT_DAYS, n_chips: int | None = None, seq_len: int | None = None,
+            global_batch: int = DEFAULT_GLOBAL_BATCH, precision: str = "bf16", assumptions: Assumptions = DEFAULT,
+            calibration: object | None = None) -> Comparison:
+    """Several chips on one workload: chips needed to finish within `days`, or time on `n_chips` chips."""
+    cat = load_catalog()
+    w = make_workload(model, tokens, seq_len, global_batch, precision, cat)
+    ids = list(chips or DEFAULT_COMPARE_CHIPS)
+    mode = "chips" if n_chips else "deadline"
+    rows: list[CompareRow] = []
+    for cid in ids:
+        c = cat.chip(cid)
+        s = cat.default_system(c)
+        note = "" if c.status == "shipping" else f"{c.status}: figures are not measured products"
+        try:
+            if n_chips:
+                e = best_estimate(w, c, s, n_chips, assumptions, calibration)
+            else:
+                e = chips_needed(w, c, s, float(days or DEFAULT_DAYS), assumptions=assumptions, calibration=calibration)
+        except PlanError as exc:
+            rows.append(CompareRow(chip=c.id, name=c.name, vendor=c.vendor, status=c.status, system=s.id, chips=None,
+                                   days=None, tokens_per_s=None, mfu=None, chip_hours=None, plan=None, note=str(exc)))
+            continue
+        if e is None:
+            why = "no plan fits" if n_chips else "no cluster size on the ladder meets the deadline"
+            rows.append(CompareRow(chip=c.id, name=c.name, vendor=c.vendor, status=c.status, system=s.id, chips=None,
+                                   days=None, tokens_per_s=None, mfu=None, chip_hours=None, plan=None,
+                                   note="; ".join(x for x in (note, why) if x)))
+            continue
+        rows.append(CompareRow(chip=c.id, name=c.name, vendor=c.vendor, status=c.status, system=s.id, chips=e.chips,
+                               days=e.days, tokens_per_s=e.tokens_per_s, mfu=e.mfu, chip_hours=e.chip_hours,
+                               plan=e.plan, note=note, estimate=e))
+    notes = []
+    if w.model.illustrative:
+        notes.append(f"{w.model.id} is illustrative: {w.model.illustrative_note}")
+    return Comparison(model=w.model.id, model_illustrative=w.model.illustrative, tokens=w.tokens, seq_len=w.seq_len,
+                      global_batch=w.global_batch, precision=w.precision, mode=mode, days=days if not n_chips else None,
+                      chips=n_chips, rows=rows, notes=notes)
+
+
+def equivalent(workload: Workload, chip_x: str, n_x: int, chip_y: str, assumptions: Assumptions = DEFAULT,
+               calibration: object | None = None) -> dict[str, Any]:
+    """How many chips of Y match N chips of X on this workload (best plans on both sides)."""
+    cat = load_catalog()
+    cx, cy = cat.chip(chip_x), cat.chip(chip_y)
+    sx, sy = cat.default_system(cx), cat.default_system(cy)
+    ex = best_estimate(workload, cx, sx, n_x, assumptions, calibration)
+    if ex is None:
+        raise PlanError(f"no plan of {workload.model.id} fits on {n_x} x {cx.id}")
+    days = workload.tokens / ex.tokens_per_s / SECONDS_PER_DAY
+    ey = chips_needed(workload, cy, sy, days, assumptions=assumptions, calibration=calibration)
+    return {"x": ex.model_dump(), "y": None if ey is None else ey.model_dump(),
+            "ratio": None if ey is None else ey.chips / n_x,
+            "note": "Y's count is the smallest size on a 2^(1/4) ladder of whole nodes whose best plan is at least "
+                    "as fast as X's best plan"}
+
+
+__all__ = ["Estimate", "Comparison", "CompareRow", "compare", "estimate", "search_plans", "equivalent",
+           "chips_needed", "make_workload", "check_plan"]

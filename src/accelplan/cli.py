@@ -1,0 +1,452 @@
+"""Command line: `accelplan COMMAND`. Tables for people, `--json` for scripts.
+
+Only typer is imported at start-up; the catalog, numpy and rich load inside the commands, so
+`accelplan --help` stays fast. Bad input prints one line and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Which accelerator, how many, how long: a sourced hardware catalog and an LLM training "
+                       "planner for Ascend, NVIDIA, AMD, TPU and Gaudi.")
+
+CatalogOpt = typer.Option(None, "--catalog", help="Extra catalog directory (chips/, systems/, models/ YAML).")
+JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+def _console():  # noqa: ANN202
+    from rich.console import Console
+
+    # a pipe or file gets a wide table rather than rich's 80-column default
+    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 180)
+
+
+def _catalog(extra: list[str] | None):  # noqa: ANN202
+    from accelplan.catalog.loader import load_catalog
+
+    return load_catalog(extra or None)
+
+
+def _dump(obj: Any) -> None:
+    from pydantic import BaseModel
+
+    def conv(o: Any) -> Any:
+        if isinstance(o, BaseModel):
+            return o.model_dump(mode="json")
+        raise TypeError(type(o).__name__)
+
+    sys.stdout.write(json.dumps(obj, default=conv, indent=2) + "\n")
+
+
+def _fmt(v: float | None, unit: str = "", digits: int = 0) -> str:
+    if v is None:
+        return "unknown"
+    s = f"{v:,.{digits}f}" if isinstance(v, float) and not float(v).is_integer() or digits else f"{v:,.0f}"
+    return f"{s}{unit}"
+
+
+# ------------------------------------------------------------------------------------------- catalog
+@app.command()
+def chips(vendor: str = typer.Option(None, help="huawei | nvidia | amd | google | intel | aws"),
+          status: str = typer.Option(None, help="shipping | announced | projected"),
+          json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
+    """List the chips: dense peaks, memory, scale-up, status."""
+    from accelplan.catalog.schema import STATUSES
+    from accelplan.errors import AccelplanError
+
+    cat = _catalog(catalog)
+    vendors = sorted({c.vendor for c in cat.chips.values()})
+    if vendor and vendor.lower() not in vendors:
+        raise AccelplanError(f"--vendor '{vendor}' is not one of: {', '.join(vendors)}")
+    if status and status.lower() not in STATUSES:
+        raise AccelplanError(f"--status '{status}' is not one of: {', '.join(STATUSES)}")
+    rows = [c for c in cat.chips.values()
+            if (not vendor or c.vendor == vendor.lower()) and (not status or c.status == status.lower())]
+    rows.sort(key=lambda c: (c.vendor, c.year or 0, c.id))
+    if json_out:
+        _dump([c.model_dump(mode="json") for c in rows])
+        return
+    from rich.table import Table
+
+    t = Table(title=f"{len(rows)} chips (peaks are DENSE, no 2:4 sparsity; 'unknown' = not published)")
+    for col in ("id", "vendor", "status", "year", "BF16 TF", "FP8 TF", "HBM GB", "HBM TB/s", "TDP W",
+                "scale-up GB/s (1 dir)", "domain"):
+        t.add_column(col, justify="right" if col not in ("id", "vendor", "status") else "left")
+    for c in rows:
+        t.add_row(c.id, c.vendor, c.status, str(c.year or ""), _fmt(c.peak_tflops.bf16 or c.peak_tflops.fp16),
+                  _fmt(c.peak_tflops.fp8), _fmt(c.hbm_gb), _fmt(c.hbm_tb_s, digits=2), _fmt(c.tdp_w),
+                  _fmt(c.scaleup.gb_s_unidir), _fmt(c.scaleup.domain_chips))
+    _console().print(t)
+
+
+@app.command()
+def chip(chip_id: str = typer.Argument(..., help="chip id or alias, e.g. ascend-910b, h100"),
+         vs: str = typer.Option(None, "--vs", help="another chip: show this chip's figures as ratios to it"),
+         json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
+    """One chip: every figure with its source and confidence; --vs gives the ratios to another chip."""
+    cat = _catalog(catalog)
+    c = cat.chip(chip_id)
+    other = cat.chip(vs) if vs else None
+    figures = c.figure_paths()
+    if json_out:
+        out = c.model_dump(mode="json")
+        out["figures"] = {p: {"value": v, "confidence": c.confidence.get(p),
+                              "sources": [s.model_dump() for s in c.sources_for(p)]} for p, v in figures.items()}
+        if other:
+            of = other.figure_paths()
+            out["vs"] = {"chip": other.id, "ratios": {p: v / of[p] for p, v in figures.items() if of.get(p)}}
+        _dump(out)
+        return
+    from rich.table import Table
+
+    con = _console()
+    con.print(f"[bold]{c.name}[/bold]  id {c.id}  vendor {c.vendor}  status [bold]{c.status}[/bold]"
+              f"{'  (' + c.lifecycle + ')' if c.lifecycle else ''}  year {c.year or 'unknown'}")
+    if c.status != "shipping":
+        con.print(f"[yellow]{c.status}: figures are announcements or projections, not measured products[/yellow]")
+    t = Table(title=f"figures{' vs ' + other.id if other else ''}")
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    if other:
+        t.add_column(other.id, justify="right")
+        t.add_column("ratio", justify="right")
+    t.add_column("confidence")
+    t.add_column("source")
+    of = other.figure_paths() if other else {}
+    paths = list(dict.fromkeys([*figures, *of]))
+    for p in paths:
+        v = figures.get(p)
+        src = "; ".join(s.ref for s in c.sources_for(p))[:90] if v is not None else ""
+        row = [p, _fmt(v, digits=1 if v is not None and not float(v).is_integer() else 0)]
+        if other:
+            ov = of.get(p)
+            row += [_fmt(ov), f"{v / ov:.2f}x" if v is not None and ov else "n/a"]
+        row += [c.confidence.get(p, "") if v is not None else "unknown", src]
+        t.add_row(*row)
+    con.print(t)
+    if c.efficiency:
+        con.print(f"efficiency: matmul {c.efficiency.matmul:.3f}, memory {c.efficiency.memory:.2f} "
+                  f"({c.efficiency.basis})")
+    if c.export_control:
+        con.print(f"export control (information, not legal advice): {c.export_control}")
+    for k, v in c.notes.items():
+        con.print(f"[dim]{k}: {v}[/dim]")
+
+
+@app.command()
+def systems(json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
+    """List the systems: chip, scale-up domain and scale-out network."""
+    cat = _catalog(catalog)
+    rows = sorted(cat.systems.values(), key=lambda s: s.id)
+    if json_out:
+        _dump([s.model_dump(mode="json") for s in rows])
+        return
+    from rich.table import Table
+
+    t = Table(title=f"{len(rows)} systems (bandwidth per chip, one direction)")
+    for col in ("id", "chip", "scale-up", "domain", "GB/s", "scale-out", "GB/s ", "default for"):
+        t.add_column(col)
+    for s in rows:
+        up, out = s.levels[0], (s.levels[1] if len(s.levels) > 1 else None)
+        t.add_row(s.id, s.chip, f"{up.name} ({up.topology})", _fmt(up.size), _fmt(up.gb_s_unidir),
+                  f"{out.name} ({out.topology})" if out else "none", _fmt(out.gb_s_unidir) if out else "",
+                  ", ".join(s.default_for))
+    _console().print(t)
+
+
+@app.command()
+def models(json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
+    """List the model presets with total and active parameters."""
+    from accelplan.perf.costs import model_costs
+
+    cat = _catalog(catalog)
+    rows = []
+    for m in sorted(cat.models.values(), key=lambda m: m.id):
+        c = model_costs(m)
+        rows.append({"id": m.id, "name": m.name, "params_b": c.params_total / 1e9, "active_b": c.params_active / 1e9,
+                     "layers": m.layers, "hidden": m.hidden, "moe": m.moe is not None, "illustrative": m.illustrative})
+    if json_out:
+        _dump(rows)
+        return
+    from rich.table import Table
+
+    t = Table(title=f"{len(rows)} model presets")
+    for col in ("id", "total B", "active B", "layers", "hidden", "kind"):
+        t.add_column(col, justify="right" if col not in ("id", "kind") else "left")
+    for r in rows:
+        kind = ("MoE" if r["moe"] else "dense") + (" (illustrative)" if r["illustrative"] else "")
+        t.add_row(r["id"], f"{r['params_b']:.1f}", f"{r['active_b']:.1f}", str(r["layers"]), str(r["hidden"]), kind)
+    _console().print(t)
+
+
+@app.command()
+def model(model_id: str = typer.Argument(..., help="preset id, or a path to a ModelSpec YAML / HF config.json"),
+          seq_len: int = typer.Option(None, "--seq-len", help="sequence length (default: the preset's)"),
+          json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
+    """One model: total and active parameters, FLOPs per token (convention stated)."""
+    from accelplan.perf.costs import ATTENTION_CONVENTION, model_costs
+
+    m = _catalog(catalog).model(model_id)
+    c = model_costs(m, seq_len)
+    out = {"id": m.id, "name": m.name, "params_total": c.params_total, "params_active": c.params_active,
+           "params_embedding": c.params_embedding + c.params_logits, "seq_len": c.seq_len,
+           "forward_flops_per_token": c.forward_flops_per_token(),
+           "training_flops_per_token": c.model_flops_per_token(),
+           "six_n_active": 6 * c.params_active, "convention": ATTENTION_CONVENTION,
+           "illustrative": m.illustrative, "illustrative_note": m.illustrative_note,
+           "published": m.published.model_dump() if m.published else None, "spec": m.model_dump(mode="json")}
+    if json_out:
+        _dump(out)
+        return
+    con = _console()
+    con.print(f"[bold]{m.name}[/bold] ({m.id})" + ("  [yellow]illustrative[/yellow]" if m.illustrative else ""))
+    if m.illustrative:
+        con.print(f"[yellow]{m.illustrative_note}[/yellow]")
+    con.print(f"parameters: {c.params_total / 1e9:.2f} B total, {c.params_active / 1e9:.2f} B active"
+              + (f" (published: {m.published.total_b} B / {m.published.active_b or m.published.total_b} B)"
+                 if m.published else ""))
+    con.print(f"layers {m.layers}, hidden {m.hidden}, heads {m.heads} (kv {m.n_kv_heads}), ffn {m.ffn_hidden}, "
+              f"vocab {m.vocab}" + (f", MoE {m.moe.experts} experts top-{m.moe.top_k}" if m.moe else ""))
+    con.print(f"training FLOPs per token at seq {c.seq_len}: {c.model_flops_per_token() / 1e9:,.1f} GFLOP "
+              f"(6N_active = {6 * c.params_active / 1e9:,.1f} GFLOP)")
+    con.print(f"[dim]convention: {ATTENTION_CONVENTION}[/dim]")
+
+
+# ------------------------------------------------------------------------------------------- planning
+def _workload(model_id: str, tokens: float, seq_len: int | None, global_batch: int, precision: str,
+              catalog: list[str] | None):  # noqa: ANN202
+    from accelplan.api import make_workload
+
+    return make_workload(model_id, tokens, seq_len, global_batch, precision, _catalog(catalog))
+
+
+ModelOpt = typer.Option("openpangu-505b-moe", "--model", "-m", help="preset id or path to a HF config.json")
+TokensOpt = typer.Option(20e12, "--tokens", help="training tokens")
+SeqOpt = typer.Option(None, "--seq-len", help="sequence length (default: min(preset, 4096))")
+GbsOpt = typer.Option(4096, "--global-batch", help="sequences per step")
+PrecOpt = typer.Option("bf16", "--precision", help="bf16 | fp16 | fp8")
+
+
+def _print_estimate(e: Any, title: str) -> None:
+    from rich.table import Table
+
+    con = _console()
+    con.print(f"[bold]{title}[/bold]")
+    p = e.plan
+    con.print(f"plan: tp {p.tp} pp {p.pp} dp {p.dp} cp {p.cp} ep {p.ep} vpp {p.vpp} micro-batch {p.micro_batch} "
+              f"recompute {p.recompute} zero {p.zero} sp {p.sequence_parallel}")
+    con.print(f"step {e.step_time_s:.3f} s   tokens/s {e.tokens_per_s:,.0f}   MFU {e.mfu:.1%}   HFU {e.hfu:.1%}   "
+              f"memory {e.memory_gb:.1f} / {e.capacity_gb:.0f} GB" + (f"   {e.days:,.1f} days" if e.days else ""))
+    t = Table(title="step time breakdown (sums to the step)")
+    t.add_column("term")
+    t.add_column("s", justify="right")
+    t.add_column("%", justify="right")
+    for k, v in e.time_breakdown_s.items():
+        if v > 0:
+            t.add_row(k, f"{v:.3f}", f"{v / e.step_time_s:.1%}")
+    m = Table(title="memory per device")
+    m.add_column("term")
+    m.add_column("GB", justify="right")
+    for k, v in e.memory_breakdown_gb.items():
+        m.add_row(k, f"{v:.1f}")
+    con.print(t, m)
+    con.print(f"[dim]{e.conventions}; efficiency: {e.efficiency_basis[:160]}[/dim]")
+
+
+@app.command()
+def estimate(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = typer.Option(..., "--chips", "-n"),
+             model_id: str = ModelOpt, tokens: float = TokensOpt, seq_len: int = SeqOpt, global_batch: int = GbsOpt,
+             precision: str = PrecOpt, tp: int = 1, pp: int = 1, cp: int = 1, ep: int = 1, vpp: int = 1,
+             micro_batch: int = 1, recompute: str = "selective", zero: int = 1,
+             sequence_parallel: bool = typer.Option(None, "--sp/--no-sp"),
+             system: str = typer.Option(None, help="system id (default: the chip's default system)"),
+             json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
+    """Predict one given plan: step time and its breakdown, tokens/s, MFU, memory per device."""
+    from accelplan.api import estimate as run_estimate
+    from accelplan.catalog.schema import Plan
+    from accelplan.errors import PlanError
+
+    w = _workload(model_id, tokens, seq_len, global_batch, precision, catalog)
+    tpcp = tp * pp * cp
+    if chips % tpcp:
+        raise PlanError(f"--chips {chips} is not a multiple of tp*pp*cp = {tpcp}")
+    plan = Plan(tp=tp, pp=pp, dp=chips // tpcp, cp=cp, ep=ep, vpp=vpp, micro_batch=micro_batch,
+                recompute=recompute, zero=zero,  # type: ignore[arg-type]
+                sequence_parallel=tp > 1 if sequence_parallel is None else sequence_parallel)
+    e = run_estimate(w, chip_id, plan, system)
+    if json_out:
+        _dump(e)
+        return
+    _print_estimate(e, f"{w.model.id} on {chips} x {e.chip} ({e.system})")
+
+
+@app.command("plan")
+def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = typer.Option(..., "--chips", "-n"),
+             model_id: str = ModelOpt, tokens: float = TokensOpt, seq_len: int = SeqOpt, global_batch: int = GbsOpt,
+             precision: str = PrecOpt, top: int = typer.Option(10, "--top", "-k"),
+             system: str = typer.Option(None), json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
+    """Search every valid plan for N chips; show the fastest and why the rest were dropped."""
+    import time
+
+    from accelplan.api import _estimate_from, search_plans
+
+    cat = _catalog(catalog)
+    w = _workload(model_id, tokens, seq_len, global_batch, precision, catalog)
+    c = cat.chip(chip_id)
+    s = cat.system(system) if system else cat.default_system(c)
+    t0 = time.perf_counter()
+    res = search_plans(w, c, chips, s)
+    dt = time.perf_counter() - t0
+    ests = [] if res.arrays is None else [_estimate_from(res.arrays, int(i), c, s, w) for i in res.order[:top]]
+    out = {"chip": c.id, "system": s.id, "chips": chips, "model": w.model.id, "candidates": res.candidates,
+           "feasible": res.feasible, "dropped": res.reasons, "search_s": dt, "top": ests}
+    if json_out:
+        _dump(out)
+        return
+    from rich.table import Table
+
+    con = _console()
+    con.print(f"[bold]{w.model.id}[/bold] on {chips} x {c.id} ({s.id}): {res.candidates:,} candidates evaluated in "
+              f"{dt * 1000:.0f} ms, {res.feasible:,} feasible")
+    for why, n in res.reasons.items():
+        con.print(f"  dropped {n:,}: {why}")
+    if not ests:
+        con.print("[red]no feasible plan[/red]")
+        raise typer.Exit(1)
+    t = Table()
+    for col in ("#", "tp", "pp", "dp", "cp", "ep", "vpp", "mb", "recompute", "zero", "tokens/s", "MFU", "step s",
+                "mem GB", "days"):
+        t.add_column(col, justify="right")
+    for i, e in enumerate(ests, 1):
+        p = e.plan
+        t.add_row(str(i), str(p.tp), str(p.pp), str(p.dp), str(p.cp), str(p.ep), str(p.vpp), str(p.micro_batch),
+                  p.recompute, str(p.zero), f"{e.tokens_per_s:,.0f}", f"{e.mfu:.1%}", f"{e.step_time_s:.2f}",
+                  f"{e.memory_gb:.0f}", f"{e.days:,.1f}" if e.days else "")
+    con.print(t)
+
+
+@app.command()
+def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat for several chips"),
+            model_id: str = ModelOpt, tokens: float = TokensOpt,
+            days: float = typer.Option(90.0, "--days", help="deadline: chips needed to finish within it"),
+            chips: int = typer.Option(None, "--chips", "-n", help="fixed chip count: time to train instead"),
+            seq_len: int = SeqOpt, global_batch: int = GbsOpt, precision: str = PrecOpt,
+            json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
+    """Several chips on one workload. With no arguments: openPangu-2.0-class 505B MoE, 20T tokens, 90 days."""
+    from accelplan.api import compare as run_compare
+
+    _catalog(catalog)
+    res = run_compare(chip_ids or None, model_id, tokens, days, chips, seq_len, global_batch, precision)
+    if json_out:
+        _dump(res)
+        return
+    from rich.table import Table
+
+    con = _console()
+    head = (f"{res.model} on {res.tokens / 1e12:g}T tokens, seq {res.seq_len}, global batch {res.global_batch}, "
+            f"{res.precision}: " + (f"chips needed to finish in {res.days:g} days" if res.mode == "deadline"
+                                    else f"time on {res.chips} chips"))
+    t = Table(title=head)
+    for col in ("chip", "status", "system", "chips", "days", "tokens/s", "MFU", "chip-hours (M)", "plan (tp/pp/dp/ep)",
+                "note"):
+        t.add_column(col, justify="right" if col in ("chips", "days", "tokens/s", "MFU", "chip-hours (M)") else "left")
+    for r in res.rows:
+        p = r.plan
+        t.add_row(r.chip, r.status, r.system, _fmt(r.chips) if r.chips else "-", f"{r.days:.1f}" if r.days else "-",
+                  f"{r.tokens_per_s:,.0f}" if r.tokens_per_s else "-", f"{r.mfu:.1%}" if r.mfu else "-",
+                  f"{r.chip_hours / 1e6:.2f}" if r.chip_hours else "-",
+                  f"{p.tp}/{p.pp}/{p.dp}/{p.ep}" if p else "-", r.note)
+    con.print(t)
+    for n in res.notes:
+        con.print(f"[yellow]note: {n}[/yellow]")
+    con.print(f"[dim]{res.conventions}. Cluster sizes step by 2^(1/4) in whole nodes. Efficiencies: measured GEMM "
+              "rates where published (see `accelplan chip ID`), else defaults.[/dim]")
+
+
+@app.command()
+def equiv(x: str = typer.Option(..., "--from", help="chip X"), n: int = typer.Option(..., "--chips", "-n"),
+          y: str = typer.Option(..., "--to", help="chip Y"), model_id: str = ModelOpt, tokens: float = TokensOpt,
+          seq_len: int = SeqOpt, global_batch: int = GbsOpt, precision: str = PrecOpt, json_out: bool = JsonOpt,
+          catalog: list[str] = CatalogOpt) -> None:
+    """How many chips of Y match N chips of X on this workload."""
+    from accelplan.api import equivalent
+
+    w = _workload(model_id, tokens, seq_len, global_batch, precision, catalog)
+    res = equivalent(w, x, n, y)
+    if json_out:
+        _dump(res)
+        return
+    con = _console()
+    ex, ey = res["x"], res["y"]
+    con.print(f"{n} x {ex['chip']}: {ex['tokens_per_s']:,.0f} tokens/s (MFU {ex['mfu']:.1%}), {ex['days']:.1f} days")
+    if ey is None:
+        con.print(f"[red]no cluster of {y} up to the search limit matches it[/red]")
+        raise typer.Exit(1)
+    con.print(f"{ey['chips']} x {ey['chip']}: {ey['tokens_per_s']:,.0f} tokens/s (MFU {ey['mfu']:.1%}), "
+              f"{ey['days']:.1f} days  ->  {res['ratio']:.2f} {ey['chip']} per {ex['chip']}")
+    con.print(f"[dim]{res['note']}[/dim]")
+
+
+@app.command()
+def validate(runs_file: str = typer.Argument(..., help="runs YAML in the interchange format"),
+             json_out: bool = JsonOpt) -> None:
+    """Predict published training runs with the shipped defaults; per-run error and MAPE."""
+    from accelplan.validate.runs import validate as run_validate
+
+    res = run_validate(runs_file)
+    if json_out:
+        _dump(res)
+        return
+    from rich.table import Table
+
+    t = Table(title=f"validation: {runs_file}")
+    for col in ("run", "chip", "chips", "predicted", "measured", "error %", "plan (tp/pp/dp/cp/ep vpp mb rc z)"):
+        t.add_column(col, justify="right" if col in ("chips", "predicted", "measured", "error %") else "left")
+    for r in res["runs"]:
+        if r["predicted_tokens_per_s"] is not None:
+            pred, meas = f"{r['predicted_tokens_per_s']:,.0f} tok/s", f"{r['measured_tokens_per_s']:,.0f} tok/s"
+        elif r["predicted_mfu"] is not None:
+            pred, meas = f"MFU {r['predicted_mfu']:.1%}", f"MFU {r['measured_mfu']:.1%}"
+        else:
+            pred, meas = "-", "-"
+        p = r["plan"]
+        plan = (f"{p['tp']}/{p['pp']}/{p['dp']}/{p['cp']}/{p['ep']} {p['vpp']} {p['micro_batch']} "
+                f"{p['recompute'][:3]} {p['zero']}") if p else (r["error"] or "")
+        err = f"{r['error_pct']:+.1f}" if r["error_pct"] is not None else "-"
+        t.add_row(r["id"], r["chip"], str(r["chips"]), pred, meas, err, plan)
+    con = _console()
+    con.print(t)
+    if res["mape_pct"] is not None:
+        by = ", ".join(f"{v} {e:.1f}%" for v, e in res["mape_by_vendor_pct"].items())
+        con.print(f"MAPE {res['mape_pct']:.1f}% over {len(res['runs']) - len(res['failed'])} runs; by vendor: {by}; "
+                  f"worst {res['max_abs_error_pct']:.1f}%")
+    if res["failed"]:
+        con.print(f"[red]not predicted: {', '.join(res['failed'])}[/red]")
+    assumed = [(r["id"], a) for r in res["runs"] for a in r["assumptions"]]
+    if assumed:
+        con.print(f"[dim]assumptions for unpublished fields ({len(assumed)}): "
+                  + "; ".join(f"{i}: {a}" for i, a in assumed[:12]) + (" ..." if len(assumed) > 12 else "")
+                  + " (all in --json)[/dim]")
+
+
+def main() -> None:
+    from accelplan.errors import AccelplanError
+
+    try:
+        app()
+    except AccelplanError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.exit(2)
+    except ImportError as exc:
+        sys.stderr.write(f"error: missing optional dependency: {exc}\n")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -271,9 +271,6 @@ def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     # ZeRO-3 / FSDP: gather weights for forward and again for backward, reduce-scatter grads, every micro-batch
     fsdp_mb = 2.0 * param_gather + grad_sync
     fsdp_exposed = micro * np.maximum(fsdp_mb - a.dp_overlap * (t_fwd_mb_stage + t_bwd_mb_stage), 0.0)
-    # with pipelining, FSDP keeps the gathered weights across micro-batches (torchtitan / Llama 3 practice):
-    # one gather and one reduce-scatter per step, as ZeRO-1/2 pay
-    fsdp_exposed = np.where(pp > 1, per_step_exposed, fsdp_exposed)
     dp_exposed = np.where(zero == 3, fsdp_exposed, per_step_exposed) * ((shard > 1) | (exp_shard > 1))
     local_opt = np.where(zero >= 1, p_nonexp / shard + p_exp / exp_shard, p_nonexp + p_exp)
     t_opt = a.optimizer_traffic_bytes_per_param * local_opt / r.hbm_bytes_per_s
@@ -311,7 +308,6 @@ def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     else:
         gathered_layer = wb * dense_layer_params / tp
     weights = weights + np.where(zero == 3, 2.0 * gathered_layer, 0.0)
-    weights = np.where((zero == 3) & (pp > 1), wb * (p_nonexp + p_exp), weights)  # kept gathered across micro-batches
     per_tok_dense = c.act_attn_bytes / tp + c.act_mlp_bytes / tp + c.act_bytes_seqpar / sp_div
     per_tok_moe = c.act_attn_bytes / tp + c.act_bytes_seqpar / sp_div + c.moe_act_bytes / tp
     per_tok = (1 - frac_moe) * per_tok_dense + frac_moe * per_tok_moe

@@ -21,7 +21,7 @@ from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.costs import model_costs
 from accelplan.perf.step import RECOMPUTE_CODE, PlanArrays, StepArrays, evaluate
 
-MICRO_BATCHES = (1, 2, 4, 8, 16)
+MICRO_BATCHES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
 VPPS = (1, 2, 3, 4, 6, 8)
 CPS = (1, 2, 4, 8, 16)
 ZEROS = (0, 1, 2, 3)

@@ -1,0 +1,78 @@
+"""Chip figures against independent facts: datasheet dense peaks, the dense/sparse traps, sources."""
+
+import re
+
+import pytest
+
+
+def test_catalog_has_all_research_chips_from_six_vendors(catalog):
+    assert len(catalog.chips) >= 38
+    assert len({c.vendor for c in catalog.chips.values()}) >= 6
+
+
+@pytest.mark.parametrize(("chip", "precision", "dense_tflops"), [
+    ("a100-sxm-80gb", "fp16", 312),  # NVIDIA A100 datasheet: 312 dense, 624 with sparsity
+    ("a100-sxm-80gb", "bf16", 312),
+    ("h100-sxm", "bf16", 989.4),  # 1979 is the 2:4-sparsity figure
+    ("b200-hgx", "bf16", 2250),  # HGX B200 (1,000 W)
+    ("gb200", "bf16", 2500),  # GB200 NVL72 B200 (1,200 W)
+    ("ascend-910b", "fp16", 313),  # FlagPerf nominal for Atlas 800T A2
+    ("tpu-v5p", "bf16", 459),
+])
+def test_dense_peaks_match_datasheets(catalog, chip, precision, dense_tflops):
+    assert getattr(catalog.chip(chip).peak_tflops, precision) == pytest.approx(dense_tflops)
+
+
+def test_sparse_figures_are_kept_apart_and_double_the_dense(catalog):
+    for c in catalog.chips.values():
+        if c.sparse_tflops is None:
+            continue
+        for p in ("bf16", "fp16", "fp8"):
+            dense, sparse = getattr(c.peak_tflops, p), getattr(c.sparse_tflops, p)
+            if dense and sparse:
+                assert sparse == pytest.approx(2 * dense, rel=0.01), (c.id, p)
+
+
+def test_seed_article_misquotes_are_not_in_the_catalog(catalog):
+    assert catalog.chip("ascend-910b").tdp_w != 310  # 310 W is the 2019 Ascend 910
+    assert catalog.chip("ascend-950dt").hbm_gb == 144  # 128 GB belongs to the 950PR
+    assert catalog.chip("ascend-950pr").hbm_gb == 128
+
+
+def test_every_figure_has_a_source_and_a_confidence(catalog):
+    for c in catalog.chips.values():
+        for path in c.figure_paths():
+            assert c.confidence.get(path), (c.id, path)
+            srcs = c.sources_for(path)
+            assert srcs and all(s.ref.strip() for s in srcs), (c.id, path)
+
+
+def test_unknown_figures_stay_null(catalog):
+    assert catalog.chip("ascend-910b").tdp_w is None  # 350 and 400 W are both reported
+    assert catalog.chip("ascend-910b1").peak_tflops.fp16 is None  # ~414 TF could not be verified
+
+
+def test_every_non_shipping_chip_says_so(catalog):
+    projected = {c.id for c in catalog.chips.values() if c.status == "projected"}
+    assert {"ascend-960", "ascend-970"} <= projected
+    assert catalog.chip("ascend-950dt").status == "announced"
+
+
+def test_validation_chip_ids_resolve(catalog, shared_dir):
+    text = (shared_dir / "validation" / "chip_ids.md").read_text()
+    ids = re.findall(r"^- `([^`]+)`", text, flags=re.M)
+    assert len(ids) >= 15
+    for cid in ids:
+        assert catalog.chip(cid).id
+
+
+def test_every_chip_has_a_default_system(catalog):
+    for c in catalog.chips.values():
+        s = catalog.default_system(c)
+        assert s.chip in (c.id, *c.aliases) or c.id in s.default_for
+
+
+def test_matmul_efficiency_basis_is_stated(catalog):
+    for c in catalog.chips.values():
+        assert c.efficiency is not None
+        assert c.efficiency.basis.startswith("matmul measured") or "default" in c.efficiency.basis

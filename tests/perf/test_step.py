@@ -1,0 +1,91 @@
+"""Invariants of the step model (hypothesis) and worked examples."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accelplan.api import make_workload
+from accelplan.catalog.schema import Plan
+from accelplan.perf.step import TIME_TERMS, PlanArrays, evaluate
+
+PLANS = st.builds(
+    Plan,
+    tp=st.sampled_from([1, 2, 4, 8]), pp=st.sampled_from([1, 2, 4, 8]), dp=st.sampled_from([1, 2, 4, 8, 16]),
+    cp=st.sampled_from([1, 2]), vpp=st.just(1), micro_batch=st.sampled_from([1, 2]),
+    recompute=st.sampled_from(["none", "selective", "full"]), zero=st.sampled_from([0, 1, 2, 3]),
+    sequence_parallel=st.booleans(),
+)
+
+
+@pytest.fixture(scope="module")
+def setup(catalog):
+    w = make_workload("llama3.1-70b", tokens=1e12, seq_len=4096, global_batch=256, catalog=catalog)
+    chip = catalog.chip("h100-sxm")
+    return w, catalog.default_system(chip), chip
+
+
+def _eval(setup, plans):
+    w, s, c = setup
+    return evaluate(w, s, c, PlanArrays.from_plans(plans))
+
+
+@settings(max_examples=60, deadline=None)
+@given(plan=PLANS)
+def test_breakdown_sums_to_step_time_and_mfu_at_most_one(setup, plan):
+    r = _eval(setup, [plan])
+    total = sum(r.time[k][0] for k in TIME_TERMS)
+    assert total == pytest.approx(r.step_time_s[0], rel=1e-9)
+    assert 0 <= r.mfu[0] <= 1 and r.mfu[0] <= r.hfu[0] + 1e-12
+    assert all(r.time[k][0] >= 0 for k in TIME_TERMS)
+
+
+@settings(max_examples=60, deadline=None)
+@given(plan=PLANS, which=st.sampled_from(["tp", "pp"]))
+def test_memory_never_grows_when_tp_or_pp_doubles(setup, plan, which):
+    doubled = plan.model_copy(update={which: getattr(plan, which) * 2})
+    r = _eval(setup, [plan, doubled])
+    assert r.memory_bytes[1] <= r.memory_bytes[0] * (1 + 1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(plan=PLANS, factor=st.sampled_from([1.25, 2.0, 4.0]))
+def test_a_faster_chip_never_gives_a_slower_step(setup, plan, factor):
+    w, s, c = setup
+    faster = c.model_copy(update={"peak_tflops": c.peak_tflops.model_copy(
+        update={"bf16": c.peak_tflops.bf16 * factor, "fp16": c.peak_tflops.fp16 * factor}),
+        "hbm_tb_s": c.hbm_tb_s * factor})
+    arr = PlanArrays.from_plans([plan])
+    slow = evaluate(w, s, c, arr).step_time_s[0]
+    fast = evaluate(w, s, faster, arr).step_time_s[0]
+    assert fast <= slow * (1 + 1e-9)
+
+
+def test_single_device_dense_step_is_bounded_by_its_roofline(catalog):
+    """Worked example: 8B on one H100, no parallelism. The step can never beat 6N+attention at MAMF rate."""
+    w = make_workload("llama3.1-8b", tokens=1e12, seq_len=4096, global_batch=4, catalog=catalog)
+    c = catalog.chip("h100-sxm")
+    r = evaluate(w, catalog.default_system(c), c,
+                 PlanArrays.from_plans([Plan(micro_batch=1, recompute="none", zero=0, sequence_parallel=False)]))
+    from accelplan.perf.costs import model_costs
+
+    flops = model_costs(w.model, 4096).model_flops_per_token() * 4 * 4096
+    floor = flops / (989.4e12 * 0.803)
+    assert r.step_time_s[0] > floor
+    assert r.step_time_s[0] < 3 * floor  # and it is not absurdly slow
+
+
+def test_full_recompute_costs_time_and_saves_memory(setup):
+    base = Plan(tp=8, pp=4, dp=1, micro_batch=1, recompute="none", zero=1)
+    r = _eval(setup, [base, dataclasses.replace(base) if False else base.model_copy(update={"recompute": "full"})])
+    assert r.step_time_s[1] > r.step_time_s[0]
+    assert r.memory["activations"][1] < r.memory["activations"][0]
+
+
+def test_plan_arrays_round_trip():
+    p = Plan(tp=2, pp=4, dp=8, ep=1, cp=2, vpp=2, micro_batch=2, recompute="full", zero=3, sequence_parallel=True)
+    arr = PlanArrays.from_plans([p])
+    assert arr.plan(0) == p
+    assert isinstance(arr.tp, np.ndarray)

@@ -1,0 +1,98 @@
+"""The CLI as a user meets it: commands, JSON, exit codes and one-line errors."""
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from accelplan.cli import app
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def cli(*args):
+    """Through the real entry point, so the one-line error handling is exercised."""
+    return subprocess.run([sys.executable, "-m", "accelplan", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_chips_lists_at_least_35_chips():
+    out = run("chips", "--json")
+    chips = json.loads(out.stdout)
+    assert len(chips) >= 35
+    assert len({c["vendor"] for c in chips}) >= 6
+
+
+def test_chips_filters_by_vendor_and_status():
+    chips = json.loads(run("chips", "--vendor", "huawei", "--status", "projected", "--json").stdout)
+    assert {c["id"] for c in chips} == {"ascend-960", "ascend-970"}
+
+
+def test_chip_json_carries_sources_and_confidences():
+    d = json.loads(run("chip", "ascend-910b", "--json").stdout)
+    fig = d["figures"]["peak_tflops.fp16"]
+    assert fig["value"] == 313 and fig["confidence"] and fig["sources"][0]["ref"]
+
+
+def test_chip_vs_shows_ratios():
+    d = json.loads(run("chip", "h100-sxm", "--vs", "ascend-910b", "--json").stdout)
+    assert d["vs"]["ratios"]["peak_tflops.bf16"] == pytest.approx(989.4 / 313)
+    table = run("chip", "h100-sxm", "--vs", "ascend-910b").stdout
+    assert "3.16x" in table
+
+
+def test_model_reports_total_and_active_parameters():
+    d = json.loads(run("model", "deepseek-v3", "--json").stdout)
+    assert d["params_total"] / 1e9 == pytest.approx(671, rel=0.02)
+    assert "causal" in d["convention"]
+
+
+def test_unknown_chip_is_one_line_exit_2_with_suggestion():
+    r = cli("chip", "h10-sxm")
+    assert r.returncode == 2
+    assert "did you mean" in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_model_is_one_line_exit_2():
+    r = cli("model", "llama-9000")
+    assert r.returncode == 2 and "unknown model" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bad_tp_names_the_field_and_allowed_values():
+    r = cli("estimate", "--chip", "h100-sxm", "--chips", "24", "--model", "llama3.1-8b", "--tp", "3",
+            "--global-batch", "8")
+    assert r.returncode == 2
+    assert "tp=3" in r.stderr and "allowed tp" in r.stderr
+
+
+def test_plan_that_does_not_fit_says_by_how_much():
+    r = cli("estimate", "--chip", "h100-sxm", "--chips", "8", "--model", "llama3.1-405b", "--seq-len", "8192",
+            "--global-batch", "16", "--tp", "1", "--pp", "1")
+    assert r.returncode == 2
+    assert "does not fit" in r.stderr and "GB over" in r.stderr
+
+
+def test_systems_and_models_list():
+    assert "atlas-800t-a2" in run("systems").stdout
+    assert "deepseek-v3" in run("models").stdout
+
+
+def test_help_is_fast():
+    t = time.perf_counter()
+    r = subprocess.run([sys.executable, "-m", "accelplan", "--help"], capture_output=True, text=True)
+    dt = time.perf_counter() - t
+    assert r.returncode == 0 and "compare" in r.stdout
+    assert dt < 1.5  # 0.5 s target measured in benchmarks/; generous here for loaded CI machines
+
+
+def test_help_does_not_import_numpy_or_pydantic():
+    code = "import sys; from accelplan import cli; print('numpy' in sys.modules, 'pydantic' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.stdout.split() == ["False", "False"]

@@ -272,7 +272,7 @@ def equivalent(workload: Workload, chip_x: str, n_x: int, chip_y: str, assumptio
     ey = chips_needed(workload, cy, sy, days, assumptions=assumptions, calibration=calibration)
     return {"x": ex.model_dump(), "y": None if ey is None else ey.model_dump(),
             "ratio": None if ey is None else ey.chips / n_x,
-            "note": "Y's count is the smallest size on a 2^(1/4) ladder of whole nodes whose best plan is at least "
+            "note": "Y's count is the smallest size (whole nodes x 2^k or 3 x 2^k) whose best plan is at least "
                     "as fast as X's best plan"}
 
 

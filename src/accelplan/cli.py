@@ -44,11 +44,17 @@ def _dump(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, default=conv, indent=2) + "\n")
 
 
-def _fmt(v: float | None, unit: str = "", digits: int = 0) -> str:
+def _fmt(v: float | None, unit: str = "", digits: int | None = None) -> str:
+    """A figure as people read it: thousands separators, no spurious decimals, 'unknown' for null."""
     if v is None:
         return "unknown"
-    s = f"{v:,.{digits}f}" if isinstance(v, float) and not float(v).is_integer() or digits else f"{v:,.0f}"
-    return f"{s}{unit}"
+    if digits is not None:
+        text = f"{v:,.{digits}f}"
+    elif float(v).is_integer():
+        text = f"{int(v):,}"
+    else:
+        text = f"{v:,.3f}".rstrip("0").rstrip(".")
+    return f"{text}{unit}"
 
 
 # ------------------------------------------------------------------------------------------- catalog
@@ -123,7 +129,7 @@ def chip(chip_id: str = typer.Argument(..., help="chip id or alias, e.g. ascend-
     for p in paths:
         v = figures.get(p)
         src = "; ".join(s.ref for s in c.sources_for(p))[:90] if v is not None else ""
-        row = [p, _fmt(v, digits=1 if v is not None and not float(v).is_integer() else 0)]
+        row = [p, _fmt(v)]
         if other:
             ov = of.get(p)
             row += [_fmt(ov), f"{v / ov:.2f}x" if v is not None and ov else "n/a"]
@@ -365,7 +371,7 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     con.print(t)
     for n in res.notes:
         con.print(f"[yellow]note: {n}[/yellow]")
-    con.print(f"[dim]{res.conventions}. Cluster sizes step by 2^(1/4) in whole nodes. Efficiencies: measured GEMM "
+    con.print(f"[dim]{res.conventions}. Cluster sizes are whole nodes x 2^k or 3 x 2^k. Efficiencies: measured GEMM "
               "rates where published (see `accelplan chip ID`), else defaults.[/dim]")
 
 

@@ -259,8 +259,10 @@ def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
 
     # ---------- data-parallel traffic and optimizer ----------
     wb, gb = a.weight_bytes, a.grad_bytes
-    t_fwd_mb_stage = share * L * (g_f + a_f + e_f)
-    t_bwd_mb_stage = share * L * (g_fb + a_fb + e_fb - g_f - a_f - e_f)
+    # DP traffic overlaps the whole micro-batch on the critical stage, its own exposed traffic included
+    fwd_share = (g_f + a_f + e_f) / np.maximum(g_fb + a_fb + e_fb + re, 1e-30)
+    t_fwd_mb_stage = t_mb_max * fwd_share
+    t_bwd_mb_stage = t_mb_max * (1.0 - fwd_share)
     grad_sync = np.where(zero == 0,
                          all_reduce_s(fab, gb * p_nonexp, shard, tp) + all_reduce_s(fab, gb * p_exp, exp_shard, ep),
                          reduce_scatter_s(fab, gb * p_nonexp, shard, tp) + reduce_scatter_s(fab, gb * p_exp, exp_shard, ep))

@@ -75,26 +75,32 @@ def candidate_values(workload: Workload, system: System, chips: int, fixed: dict
 def build_candidates(workload: Workload, system: System, chips: int, fixed: dict | None = None) -> PlanArrays:
     vals = candidate_values(workload, system, chips, fixed)
     rc_codes = [RECOMPUTE_CODE[r] for r in vals["recompute"]]
-    grids = np.meshgrid(np.array(vals["tp"]), np.array(vals["pp"]), np.array(vals["cp"]), np.array(vals["ep"]),
-                        np.array(vals["vpp"]), np.array(vals["micro_batch"]), np.array(rc_codes),
-                        np.array(vals["zero"]), indexing="ij")
-    tp, pp, cp, ep, vpp, mb, rc, zero = (g.ravel() for g in grids)
-    mp = tp * pp * cp
-    ok = chips % mp == 0
-    dp = np.where(ok, chips // np.maximum(mp, 1), 0)
     gbs = workload.global_batch
-    ok &= dp > 0
-    local = np.where(dp > 0, gbs // np.maximum(dp, 1), 0)
-    ok &= (gbs % np.maximum(dp, 1) == 0) & (local % mb == 0) & (local >= mb)
-    micro = np.where(ok, local // np.maximum(mb, 1), 0)
+    # 1) the model-parallel shape (tp, pp, cp): few survive chips and batch divisibility
+    tp, pp, cp = (g.ravel() for g in np.meshgrid(np.array(vals["tp"]), np.array(vals["pp"]), np.array(vals["cp"]),
+                                                  indexing="ij"))
+    mp = tp * pp * cp
+    keep = (chips % mp == 0)
+    dp = np.where(keep, chips // mp, 0)
+    keep &= (dp > 0) & (gbs % np.maximum(dp, 1) == 0)
+    if "dp" in (f := {k: v for k, v in (fixed or {}).items() if v is not None}):
+        keep &= dp == f["dp"]
+    tp, pp, cp, dp = tp[keep], pp[keep], cp[keep], dp[keep]
+    # 2) crossed with the rest (ep, vpp, micro-batch, recompute, zero)
+    rest = [g.ravel() for g in np.meshgrid(np.array(vals["ep"]), np.array(vals["vpp"]), np.array(vals["micro_batch"]),
+                                           np.array(rc_codes), np.array(vals["zero"]), indexing="ij")]
+    n_rest = len(rest[0])
+    tp, pp, cp, dp = (np.repeat(x, n_rest) for x in (tp, pp, cp, dp))
+    ep, vpp, mb, rc, zero = (np.tile(x, len(keep.nonzero()[0])) for x in rest)
+    local = gbs // np.maximum(dp, 1)
+    ok = (local % mb == 0) & (local >= mb)
+    micro = local // mb
     L = workload.model.layers
     stage_layers = -(-L // np.maximum(pp, 1))  # ceil: uneven stages carry one layer less
     ok &= (vpp == 1) | ((pp > 1) & (stage_layers % vpp == 0) & (micro >= pp))
     ok &= (dp * cp * tp) % ep == 0
     sp_fixed = vals["sequence_parallel"][0]
     sp = (tp > 1) if sp_fixed is None else np.full(tp.shape, bool(sp_fixed))
-    if "dp" in (f := {k: v for k, v in (fixed or {}).items() if v is not None}):
-        ok &= dp == f["dp"]
     keep = np.flatnonzero(ok)
     return PlanArrays(tp=tp[keep], pp=pp[keep], dp=dp[keep], ep=ep[keep], cp=cp[keep], vpp=vpp[keep], mb=mb[keep],
                       recompute=rc[keep], zero=zero[keep], sp=np.asarray(sp)[keep])

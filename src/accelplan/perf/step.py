@@ -243,7 +243,6 @@ def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     t_mb_max = layers_max * t_layer + pp_exposed
     t_mb_mean = (L * t_layer + t_head_total) / pp + pp_exposed
     bubble = (pp - 1.0) / vpp * t_mb_mean
-    share = layers_max / np.maximum(L, 1.0)  # the critical stage's share of layer work
 
     # ---------- parameters per rank (the stage with the most) ----------
     dense_layer_params = c.params_attn_per_layer + c.params_dense_mlp_per_layer + c.params_norm_per_layer

@@ -219,6 +219,12 @@ def chips_needed(workload: Workload, chip: Chip, system: System, days: float, ma
     return None
 
 
+def _empty_row(c: Chip, s: System, note: str) -> CompareRow:
+    """A chip the comparison could not place, with the reason."""
+    return CompareRow(chip=c.id, name=c.name, vendor=c.vendor, status=c.status, system=s.id, chips=None, days=None,
+                      tokens_per_s=None, mfu=None, chip_hours=None, plan=None, note=note)
+
+
 def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MODEL, tokens: float = DEFAULT_TOKENS,
             days: float | None = DEFAULT_DAYS, n_chips: int | None = None, seq_len: int | None = None,
             global_batch: int = DEFAULT_GLOBAL_BATCH, precision: str = "bf16", assumptions: Assumptions = DEFAULT,
@@ -239,14 +245,11 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
             else:
                 e = chips_needed(w, c, s, float(days or DEFAULT_DAYS), assumptions=assumptions, calibration=calibration)
         except PlanError as exc:
-            rows.append(CompareRow(chip=c.id, name=c.name, vendor=c.vendor, status=c.status, system=s.id, chips=None,
-                                   days=None, tokens_per_s=None, mfu=None, chip_hours=None, plan=None, note=str(exc)))
+            rows.append(_empty_row(c, s, str(exc)))
             continue
         if e is None:
             why = "no plan fits" if n_chips else "no cluster size on the ladder meets the deadline"
-            rows.append(CompareRow(chip=c.id, name=c.name, vendor=c.vendor, status=c.status, system=s.id, chips=None,
-                                   days=None, tokens_per_s=None, mfu=None, chip_hours=None, plan=None,
-                                   note="; ".join(x for x in (note, why) if x)))
+            rows.append(_empty_row(c, s, "; ".join(x for x in (note, why) if x)))
             continue
         rows.append(CompareRow(chip=c.id, name=c.name, vendor=c.vendor, status=c.status, system=s.id, chips=e.chips,
                                days=e.days, tokens_per_s=e.tokens_per_s, mfu=e.mfu, chip_hours=e.chip_hours,

@@ -152,7 +152,7 @@ def model_costs(m: ModelSpec, seq_len: int | None = None) -> ModelCosts:
     mlp_gemms = [Gemm("mlp_in", h, fin, "n"), Gemm("mlp_out", f, h, "k")]
     dense_mlp_params = h * fin + f * h
     moe_gemms: list[Gemm] = []
-    expert_params = shared_params = router_params = 0.0
+    expert_params = shared_params = router_params = moe_act = 0.0
     if m.moe is not None:
         moe = m.moe
         fe = moe.expert_ffn_hidden
@@ -162,6 +162,8 @@ def model_costs(m: ModelSpec, seq_len: int | None = None) -> ModelCosts:
         fs_in = 2 * fs if m.gated_mlp else fs
         shared_params = moe.shared_experts * (h * fs_in + fs * h)
         router_params = h * moe.experts
+        # routed/shared expert activations kept per token (inputs, fc1 outputs, activation outputs)
+        moe_act = moe.top_k * (2 * h + 2 * fe_in + 2 * fe) + moe.shared_experts * (2 * fs_in + 2 * fs)
         moe_gemms = [Gemm("router", h, moe.experts, "none"),
                      Gemm("expert_in", h, fe_in, "none", count=moe.top_k, kind="expert"),
                      Gemm("expert_out", fe, h, "none", count=moe.top_k, kind="expert")]
@@ -177,13 +179,6 @@ def model_costs(m: ModelSpec, seq_len: int | None = None) -> ModelCosts:
     act_mlp_sharded = 2 * fin + 2 * f  # fc1 output, activation output
     act_seqpar = 2 * h + 2 * h + 2 * 2 * h  # inputs of attention and MLP GEMMs, two norm inputs
     selective_saved = 2 * q_width + (2 * fin if m.gated_mlp else 0)  # core-attention output, act inputs
-    moe_act = 0.0
-    if m.moe is not None:
-        fe = m.moe.expert_ffn_hidden
-        fe_in = 2 * fe if m.gated_mlp else fe
-        fs = m.moe.shared_expert_ffn_hidden or fe
-        fs_in = 2 * fs if m.gated_mlp else fs
-        moe_act = m.moe.top_k * (2 * h + 2 * fe_in + 2 * fe) + m.moe.shared_experts * (2 * fs_in + 2 * fs)
 
     # Element-wise traffic per token per layer, forward, bf16: two norms (read+write h), two residual
     # adds (read 2h, write h), activation (gated: read 2f write f), rotary on q and k (read+write).

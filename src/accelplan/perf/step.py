@@ -61,7 +61,7 @@ class PlanArrays:
 
 
 TIME_TERMS = ("compute_gemm", "compute_attention", "compute_elementwise", "recompute", "tp_comm", "cp_comm",
-              "ep_comm", "pp_comm", "pipeline_bubble", "dp_comm", "optimizer")
+              "ep_comm", "pp_comm", "pipeline_bubble", "dp_comm", "overlap_contention", "optimizer")
 MEMORY_TERMS = ("weights", "grads", "optimizer", "activations", "logits", "reserve")
 
 
@@ -226,7 +226,12 @@ def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
         ep_t = n_a2a * all_to_all_s(fab, a2a_bytes, ep, np.ones_like(ep)) * (n_moe / L)
         ep_exposed = (1.0 - a.ep_overlap) * ep_t
 
-    t_layer = g_fb + a_fb + e_fb + re + tp_exposed + cp_exposed + ep_exposed  # per layer per micro-batch
+    # communication hidden behind compute still slows that compute (SMs and HBM shared with the collective)
+    hidden_layer = (tp_t - tp_exposed) + np.where(cp > 1, np.minimum(cp_t, a_fb), 0.0)
+    if n_moe:
+        hidden_layer = hidden_layer + (ep_t - ep_exposed)
+    contention_layer = a.overlap_slowdown * hidden_layer
+    t_layer = g_fb + a_fb + e_fb + re + tp_exposed + cp_exposed + ep_exposed + contention_layer  # per layer per micro-batch
 
     # ---------- head (logits + loss) on the last stage ----------
     t_head = zeros.copy()
@@ -240,8 +245,9 @@ def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     pp_bytes = tokens * m.hidden * 2.0 / sp_div
     pp_t = np.where(pp > 1, 2.0 * vpp * send_recv_s(fab, pp_bytes, tp * cp * dp), 0.0)
     pp_exposed = (1.0 - a.pp_overlap) * pp_t
-    t_mb_max = layers_max * t_layer + pp_exposed
-    t_mb_mean = (L * t_layer + t_head_total) / pp + pp_exposed
+    contention_pp = a.overlap_slowdown * (pp_t - pp_exposed)
+    t_mb_max = layers_max * t_layer + pp_exposed + contention_pp
+    t_mb_mean = (L * t_layer + t_head_total) / pp + pp_exposed + contention_pp
     bubble = (pp - 1.0) / vpp * t_mb_mean
 
     # ---------- parameters per rank (the stage with the most) ----------
@@ -256,8 +262,43 @@ def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     shard = dp * cp
     exp_shard = np.maximum(dp * cp * tp / ep, 1.0)
 
-    # ---------- data-parallel traffic and optimizer ----------
     wb, gb = a.weight_bytes, a.grad_bytes
+    # ---------- memory per device ----------
+    ob = a.optimizer_bytes
+    full_weights = wb * (p_nonexp + p_exp)
+    sharded_weights = wb * (p_nonexp / shard + p_exp / exp_shard)
+    grads = gb * np.where(zero >= 2, p_nonexp / shard + p_exp / exp_shard, p_nonexp + p_exp)
+    optim = ob * np.where(zero >= 1, p_nonexp / shard + p_exp / exp_shard, p_nonexp + p_exp)
+    if m.moe is not None:  # ZeRO-3 also holds one gathered layer at a time
+        gathered_layer = wb * (moe_nonexp / tp + (m.moe.experts / ep) * c.params_expert)
+    else:
+        gathered_layer = wb * dense_layer_params / tp
+    per_tok_dense = c.act_attn_bytes / tp + c.act_mlp_bytes / tp + c.act_bytes_seqpar / sp_div
+    per_tok_moe = c.act_attn_bytes / tp + c.act_bytes_seqpar / sp_div + c.moe_act_bytes / tp
+    per_tok = (1 - frac_moe) * per_tok_dense + frac_moe * per_tok_moe
+    per_tok = np.where(rc == 1, per_tok - c.act_bytes_selective_saved / tp, per_tok)
+    per_tok = np.where(rc == 2, c.act_bytes_full / sp_div, per_tok)
+    in_flight = np.minimum(micro, pp) * np.where(vpp > 1, 1.0 + (pp - 1.0) / (pp * vpp), 1.0)
+    activations = tokens * per_tok * lps * in_flight
+    activations = activations + np.where(rc == 2, tokens * ((1 - frac_moe) * per_tok_dense + frac_moe * per_tok_moe), 0.0)
+    logits = np.where(pp > 1, 0.0, 1.0) * tokens * m.vocab / tp * 4.0 * 2.0
+    cap = chip.hbm_bytes or 0.0
+    memory = {"weights": np.where(zero == 3, sharded_weights + 2.0 * gathered_layer, full_weights), "grads": grads,
+              "optimizer": optim, "activations": activations, "logits": logits,
+              "reserve": np.full_like(tp, cap * a.fragmentation + a.reserve_bytes)}
+    # with PP the last stage holds the logits instead of first-stage in-flight activations of extra micro-batches
+    last_stage = tokens * m.vocab / tp * 4.0 * 2.0 + tokens * per_tok * lps
+    memory["logits"] = np.where(pp > 1, np.maximum(last_stage - activations, 0.0), logits)
+    # ZeRO-3 keeps the weights it gathered for the whole step when they fit (no regather per micro-batch; Llama 3,
+    # arXiv 2407.21783 sec. 3.3.2, does this under PP), and otherwise regathers them layer by layer every micro-batch
+    keep_total = sum(memory.values()) - memory["weights"] + full_weights + sharded_weights
+    keep = (zero == 3) & (keep_total <= cap)
+    memory["weights"] = np.where(keep, full_weights + sharded_weights, memory["weights"])
+    per_microbatch = (zero == 3) & ~keep
+    mem_total = sum(memory.values())
+    fits = mem_total <= cap
+
+    # ---------- data-parallel traffic and optimizer ----------
     # DP traffic overlaps the whole micro-batch on the critical stage, its own exposed traffic included
     fwd_share = (g_f + a_f + e_f) / np.maximum(g_fb + a_fb + e_fb + re, 1e-30)
     t_fwd_mb_stage = t_mb_max * fwd_share
@@ -269,10 +310,14 @@ def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
                             + reduce_scatter_s(fab, wb * p_exp, exp_shard, ep), 0.0)
     per_step_exposed = (np.maximum(grad_sync - a.dp_overlap * t_bwd_mb_stage, 0.0)
                         + np.maximum(param_gather - a.dp_overlap * t_fwd_mb_stage, 0.0))
-    # ZeRO-3 / FSDP: gather weights for forward and again for backward, reduce-scatter grads, every micro-batch
+    # ZeRO-3 / FSDP that regathers: weights gathered for forward and again for backward, gradients reduce-scattered,
+    # every micro-batch. ZeRO-3 that keeps its gathered weights moves ZeRO-2's traffic, once per step.
     fsdp_mb = 2.0 * param_gather + grad_sync
     fsdp_exposed = micro * np.maximum(fsdp_mb - a.dp_overlap * (t_fwd_mb_stage + t_bwd_mb_stage), 0.0)
-    dp_exposed = np.where(zero == 3, fsdp_exposed, per_step_exposed) * ((shard > 1) | (exp_shard > 1))
+    has_dp = (shard > 1) | (exp_shard > 1)
+    dp_exposed = np.where(per_microbatch, fsdp_exposed, per_step_exposed) * has_dp
+    dp_hidden = np.where(per_microbatch, micro * fsdp_mb, grad_sync + param_gather) * has_dp - dp_exposed
+    contention_dp = a.overlap_slowdown * dp_hidden
     local_opt = np.where(zero >= 1, p_nonexp / shard + p_exp / exp_shard, p_nonexp + p_exp)
     t_opt = a.optimizer_traffic_bytes_per_param * local_opt / r.hbm_bytes_per_s
 
@@ -289,43 +334,16 @@ def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
         "pp_comm": micro * pp_exposed,
         "pipeline_bubble": bubble,
         "dp_comm": dp_exposed,
+        "overlap_contention": crit * contention_layer + micro * contention_pp + contention_dp,
         "optimizer": t_opt,
     }
     # the head (logits, loss) is inside layers_max as a fraction of a layer, so it is spread over the
     # per-layer terms; what rounding leaves is folded into GEMM time so the terms sum exactly.
     pipeline = micro * t_mb_max
     accounted = sum(time[k] for k in ("compute_gemm", "compute_attention", "compute_elementwise", "recompute",
-                                      "tp_comm", "cp_comm", "ep_comm", "pp_comm"))
+                                      "tp_comm", "cp_comm", "ep_comm", "pp_comm", "overlap_contention")) - contention_dp
     time["compute_gemm"] = time["compute_gemm"] + (pipeline - accounted)
-    step = pipeline + bubble + dp_exposed + t_opt
-
-    # ---------- memory per device ----------
-    ob = a.optimizer_bytes
-    weights = wb * np.where(zero == 3, p_nonexp / shard + p_exp / exp_shard, p_nonexp + p_exp)
-    grads = gb * np.where(zero >= 2, p_nonexp / shard + p_exp / exp_shard, p_nonexp + p_exp)
-    optim = ob * np.where(zero >= 1, p_nonexp / shard + p_exp / exp_shard, p_nonexp + p_exp)
-    if m.moe is not None:  # ZeRO-3 also holds one gathered layer at a time
-        gathered_layer = wb * (moe_nonexp / tp + (m.moe.experts / ep) * c.params_expert)
-    else:
-        gathered_layer = wb * dense_layer_params / tp
-    weights = weights + np.where(zero == 3, 2.0 * gathered_layer, 0.0)
-    per_tok_dense = c.act_attn_bytes / tp + c.act_mlp_bytes / tp + c.act_bytes_seqpar / sp_div
-    per_tok_moe = c.act_attn_bytes / tp + c.act_bytes_seqpar / sp_div + c.moe_act_bytes / tp
-    per_tok = (1 - frac_moe) * per_tok_dense + frac_moe * per_tok_moe
-    per_tok = np.where(rc == 1, per_tok - c.act_bytes_selective_saved / tp, per_tok)
-    per_tok = np.where(rc == 2, c.act_bytes_full / sp_div, per_tok)
-    in_flight = np.minimum(micro, pp) * np.where(vpp > 1, 1.0 + (pp - 1.0) / (pp * vpp), 1.0)
-    activations = tokens * per_tok * lps * in_flight
-    activations = activations + np.where(rc == 2, tokens * ((1 - frac_moe) * per_tok_dense + frac_moe * per_tok_moe), 0.0)
-    logits = np.where(pp > 1, 0.0, 1.0) * tokens * m.vocab / tp * 4.0 * 2.0
-    cap = chip.hbm_bytes or 0.0
-    memory = {"weights": weights, "grads": grads, "optimizer": optim, "activations": activations,
-              "logits": logits, "reserve": np.full_like(tp, cap * a.fragmentation + a.reserve_bytes)}
-    # with PP the last stage holds the logits instead of first-stage in-flight activations of extra micro-batches
-    last_stage = tokens * m.vocab / tp * 4.0 * 2.0 + tokens * per_tok * lps
-    memory["logits"] = np.where(pp > 1, np.maximum(last_stage - activations, 0.0), logits)
-    mem_total = sum(memory.values())
-    fits = mem_total <= cap
+    step = pipeline + bubble + dp_exposed + contention_dp + t_opt
 
     tokens_per_step = gbs * s
     tps = np.where(valid, tokens_per_step / step, 0.0)

@@ -1,0 +1,356 @@
+"""The economics data files (prices, grid, reliability, availability), validated on first use and cached.
+
+Each file in `economics/data/` is parsed into the pydantic models below. A bad file raises
+`CatalogError` naming the file, the entry and the field. Figures carry a source and a confidence from
+the catalog's vocabulary; unknown figures are absent, never zero.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from accelplan.catalog.schema import Confidence
+from accelplan.errors import CatalogError
+
+DATA_DIR = Path(__file__).parent / "data"
+
+Status = Literal["available", "licence_required", "prohibited", "high_risk", "restricted_by_importer", "unknown"]
+STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------- prices.yaml ----------
+
+
+class CloudPrice(_Strict):
+    provider: str
+    usd_per_chip_hour: float = Field(gt=0)
+    as_of: str
+    source: str
+    confidence: Confidence
+    superseded: str | None = None  # why this row no longer counts (kept for history)
+
+
+class Range(_Strict):
+    low: float = Field(gt=0)
+    typical: float = Field(gt=0)
+    high: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if not self.low <= self.typical <= self.high:
+            raise ValueError(f"need low <= typical <= high, got {self.low}, {self.typical}, {self.high}")
+        return self
+
+
+class PurchasePrice(Range):
+    includes_system: bool
+    as_of: str
+    source: str
+    confidence: Confidence
+
+
+class ChipPrices(_Strict):
+    same_as: str | None = None
+    cloud: list[CloudPrice] = Field(default_factory=list)
+    no_public_price: str | None = None
+    purchase: PurchasePrice | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ChipPrices:
+        if self.same_as and (self.cloud or self.no_public_price or self.purchase):
+            raise ValueError("an entry with same_as holds no figures of its own")
+        if self.no_public_price and self.cloud:
+            raise ValueError("no_public_price and cloud rows exclude each other")
+        return self
+
+    @property
+    def current_cloud(self) -> list[CloudPrice]:
+        return [c for c in self.cloud if c.superseded is None]
+
+
+class Sourced(_Strict):
+    value: float = Field(gt=0)
+    source: str
+    confidence: Confidence
+
+
+class TcoDefaults(_Strict):
+    years: Sourced
+    utilization: Sourced
+    system_multiplier: Sourced
+    overhead_frac_per_year: Sourced
+
+
+class PricesFile(_Strict):
+    as_of: str
+    chips: dict[str, ChipPrices]
+    tco: TcoDefaults
+
+    @model_validator(mode="after")
+    def _same_as_known(self) -> PricesFile:
+        for cid, entry in self.chips.items():
+            if entry.same_as is not None and entry.same_as not in self.chips:
+                raise ValueError(f"chips.{cid}.same_as names '{entry.same_as}', which has no entry")
+        return self
+
+    def for_chip(self, chip_id: str) -> tuple[str, ChipPrices] | None:
+        """(id whose figures apply, entry), following same_as; None when the chip has no entry."""
+        entry = self.chips.get(chip_id)
+        if entry is None:
+            return None
+        if entry.same_as is not None:
+            return entry.same_as, self.chips[entry.same_as]
+        return chip_id, entry
+
+
+# ---------- grid.yaml ----------
+
+
+class Intensity(_Strict):
+    value: float = Field(ge=0)
+    year: int
+    basis: str
+    source: str
+    confidence: Confidence
+
+
+class KwhPrice(_Strict):
+    low: float = Field(gt=0)
+    high: float = Field(gt=0)
+    source: str
+    confidence: Confidence
+
+    @model_validator(mode="after")
+    def _ordered(self) -> KwhPrice:
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) exceeds high ({self.high})")
+        return self
+
+    @property
+    def typical(self) -> float:
+        return (self.low + self.high) / 2
+
+
+class Location(_Strict):
+    name: str
+    g_co2e_per_kwh: Intensity | None = None
+    usd_per_kwh: KwhPrice | None = None
+
+
+class EnergyDefaults(_Strict):
+    load_factor: Sourced
+    node_overhead_factor: Sourced
+    network_storage_frac: Sourced
+    pue: Sourced
+
+
+class GridFile(_Strict):
+    as_of: str
+    locations: dict[str, Location]
+    energy: EnergyDefaults
+
+    @model_validator(mode="after")
+    def _world(self) -> GridFile:
+        w = self.locations.get("world")
+        if w is None or w.g_co2e_per_kwh is None or w.usd_per_kwh is None:
+            raise ValueError("locations.world needs g_co2e_per_kwh and usd_per_kwh (the fallback)")
+        return self
+
+
+# ---------- reliability.yaml ----------
+
+
+class ClusterRate(_Strict):
+    name: str
+    per_1000_node_days: float = Field(gt=0)
+    source: str
+    confidence: Confidence
+
+
+class NodeFailureRate(_Strict):
+    chips_per_node: int = Field(gt=0)
+    clusters: list[ClusterRate] = Field(min_length=1)
+
+
+class ChipShare(_Strict):
+    chip_counts: dict[str, int]
+    total: int = Field(gt=0)
+    source: str
+    confidence: Confidence
+
+    @model_validator(mode="after")
+    def _within(self) -> ChipShare:
+        if sum(self.chip_counts.values()) > self.total:
+            raise ValueError(f"chip_counts sum to {sum(self.chip_counts.values())}, above total {self.total}")
+        return self
+
+
+class Planned(_Strict):
+    count: int = Field(ge=0)
+    days: float = Field(gt=0)
+    source: str
+    confidence: Confidence
+
+
+class ChipFactor(_Strict):
+    factor: float = Field(gt=0)
+    chips: list[str] = Field(default_factory=list)
+    basis: str
+    source: str
+    confidence: Confidence
+
+
+class ChipFactors(_Strict):
+    measured: ChipFactor
+    unknown: ChipFactor
+
+
+class CheckpointDefaults(_Strict):
+    bloom_bytes: float = Field(gt=0)
+    bloom_seconds: float = Field(gt=0)
+    bloom_nodes: int = Field(gt=0)
+    bloom_source: str
+    bloom_confidence: Confidence
+    async_blocking_s: float = Field(gt=0)
+    async_source: str
+    async_confidence: Confidence
+
+
+class RestartDefault(_Strict):
+    minutes: float = Field(gt=0)
+    source: str
+    confidence: Confidence
+
+
+class ReliabilityFile(_Strict):
+    as_of: str
+    node_failure_rate: NodeFailureRate
+    chip_share: ChipShare
+    planned: Planned
+    chip_factors: ChipFactors
+    checkpoint: CheckpointDefaults
+    restart: RestartDefault
+
+
+# ---------- availability.yaml ----------
+
+
+class Group(_Strict):
+    name: str
+    members: list[str] = Field(default_factory=list)
+    grid: str | None = None  # grid.yaml location used when the group id itself is given
+    note: str | None = None
+
+
+class ChipClasses(_Strict):
+    classes: list[str] = Field(min_length=1)
+    basis: str
+
+
+class Rule(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    chip_class: str = Field(alias="class")
+    groups: list[str] = Field(min_length=1)
+    status: Status
+    review_policy: str | None = None
+    effective_from: str
+    source: str
+    confidence: Confidence
+    notes: str | None = None
+
+
+class AvailabilityFile(_Strict):
+    as_of: str
+    compiled: str
+    disclaimer: str
+    caveats: list[str] = Field(default_factory=list)
+    statuses: list[Status]
+    groups: dict[str, Group]
+    chips: dict[str, ChipClasses]
+    rules: list[Rule]
+
+    @model_validator(mode="after")
+    def _references(self) -> AvailabilityFile:
+        classes = {c for entry in self.chips.values() for c in entry.classes}
+        for i, rule in enumerate(self.rules):
+            for g in rule.groups:
+                if g not in self.groups:
+                    raise ValueError(f"rules.{i}.groups names '{g}' (allowed: {', '.join(self.groups)})")
+            if rule.chip_class not in classes:
+                raise ValueError(f"rules.{i}.class '{rule.chip_class}' is held by no chip")
+        seen: dict[str, str] = {}
+        for gid, group in self.groups.items():
+            for m in [gid, *group.members]:
+                key = m.upper()
+                if key in seen and seen[key] != gid:
+                    raise ValueError(f"groups: '{m}' is listed under both {seen[key]} and {gid}")
+                seen[key] = gid
+        return self
+
+
+# ---------- loading ----------
+
+
+class Tables(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    prices: PricesFile
+    grid: GridFile
+    reliability: ReliabilityFile
+    availability: AvailabilityFile
+
+
+_FILES: dict[str, type[BaseModel]] = {
+    "prices": PricesFile,
+    "grid": GridFile,
+    "reliability": ReliabilityFile,
+    "availability": AvailabilityFile,
+}
+
+
+def _load_file(path: Path, model: type[BaseModel]) -> BaseModel:
+    try:
+        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CatalogError(str(path), None, None, "file not found") from None
+    except yaml.YAMLError as err:
+        raise CatalogError(str(path), None, None, f"not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise CatalogError(str(path), None, None, f"expected a mapping, got {type(raw).__name__}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as err:
+        e = err.errors()[0]
+        loc = [str(x) for x in e["loc"]]
+        msg = "unknown field" if e["type"] == "extra_forbidden" else e["msg"]
+        # chips.<id>.… / locations.<id>.…: name the entry, then the field inside it
+        entry = loc[1] if len(loc) > 1 and loc[0] in ("chips", "locations", "groups") else None
+        field = ".".join(loc[2:] if entry else loc) or None
+        raise CatalogError(str(path), entry, field, msg) from None
+
+
+def load_tables(data_dir: Path | None = None) -> Tables:
+    """Parse and validate the four data files of `data_dir` (default: the shipped ones)."""
+    if data_dir is None:
+        return _shipped()
+    return _load_dir(Path(data_dir))
+
+
+def _load_dir(data_dir: Path) -> Tables:
+    parsed = {name: _load_file(data_dir / f"{name}.yaml", model) for name, model in _FILES.items()}
+    return Tables(**parsed)
+
+
+@functools.cache
+def _shipped() -> Tables:
+    return _load_dir(DATA_DIR)

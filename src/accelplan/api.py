@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -234,9 +236,9 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
     w = make_workload(model, tokens, seq_len, global_batch, precision, cat)
     ids = list(chips or DEFAULT_COMPARE_CHIPS)
     mode = "chips" if n_chips else "deadline"
-    rows: list[CompareRow] = []
-    for cid in ids:
-        c = cat.chip(cid)
+    chips_cat = [cat.chip(cid) for cid in ids]  # unknown ids fail here, before any search
+
+    def row(c: Chip) -> CompareRow:
         s = cat.default_system(c)
         note = "" if c.status == "shipping" else f"{c.status}: figures are not measured products"
         try:
@@ -245,15 +247,17 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
             else:
                 e = chips_needed(w, c, s, float(days or DEFAULT_DAYS), assumptions=assumptions, calibration=calibration)
         except PlanError as exc:
-            rows.append(_empty_row(c, s, str(exc)))
-            continue
+            return _empty_row(c, s, str(exc))
         if e is None:
             why = "no plan fits" if n_chips else "no cluster size on the ladder meets the deadline"
-            rows.append(_empty_row(c, s, "; ".join(x for x in (note, why) if x)))
-            continue
-        rows.append(CompareRow(chip=c.id, name=c.name, vendor=c.vendor, status=c.status, system=s.id, chips=e.chips,
-                               days=e.days, tokens_per_s=e.tokens_per_s, mfu=e.mfu, chip_hours=e.chip_hours,
-                               plan=e.plan, note=note, estimate=e))
+            return _empty_row(c, s, "; ".join(x for x in (note, why) if x))
+        return CompareRow(chip=c.id, name=c.name, vendor=c.vendor, status=c.status, system=s.id, chips=e.chips,
+                          days=e.days, tokens_per_s=e.tokens_per_s, mfu=e.mfu, chip_hours=e.chip_hours, plan=e.plan,
+                          note=note, estimate=e)
+
+    # chips are independent and numpy releases the GIL inside the big array operations
+    with ThreadPoolExecutor(max_workers=min(len(chips_cat), os.cpu_count() or 1, 4)) as pool:
+        rows = list(pool.map(row, chips_cat))
     notes = []
     if w.model.illustrative:
         notes.append(f"{w.model.id} is illustrative: {w.model.illustrative_note}")

@@ -311,7 +311,7 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
     dt = time.perf_counter() - t0
     ests = [] if res.arrays is None else [_estimate_from(res.arrays, int(i), c, s, w) for i in res.order[:top]]
     out = {"chip": c.id, "system": s.id, "chips": chips, "model": w.model.id, "candidates": res.candidates,
-           "feasible": res.feasible, "dropped": res.reasons, "search_s": dt, "top": ests}
+           "dominated_skipped": res.dominated, "feasible": res.feasible, "dropped": res.reasons, "search_s": dt, "top": ests}
     if json_out:
         _dump(out)
         return
@@ -322,6 +322,8 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
               f"{dt * 1000:.0f} ms, {res.feasible:,} feasible")
     for why, n in res.reasons.items():
         con.print(f"  dropped {n:,}: {why}")
+    if res.dominated:
+        con.print(f"  skipped {res.dominated:,} ZeRO-0 plans: ZeRO-1 moves the same bytes with less memory")
     if not ests:
         con.print("[red]no feasible plan[/red]")
         raise typer.Exit(1)

@@ -23,7 +23,7 @@ def test_exhaustive_search_16k_h100_is_fast_and_counts_candidates(catalog, llama
     t = time.perf_counter()
     res = search(llama405, s, c, 16384)
     dt = time.perf_counter() - t
-    assert res.candidates > 10_000 and res.feasible > 0
+    assert res.candidates + res.dominated > 10_000 and res.candidates > 5_000 and res.feasible > 0
     assert dt < 2.0  # the 1 s target is measured in benchmarks/; CI machines vary
 
 
@@ -46,3 +46,13 @@ def test_405b_without_parallelism_on_8_h100_does_not_fit_and_says_by_how_much(ca
 def test_tp_must_divide_heads(catalog, llama405):
     with pytest.raises(PlanError, match="allowed tp"):
         estimate(llama405, "h100-sxm", Plan(tp=3, pp=1, dp=1, micro_batch=1))
+
+
+def test_skipping_dominated_zero_stages_never_loses_the_best_plan(catalog, llama405):
+    c = catalog.chip("h100-sxm")
+    s = catalog.default_system(c)
+    pruned = search(llama405, s, c, 2048)
+    full = [search(llama405, s, c, 2048, fixed={"zero": z}) for z in (0, 1, 2, 3)]
+    best_full = max(r.arrays.tokens_per_s[r.best] for r in full if r.best is not None)
+    assert pruned.dominated > 0
+    assert pruned.arrays.tokens_per_s[pruned.best] == pytest.approx(best_full, rel=1e-12)

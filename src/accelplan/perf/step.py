@@ -308,7 +308,10 @@ def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
                          reduce_scatter_s(fab, gb * p_nonexp, shard, tp) + reduce_scatter_s(fab, gb * p_exp, exp_shard, ep))
     param_gather = np.where(zero >= 1, reduce_scatter_s(fab, wb * p_nonexp, shard, tp)
                             + reduce_scatter_s(fab, wb * p_exp, exp_shard, ep), 0.0)
-    per_step_exposed = (np.maximum(grad_sync - a.dp_overlap * t_bwd_mb_stage, 0.0)
+    # ZeRO-2 keeps only its gradient shard, so it cannot accumulate over micro-batches: it reduce-scatters after every
+    # micro-batch's backward (DeepSpeed stage 2); ZeRO-0/1 accumulate locally and reduce once per step
+    grad_syncs = np.where(zero == 2, micro, 1.0)
+    per_step_exposed = (grad_syncs * np.maximum(grad_sync - a.dp_overlap * t_bwd_mb_stage, 0.0)
                         + np.maximum(param_gather - a.dp_overlap * t_fwd_mb_stage, 0.0))
     # ZeRO-3 / FSDP that regathers: weights gathered for forward and again for backward, gradients reduce-scattered,
     # every micro-batch. ZeRO-3 that keeps its gathered weights moves ZeRO-2's traffic, once per step.
@@ -316,7 +319,7 @@ def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     fsdp_exposed = micro * np.maximum(fsdp_mb - a.dp_overlap * (t_fwd_mb_stage + t_bwd_mb_stage), 0.0)
     has_dp = (shard > 1) | (exp_shard > 1)
     dp_exposed = np.where(per_microbatch, fsdp_exposed, per_step_exposed) * has_dp
-    dp_hidden = np.where(per_microbatch, micro * fsdp_mb, grad_sync + param_gather) * has_dp - dp_exposed
+    dp_hidden = np.where(per_microbatch, micro * fsdp_mb, grad_syncs * grad_sync + param_gather) * has_dp - dp_exposed
     contention_dp = a.overlap_slowdown * dp_hidden
     local_opt = np.where(zero >= 1, p_nonexp / shard + p_exp / exp_shard, p_nonexp + p_exp)
     t_opt = a.optimizer_traffic_bytes_per_param * local_opt / r.hbm_bytes_per_s

@@ -7,7 +7,8 @@ per plan), filtered by the divisibility rules, then handed to `perf.step.evaluat
 - cp is a power of two that divides the sequence in 2 cp chunks (load-balanced causal CP);
 - dp = chips / (tp pp cp) is an integer that divides the global batch; micro-batch divides the local batch;
 - interleaving (vpp > 1) needs pp > 1, layers per stage divisible by vpp, and at least pp micro-batches;
-- ep divides the experts and folds inside dp * cp * tp (Megatron "parallel folding"); 1 for dense models.
+- ep divides the experts and folds inside dp * cp * tp (Megatron "parallel folding"); 1 for dense models;
+- ZeRO-0 only where there is no data parallelism (elsewhere ZeRO-1 dominates it), unless the caller pins it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class SearchResult:
     arrays: StepArrays | None  # None when no candidate passed the divisibility rules
     order: np.ndarray  # indices of feasible plans, fastest first
     reasons: dict[str, int] = field(default_factory=dict)  # why the rest were dropped
+    dominated: int = 0  # valid plans skipped unevaluated because another plan is never worse (ZeRO-0 beside ZeRO-1)
 
     @property
     def feasible(self) -> int:
@@ -73,6 +75,11 @@ def candidate_values(workload: Workload, system: System, chips: int, fixed: dict
 
 
 def build_candidates(workload: Workload, system: System, chips: int, fixed: dict | None = None) -> PlanArrays:
+    return _build(workload, system, chips, fixed)[0]
+
+
+def _build(workload: Workload, system: System, chips: int, fixed: dict | None) -> tuple[PlanArrays, int]:
+    """The candidates, and how many valid plans were skipped as dominated."""
     vals = candidate_values(workload, system, chips, fixed)
     rc_codes = [RECOMPUTE_CODE[r] for r in vals["recompute"]]
     gbs = workload.global_batch
@@ -83,8 +90,9 @@ def build_candidates(workload: Workload, system: System, chips: int, fixed: dict
     keep = (chips % mp == 0)
     dp = np.where(keep, chips // mp, 0)
     keep &= (dp > 0) & (gbs % np.maximum(dp, 1) == 0)
-    if "dp" in (f := {k: v for k, v in (fixed or {}).items() if v is not None}):
-        keep &= dp == f["dp"]
+    fixed_now = {k: v for k, v in (fixed or {}).items() if v is not None}
+    if "dp" in fixed_now:
+        keep &= dp == fixed_now["dp"]
     tp, pp, cp, dp = tp[keep], pp[keep], cp[keep], dp[keep]
     # 2) crossed with the rest (ep, vpp, micro-batch, recompute, zero)
     rest = [g.ravel() for g in np.meshgrid(np.array(vals["ep"]), np.array(vals["vpp"]), np.array(vals["micro_batch"]),
@@ -99,22 +107,32 @@ def build_candidates(workload: Workload, system: System, chips: int, fixed: dict
     stage_layers = -(-L // np.maximum(pp, 1))  # ceil: uneven stages carry one layer less
     ok &= (vpp == 1) | ((pp > 1) & (stage_layers % vpp == 0) & (micro >= pp))
     ok &= (dp * cp * tp) % ep == 0
+    dominated = 0
+    if "zero" not in fixed_now:
+        # ZeRO-1 moves the same bytes as ZeRO-0 (reduce-scatter + all-gather = all-reduce) with less memory and a
+        # smaller optimizer step, so ZeRO-0 is dominated wherever there is data parallelism; without any, all stages
+        # are the same plan, kept once as ZeRO-0
+        shard = dp * cp
+        undominated = np.where(shard > 1, zero != 0, zero == 0)
+        dominated = int((ok & ~undominated).sum())
+        ok &= undominated
     sp_fixed = vals["sequence_parallel"][0]
     sp = (tp > 1) if sp_fixed is None else np.full(tp.shape, bool(sp_fixed))
     keep = np.flatnonzero(ok)
     return PlanArrays(tp=tp[keep], pp=pp[keep], dp=dp[keep], ep=ep[keep], cp=cp[keep], vpp=vpp[keep], mb=mb[keep],
-                      recompute=rc[keep], zero=zero[keep], sp=np.asarray(sp)[keep])
+                      recompute=rc[keep], zero=zero[keep], sp=np.asarray(sp)[keep]), dominated
 
 
 def search(workload: Workload, system: System, chip: Chip, chips: int, fixed: dict | None = None,
            assumptions: Assumptions = DEFAULT, calibration: object | None = None,
            objective: str = "tokens_per_s") -> SearchResult:
     """All valid plans for `chips` chips, evaluated at once; feasible ones ranked fastest first."""
-    cand = build_candidates(workload, system, chips, fixed)
+    cand, dominated = _build(workload, system, chips, fixed)
     reasons: dict[str, int] = {}
     if len(cand) == 0:
         reasons["no plan satisfies the divisibility rules (heads, layers, batch, chips)"] = 1
-        return SearchResult(chips=chips, candidates=0, arrays=None, order=np.array([], int), reasons=reasons)
+        return SearchResult(chips=chips, candidates=0, arrays=None, order=np.array([], int), reasons=reasons,
+                            dominated=dominated)
     res = evaluate(workload, system, chip, cand, assumptions, calibration, costs=model_costs(workload.model, workload.seq_len))
     finite = np.isfinite(res.step_time_s)
     good = res.valid & res.fits & finite
@@ -127,4 +145,4 @@ def search(workload: Workload, system: System, chip: Chip, chips: int, fixed: di
     idx = np.flatnonzero(good)
     key = -res.tokens_per_s[idx] if objective == "tokens_per_s" else res.memory_bytes[idx]
     order = idx[np.argsort(key, kind="stable")]
-    return SearchResult(chips=chips, candidates=len(cand), arrays=res, order=order, reasons=reasons)
+    return SearchResult(chips=chips, candidates=len(cand), arrays=res, order=order, reasons=reasons, dominated=dominated)

@@ -1,0 +1,237 @@
+"""Sweep grids: a YAML file names a list of values per dimension; every combination is a scenario.
+
+```yaml
+models: [llama3.1-8b, llama3.1-70b]
+chips: [h100-sxm, ascend-910b]
+cluster_sizes: [64, 256]        # or deadline_days: [30, 90] (chips needed to finish in time)
+tokens: [1e12]
+seq_len: [4096, 8192]
+global_batch: [1024]
+precision: [bf16]
+region: [null]                  # reserved for the economics columns
+exclude:
+  - {model: llama3.1-70b, cluster_size: 64}
+```
+
+A scenario's id is a hash of its canonical dimension values, leaving out those that are null, so a
+dimension added later with a null default keeps the ids (and the finished results) of older sweeps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, model_validator
+
+from accelplan.api import DEFAULT_GLOBAL_BATCH, DEFAULT_TOKENS
+from accelplan.catalog.loader import Catalog, load_catalog
+from accelplan.errors import AccelplanError
+
+# grid key -> scenario field. The two ways to size the cluster are exclusive (see Grid._one_size_dimension).
+DIMENSIONS: dict[str, str] = {
+    "models": "model", "chips": "chip", "cluster_sizes": "cluster_size", "deadline_days": "deadline_days",
+    "tokens": "tokens", "seq_len": "seq_len", "global_batch": "global_batch", "precision": "precision",
+    "region": "region",
+}
+FIELDS: dict[str, str] = {v: k for k, v in DIMENSIONS.items()}  # scenario field -> grid key
+_FLOAT_FIELDS = ("deadline_days", "tokens")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One workload on one chip at one cluster size (or deadline): the unit a sweep evaluates."""
+
+    model: str
+    chip: str
+    cluster_size: int | None
+    deadline_days: float | None
+    tokens: float
+    seq_len: int | None  # None: the model's default context, capped as `make_workload` does
+    global_batch: int
+    precision: str
+    region: str | None
+
+    def values(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def id(self) -> str:
+        return scenario_id(self.values())
+
+
+def scenario_id(values: dict[str, Any]) -> str:
+    """16 hex digits of SHA-256 over the canonical JSON of the non-null dimension values."""
+    canon = {k: (float(v) if k in _FLOAT_FIELDS else v) for k, v in values.items() if v is not None}
+    blob = json.dumps(canon, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class Grid(BaseModel):
+    """The dimension lists, as written in the YAML; `check_grid` turns ids into canonical ones."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[str] = Field(min_length=1)
+    chips: list[str] = Field(min_length=1)
+    cluster_sizes: list[PositiveInt] | None = Field(default=None, min_length=1)
+    deadline_days: list[PositiveFloat] | None = Field(default=None, min_length=1)
+    tokens: list[PositiveFloat] = Field(default=[DEFAULT_TOKENS], min_length=1)
+    seq_len: list[PositiveInt | None] = Field(default=[None], min_length=1)
+    global_batch: list[PositiveInt] = Field(default=[DEFAULT_GLOBAL_BATCH], min_length=1)
+    precision: list[Literal["bf16", "fp16", "fp8"]] = Field(default=["bf16"], min_length=1)
+    region: list[str | None] = Field(default=[None], min_length=1)
+    exclude: list[dict[str, Any]] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scalars_to_lists(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for key in DIMENSIONS:
+            if key in out and not isinstance(out[key], list) and not (out[key] is None and key in _SIZE_KEYS):
+                out[key] = [out[key]]
+        return out
+
+    @model_validator(mode="after")
+    def _one_size_dimension(self) -> Grid:
+        if (self.cluster_sizes is None) == (self.deadline_days is None):
+            raise ValueError("give exactly one of cluster_sizes (time on N chips) or deadline_days "
+                             "(chips needed to finish in time)")
+        return self
+
+    def scenarios(self) -> list[Scenario]:
+        """Every combination not excluded, in grid order, duplicates (same id) dropped."""
+        rules = [_exclude_rule(r, i, self) for i, r in enumerate(self.exclude)]
+        sizes: list[tuple[int | None, float | None]] = (
+            [(n, None) for n in self.cluster_sizes] if self.cluster_sizes else [(None, d) for d in self.deadline_days or []])
+        seen: set[str] = set()
+        out: list[Scenario] = []
+        for model, chip, (n, days), tokens, seq, gbs, prec, region in itertools.product(
+                self.models, self.chips, sizes, self.tokens, self.seq_len, self.global_batch, self.precision, self.region):
+            s = Scenario(model=model, chip=chip, cluster_size=n, deadline_days=None if days is None else float(days),
+                         tokens=float(tokens), seq_len=seq, global_batch=gbs, precision=prec, region=region)
+            values = s.values()
+            if any(all(values[f] in allowed for f, allowed in rule.items()) for rule in rules):
+                continue
+            if s.id not in seen:
+                seen.add(s.id)
+                out.append(s)
+        return out
+
+
+_SIZE_KEYS = ("cluster_sizes", "deadline_days")
+
+
+def _allowed_keys() -> str:
+    return ", ".join([*DIMENSIONS, "exclude"])
+
+
+def _format_error(source: str, err: ValidationError) -> str:
+    e = err.errors()[0]
+    # union members (int | None) add their type names to the location: keep the field path only
+    loc = [p for p in e["loc"] if isinstance(p, int) or p in DIMENSIONS or p == "exclude"]
+    where = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p) for i, p in enumerate(loc))
+    if e["type"] == "extra_forbidden":
+        return f"{source}: unknown key '{e['loc'][0]}'; allowed keys: {_allowed_keys()}"
+    if e["type"] == "missing":
+        return f"{source}: {where} is required (a list of values)"
+    got = "" if e["type"] in ("value_error", "too_short") else f" (got {e['input']!r})"
+    msg = e["msg"].removeprefix("Value error, ")
+    return f"{source}: {where + ': ' if where else ''}{msg}{got}"
+
+
+def _exclude_rule(rule: dict[str, Any], i: int, grid: Grid) -> dict[str, list[Any]]:
+    """{field: allowed values} from one `exclude` entry, each value checked against the grid's list."""
+    out: dict[str, list[Any]] = {}
+    for key, value in rule.items():
+        field = DIMENSIONS.get(key, key)
+        if field not in FIELDS:
+            names = sorted({*DIMENSIONS, *FIELDS})
+            raise AccelplanError(f"exclude[{i}]: unknown dimension '{key}'; allowed: {', '.join(names)}")
+        grid_values = getattr(grid, FIELDS[field]) or []
+        values = value if isinstance(value, list) else [value]
+        canon = []
+        for v in values:
+            c = _canonical_like(v, grid_values)
+            if c not in grid_values:
+                raise AccelplanError(f"exclude[{i}].{key}: {v!r} is not in the grid's {FIELDS[field]} "
+                                     f"(allowed: {', '.join(str(g) for g in grid_values)})")
+            canon.append(c)
+        out[field] = canon
+    return out
+
+
+def _canonical_like(v: Any, grid_values: list[Any]) -> Any:
+    """Read an exclude value as the grid's type: YAML reads 1e12 as a string and 30 as an int."""
+    if any(isinstance(g, float) for g in grid_values) and isinstance(v, int | str) and not isinstance(v, bool):
+        try:
+            return float(v)
+        except ValueError:
+            return v
+    return v
+
+
+def check_grid(grid: Grid, source: str = "grid", catalog: Catalog | None = None) -> Grid:
+    """Resolve model and chip ids against the catalog (aliases become canonical ids) and check the excludes."""
+    cat = catalog or load_catalog()
+
+    def chip_id(where: str, c: Any) -> str:
+        try:
+            cid = cat.chip(str(c)).id
+            cat.default_system(cid)
+        except AccelplanError as exc:
+            raise AccelplanError(f"{source}: {where}: {exc}") from None
+        return cid
+
+    for i, m in enumerate(grid.models):
+        try:
+            cat.model(m)
+        except AccelplanError as exc:
+            raise AccelplanError(f"{source}: models[{i}]: {exc}") from None
+    chips = list(dict.fromkeys(chip_id(f"chips[{i}]", c) for i, c in enumerate(grid.chips)))
+    excludes = []
+    for i, rule in enumerate(grid.exclude):
+        if not rule:
+            raise AccelplanError(f"{source}: exclude[{i}]: expected a mapping of dimension to value(s)")
+        rule = dict(rule)
+        for key in ("chip", "chips"):  # chip aliases resolve as the chip list did
+            if key in rule:
+                vals = rule[key] if isinstance(rule[key], list) else [rule[key]]
+                rule[key] = [chip_id(f"exclude[{i}].{key}", v) for v in vals]
+        excludes.append(rule)
+    checked = grid.model_copy(update={"chips": chips, "exclude": excludes})
+    for i, rule in enumerate(excludes):
+        try:
+            _exclude_rule(rule, i, checked)
+        except AccelplanError as exc:
+            raise AccelplanError(f"{source}: {exc}") from None
+    return checked
+
+
+def parse_grid(data: Any, source: str = "grid", catalog: Catalog | None = None) -> Grid:
+    if not isinstance(data, dict):
+        raise AccelplanError(f"{source}: expected a mapping of dimension to list of values "
+                             f"(keys: {_allowed_keys()}), got {type(data).__name__}")
+    try:
+        grid = Grid.model_validate(data)
+    except ValidationError as err:
+        raise AccelplanError(_format_error(source, err)) from None
+    return check_grid(grid, source, catalog)
+
+
+def load_grid(path: str | Path, catalog: Catalog | None = None) -> Grid:
+    p = Path(path)
+    if not p.is_file():
+        raise AccelplanError(f"grid file '{p}' does not exist")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise AccelplanError(f"{p}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    return parse_grid(data, str(p), catalog)

@@ -1,0 +1,75 @@
+"""Run a grid: skip the scenarios already in the output, evaluate the rest on an engine, store each as it ends."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from accelplan.sweep.engines import Evaluate, InlineEngine, LocalEngine, RayEngine
+from accelplan.sweep.grid import Grid
+from accelplan.sweep.scenario import run_scenario
+from accelplan.sweep.storage import ResultStore, require_pyarrow, write_csv
+
+
+@dataclass
+class SweepSummary:
+    out: Path
+    engine: str
+    scenarios: int  # in the grid, after excludes
+    skipped: int  # already in the output: not evaluated again
+    ran: int  # evaluated by this run
+    feasible: int  # of those evaluated by this run
+    rows: int  # in the output file now (it keeps rows of earlier grids too)
+    seconds: float  # evaluation wall time, engine start-up included
+    interrupted: bool
+    csv: Path | None = None
+
+    @property
+    def scenarios_per_s(self) -> float:
+        return self.ran / self.seconds if self.seconds > 0 else 0.0
+
+
+def run_sweep(grid: Grid, out: str | Path, engine: InlineEngine | LocalEngine | RayEngine, *, fresh: bool = False,
+              csv: bool = False, evaluate: Evaluate = run_scenario,
+              on_progress: Callable[[int, int, int], None] | None = None) -> SweepSummary:
+    """Evaluate every scenario of `grid` not yet in `out`; `on_progress(ran, to_run, skipped)` after each batch.
+
+    A KeyboardInterrupt stops the sweep with what finished kept (summary.interrupted); any other error
+    propagates, also with what finished kept. Rerun the same command to resume.
+    """
+    require_pyarrow()
+    store = ResultStore(out)
+    if fresh:
+        store.clear()
+    scenarios = grid.scenarios()
+    done = store.done_ids()
+    todo = [s for s in scenarios if s.id not in done]
+    skipped = len(scenarios) - len(todo)
+    ran = feasible = 0
+    interrupted = False
+    if on_progress:
+        on_progress(0, len(todo), skipped)
+    t0 = time.perf_counter()
+    try:
+        if todo:
+            for rows in engine.run(evaluate, todo):
+                store.append(rows)
+                ran += len(rows)
+                feasible += sum(bool(r.get("feasible")) for r in rows)
+                if on_progress:
+                    on_progress(ran, len(todo), skipped)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        seconds = time.perf_counter() - t0
+        n_rows = store.compact() if store.journal.exists() or not store.out.exists() else None
+    if n_rows is None:
+        n_rows = len(store.done_ids())
+    csv_path = None
+    if csv:
+        csv_path = Path(out).with_suffix(".csv")
+        write_csv(out, csv_path)
+    return SweepSummary(out=Path(out), engine=engine.name, scenarios=len(scenarios), skipped=skipped, ran=ran,
+                        feasible=feasible, rows=n_rows, seconds=seconds, interrupted=interrupted, csv=csv_path)

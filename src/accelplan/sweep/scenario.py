@@ -1,0 +1,91 @@
+"""Evaluate one scenario into one result row: the single place a sweep turns a scenario into figures.
+
+Economics (cost, energy, goodput, availability by region) will add its columns in `run_scenario`; until
+then chip-hours stand in for cost.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import accelplan
+from accelplan.api import best_estimate, chips_needed, make_workload, search_plans
+from accelplan.catalog.loader import load_catalog
+from accelplan.errors import PlanError
+from accelplan.perf.costs import model_costs
+from accelplan.perf.step import MEMORY_TERMS, TIME_TERMS
+from accelplan.sweep.grid import Scenario
+
+MAX_CHIPS = 262144  # chips_needed's default ceiling, named in the note of a deadline that cannot be met
+PLAN_FIELDS = ("tp", "pp", "dp", "cp", "ep", "vpp", "micro_batch", "recompute", "zero", "sequence_parallel")
+
+# Every column a row has, in output order, with its Parquet type. A row may carry more columns (they are
+# stored with an inferred type); these are typed explicitly so an all-null column keeps its type.
+COLUMNS: dict[str, str] = {
+    "scenario_id": "string",
+    # the scenario (seq_len is the context actually used)
+    "model": "string", "chip": "string", "cluster_size": "int64", "deadline_days": "float64", "tokens": "float64",
+    "seq_len": "int64", "global_batch": "int64", "precision": "string", "region": "string",
+    # context
+    "mode": "string", "system": "string", "vendor": "string", "chip_status": "string",
+    "params_total": "float64", "params_active": "float64",
+    # the best plan and its headline figures (null when infeasible)
+    "feasible": "bool", "chips": "int64", "step_time_s": "float64", "tokens_per_s": "float64", "mfu": "float64",
+    "hfu": "float64", "days": "float64", "chip_hours": "float64", "memory_gb": "float64", "capacity_gb": "float64",
+    "micro_batches": "int64",
+    "tp": "int64", "pp": "int64", "dp": "int64", "cp": "int64", "ep": "int64", "vpp": "int64", "micro_batch": "int64",
+    "recompute": "string", "zero": "int64", "sequence_parallel": "bool",
+    **{f"time_{k}_s": "float64" for k in TIME_TERMS},
+    **{f"memory_{k}_gb": "float64" for k in MEMORY_TERMS},
+    "note": "string",
+    "accelplan_version": "string",
+}
+
+
+def _why_no_plan(workload: Any, chip: Any, system: Any, n: int) -> str:
+    res = search_plans(workload, chip, n, system)
+    why = ", ".join(f"{reason} ({count:,} plans)" for reason, count in sorted(res.reasons.items(), key=lambda r: -r[1]))
+    return f"no feasible plan on {n} chips" + (f": {why}" if why else "")
+
+
+def run_scenario(scenario: Scenario) -> dict[str, Any]:
+    """Best plan for the scenario (fixed cluster size) or the fewest chips that meet its deadline.
+
+    Bad combinations (a plan the frameworks cannot run, no plan that fits) give a row with
+    feasible=False and the reason in `note`; anything else is a bug and propagates.
+    """
+    cat = load_catalog()
+    model = cat.model(scenario.model)
+    chip = cat.chip(scenario.chip)
+    system = cat.default_system(chip)
+    workload = make_workload(model, scenario.tokens, scenario.seq_len, scenario.global_batch, scenario.precision, cat)
+    costs = model_costs(model, workload.seq_len)
+    row: dict[str, Any] = dict.fromkeys(COLUMNS)
+    row.update(scenario.values())
+    row.update(scenario_id=scenario.id, seq_len=workload.seq_len, system=system.id, vendor=chip.vendor,
+               chip_status=chip.status, params_total=costs.params_total, params_active=costs.params_active,
+               mode="chips" if scenario.cluster_size else "deadline", accelplan_version=accelplan.__version__)
+    notes = [] if chip.status == "shipping" else [f"{chip.status}: figures are not measured products"]
+    try:
+        if scenario.cluster_size:
+            est = best_estimate(workload, chip, system, scenario.cluster_size)
+            if est is None:
+                notes.append(_why_no_plan(workload, chip, system, scenario.cluster_size))
+        else:
+            est = chips_needed(workload, chip, system, float(scenario.deadline_days or 0), max_chips=MAX_CHIPS)
+            if est is None:
+                notes.append(f"no cluster size up to {MAX_CHIPS:,} chips finishes in {scenario.deadline_days:g} days")
+    except PlanError as exc:
+        est = None
+        notes.append(str(exc))
+    row["feasible"] = est is not None
+    row["note"] = "; ".join(notes)
+    if est is None:
+        return row
+    row.update(chips=est.chips, step_time_s=est.step_time_s, tokens_per_s=est.tokens_per_s, mfu=est.mfu, hfu=est.hfu,
+               days=est.days, chip_hours=est.chip_hours, memory_gb=est.memory_gb, capacity_gb=est.capacity_gb,
+               micro_batches=est.micro_batches)
+    row.update({f: getattr(est.plan, f) for f in PLAN_FIELDS})
+    row.update({f"time_{k}_s": v for k, v in est.time_breakdown_s.items()})
+    row.update({f"memory_{k}_gb": v for k, v in est.memory_breakdown_gb.items()})
+    return row

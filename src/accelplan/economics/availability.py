@@ -91,7 +91,8 @@ def availability(chip_id: str, region: str, tables: Tables | None = None) -> Ava
     ]
     matches.sort(key=lambda m: -_SEVERITY[m.status])
     if not matches:
-        why = "no rule recorded for this chip" if entry is None else f"no rule recorded for {'/'.join(sorted(classes))} in {group}"
+        held = "/".join(sorted(classes))
+        why = "no rule recorded for this chip" if entry is None else f"no rule recorded for {held} in {group}"
         return Availability(chip_id=chip_id, region=region, group=group, status="unknown", as_of=t.as_of,
                             rule=f"{why}: status unknown (never shown as available)", source=None,
                             basis=entry.basis if entry else None, rules=[], disclaimer=disclaimer)

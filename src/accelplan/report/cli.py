@@ -1,0 +1,76 @@
+"""`accelplan report`: the comparison of `accelplan compare` as a self-contained HTML file and/or PNG plots.
+
+Registered by accelplan.web.cli (the main CLI loads that module). Only typer at the top level.
+"""
+
+from __future__ import annotations
+
+import typer
+
+PRECISIONS = ("bf16", "fp16", "fp8")
+
+
+def report(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat for several chips"),
+           model_id: str = typer.Option("openpangu-505b-moe", "--model", "-m",
+                                        help="preset id or path to a HF config.json"),
+           tokens: float = typer.Option(20e12, "--tokens", help="training tokens"),
+           days: float = typer.Option(90.0, "--days", help="deadline: chips needed to finish within it"),
+           chips: int = typer.Option(None, "--chips", "-n", help="fixed chip count: time to train instead"),
+           seq_len: int = typer.Option(None, "--seq-len", help="sequence length (default: min(preset, 4096))"),
+           global_batch: int = typer.Option(4096, "--global-batch", help="sequences per step"),
+           precision: str = typer.Option("bf16", "--precision", help="bf16 | fp16 | fp8"),
+           region: str = typer.Option(None, "--region", help="region for prices and availability, where supported"),
+           html_out: str = typer.Option(None, "--html", help="write a self-contained HTML report to this file"),
+           png_dir: str = typer.Option(None, "--png", help="write the plots as PNG files into this folder"),
+           catalog: list[str] = typer.Option(None, "--catalog", help="Extra catalog directory (chips/, systems/, "
+                                                                      "models/ YAML).")) -> None:
+    """The comparison of `compare` as one HTML file (tables and plots, opens offline) and/or PNG plots."""
+    import sys
+
+    from accelplan.errors import AccelplanError
+
+    if not html_out and not png_dir:
+        raise AccelplanError("report needs --html FILE and/or --png FOLDER")
+    if precision not in PRECISIONS:
+        raise AccelplanError(f"--precision '{precision}' is not one of: {', '.join(PRECISIONS)}")
+    if days is not None and days <= 0:
+        raise AccelplanError(f"--days must be > 0, got {days:g}")
+    if chips is not None and chips < 1:
+        raise AccelplanError(f"--chips must be >= 1, got {chips}")
+    if tokens <= 0:
+        raise AccelplanError(f"--tokens must be > 0, got {tokens:g}")
+    if html_out:
+        from accelplan.report.html import plotly_js_path
+
+        plotly_js_path()  # fail before the slow part when plotly is missing
+    if png_dir:
+        import importlib.util
+
+        if importlib.util.find_spec("matplotlib") is None:
+            raise AccelplanError("--png needs matplotlib: pip install 'accelplan[web]'")
+
+    from rich.console import Console
+
+    from accelplan.catalog.loader import load_catalog
+    from accelplan.report.views import run_compare
+
+    cat = load_catalog(catalog or None)
+    model = cat.model(model_id)
+    chip_list = [cat.chip(c).id for c in chip_ids] if chip_ids else None
+    err = Console(stderr=True)
+    with err.status(f"comparing {len(chip_list) if chip_list else 'the default'} chips on {model.id} "
+                    "(one plan search per chip)"):
+        res, notes = run_compare(model, chip_list, tokens, None if chips else days, chips, seq_len, global_batch,
+                                 precision, region)
+    for n in notes:
+        err.print(f"[yellow]note: {n}[/yellow]")
+    if html_out:
+        from accelplan.report.html import write as write_html
+
+        path = write_html(res, model, html_out, notes)
+        sys.stdout.write(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, opens offline)\n")
+    if png_dir:
+        from accelplan.report.png import write as write_png
+
+        for p in write_png(res, model, png_dir):
+            sys.stdout.write(f"wrote {p}\n")

@@ -1,0 +1,102 @@
+"""The four plots of a comparison as PNG files (matplotlib, no display needed).
+
+Draws from the same data as the web page and the HTML report (accelplan.report.views).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from accelplan.errors import AccelplanError
+
+DPI = 120
+SIZE_IN = (8.0, 5.0)
+
+
+def _figure() -> Any:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise AccelplanError("--png needs matplotlib: pip install 'accelplan[web]'") from None
+    fig = Figure(figsize=SIZE_IN, dpi=DPI, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _pareto(comparison: Any, path: Path) -> None:
+    from accelplan.report.views import colours, pareto_data
+
+    d, col = pareto_data(comparison), colours(comparison)
+    fig, ax = _figure()
+    front = sorted((p for p in d["points"] if p["chip"] in d["front"]), key=lambda p: p["days"])
+    ax.plot([p["days"] for p in front], [p["cost"] for p in front], ":", color="#888", label="Pareto front")
+    for i, p in enumerate(sorted(d["points"], key=lambda p: p["days"])):
+        on = p["chip"] in d["front"]
+        ax.scatter([p["days"]], [p["cost"]], s=80 if on else 45, color=col[p["chip"]] if on else "none",
+                   edgecolors=col[p["chip"]], linewidths=1.5, zorder=3)
+        # labels alternate above and below, so chips close in time do not print over each other
+        ax.annotate(p["chip"], (p["days"], p["cost"]), textcoords="offset points", xytext=(0, -14 if i % 2 else 8),
+                    ha="center", fontsize=8)
+    ax.set_xlabel("days to train")
+    ax.set_ylabel(d["cost_label"])
+    ax.set_title("Time vs cost (filled: Pareto front)")
+    ax.grid(alpha=0.3)
+    fig.savefig(path)
+
+
+def _breakdown(comparison: Any, kind: str, path: Path) -> None:
+    from accelplan.report.views import breakdown_data
+
+    d = breakdown_data(comparison, kind)
+    fig, ax = _figure()
+    bottom = [0.0] * len(d["chips"])
+    for term, vals in d["terms"].items():
+        ax.bar(d["chips"], vals, bottom=bottom, label=term.replace("_", " "))
+        bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+    if kind == "memory":
+        ax.scatter(d["chips"], d["capacity_gb"], marker="_", s=900, color="black", linewidths=2.5, label="capacity",
+                   zorder=3)
+        ax.set_ylabel("GB per device")
+        ax.set_title("Memory per device")
+    else:
+        ax.set_ylabel("seconds per step")
+        ax.set_title("Step-time breakdown")
+    fig.legend(loc="outside lower center", fontsize=8, ncols=4)
+    ax.tick_params(axis="x", labelrotation=20)
+    ax.grid(axis="y", alpha=0.3)
+    fig.savefig(path)
+
+
+def _roofline(comparison: Any, model: Any, path: Path) -> None:
+    from accelplan.report.views import colours, roofline_data
+
+    d, col = roofline_data(comparison, model), colours(comparison)
+    fig, ax = _figure()
+    for c in d["chips"]:
+        xs = [1.0, c["ridge"], max(1e4, c["ridge"] * 20)]
+        ax.plot(xs, [min(c["peak_flops_per_s"], x * c["hbm_bytes_per_s"]) / 1e12 for x in xs], color=col[c["chip"]],
+                label=c["chip"])
+        ax.scatter([p["intensity"] for p in c["points"]], [p["flops_per_s"] / 1e12 for p in c["points"]],
+                   color=col[c["chip"]], edgecolors="white", zorder=3)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("arithmetic intensity (FLOP/byte)")
+    ax.set_ylabel("TFLOP/s")
+    ax.set_title("Roofline per chip; points: main forward GEMMs of one micro-batch")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    fig.savefig(path)
+
+
+def write(comparison: Any, model: Any, folder: str | Path) -> list[Path]:
+    """pareto.png, step_time.png, memory.png and roofline.png in `folder` (created if missing)."""
+    out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise AccelplanError(f"--png: '{out}' exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "pareto.png", out / "step_time.png", out / "memory.png", out / "roofline.png"]
+    _pareto(comparison, paths[0])
+    _breakdown(comparison, "time", paths[1])
+    _breakdown(comparison, "memory", paths[2])
+    _roofline(comparison, model, paths[3])
+    return paths

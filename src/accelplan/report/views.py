@@ -1,0 +1,332 @@
+"""What a person sees of a comparison, as plain data: the table and the data behind the four plots
+(time vs cost Pareto, step-time breakdown, memory per device, roofline per chip).
+
+The web page, the HTML report and the PNG files all draw from these functions, so they show the same
+numbers. Every figure comes from `accelplan.api.compare` and the catalog; the only arithmetic here is
+the arithmetic intensity of the main GEMMs for the roofline plot (see `main_gemms`).
+
+Rows are read through `model_dump()`, so fields added to `CompareRow` later (costs, energy,
+availability) appear as table columns without a change here.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Any
+
+from accelplan.catalog.schema import ModelSpec, Plan
+
+# CompareRow fields shown in fixed columns; any other scalar field becomes a column of its own.
+BASE_FIELDS = ("chip", "name", "vendor", "status", "system", "chips", "days", "tokens_per_s", "mfu", "chip_hours",
+               "plan", "note", "estimate")
+# plotly's default qualitative colours (D3 category10): one colour per chip, the same in every plot
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf", "#393b79", "#ad494a")
+BYTES_PER_ELEMENT = {"bf16": 2, "fp16": 2, "fp8": 1}
+HOURS_PER_DAY = 24.0
+
+
+def jsonable(obj: Any) -> Any:
+    """`obj` with non-finite floats replaced by None (JSON has no inf or NaN)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    return obj
+
+
+def compare_accepts(name: str) -> bool:
+    """Whether this build's `accelplan.api.compare` takes the keyword `name` (e.g. region)."""
+    from accelplan.api import compare
+
+    return name in inspect.signature(compare).parameters
+
+
+def run_compare(model: ModelSpec, chips: list[str] | None, tokens: float, days: float | None, n_chips: int | None,
+                seq_len: int | None, global_batch: int, precision: str, region: str | None = None) -> tuple[Any, list[str]]:
+    """Call `accelplan.api.compare`; returns the Comparison and notes for the reader.
+
+    `region` is passed on only where compare() accepts it; otherwise a note says it was not applied.
+    """
+    from accelplan.api import compare
+
+    kwargs: dict[str, Any] = {"chips": chips, "model": model, "tokens": tokens, "days": days, "n_chips": n_chips,
+                              "seq_len": seq_len, "global_batch": global_batch, "precision": precision}
+    notes = []
+    if region:
+        if compare_accepts("region"):
+            kwargs["region"] = region
+        else:
+            notes.append(f"region '{region}' is not applied: this build of accelplan has no regional prices or "
+                         "availability yet")
+    return compare(**kwargs), notes
+
+
+# ------------------------------------------------------------------------------------------- table
+def _num(v: float, digits: int = 3) -> str:
+    if float(v).is_integer() and abs(v) < 1e15:
+        return f"{int(v):,}"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}g}"
+
+
+def _cell(key: str, v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int | float):
+        if "usd" in key:
+            return f"${v:,.0f}" if abs(v) >= 100 else f"${v:,.2f}"
+        if key.endswith("fraction") and abs(v) <= 1:
+            return f"{v:.1%}"
+        return _num(float(v))
+    if isinstance(v, list | tuple):
+        return ", ".join(_cell(key, x) for x in v) or "-"
+    if isinstance(v, dict):
+        return "; ".join(f"{k} {_cell(f'{key}_{k}', x)}" for k, x in v.items()) or "-"
+    return str(v)
+
+
+def _label(key: str) -> str:
+    return key.replace("_usd", " ($)").replace("_", " ")
+
+
+def table(comparison: Any) -> dict[str, Any]:
+    """Columns [{key, label, numeric}] and rows [{key: text}] of a comparison, formatted for people."""
+    base = [("chip", "chip", False), ("status", "status", False), ("system", "system", False),
+            ("chips", "chips", True), ("days", "days", True), ("tokens_per_s", "tokens/s", True),
+            ("mfu", "MFU", True), ("chip_hours", "chip-hours", True), ("plan", "plan (tp/pp/dp/cp/ep, micro-batch)", False)]
+    dumps = [jsonable(r.model_dump(mode="json")) for r in comparison.rows]
+    extra: list[tuple[str, str, bool]] = []
+    for d in dumps:
+        for k, v in d.items():
+            if k in BASE_FIELDS or any(k == e[0] or e[0].startswith(k + ".") for e in extra):
+                continue
+            if isinstance(v, dict) and v and all(not isinstance(x, dict | list) for x in v.values()):
+                extra += [(f"{k}.{s}", f"{_label(k)} {s}", isinstance(x, int | float)) for s, x in v.items()]
+            else:
+                extra.append((k, _label(k), isinstance(v, int | float)))
+    columns = [*base, *extra, ("note", "note", False)]
+    rows = []
+    for r, d in zip(comparison.rows, dumps, strict=True):
+        p = r.plan
+        cells = {
+            "chip": r.chip, "status": r.status, "system": r.system,
+            "chips": _num(r.chips) if r.chips else "-",
+            "days": f"{r.days:,.1f}" if r.days else "-",
+            "tokens_per_s": f"{r.tokens_per_s:,.0f}" if r.tokens_per_s else "-",
+            "mfu": f"{r.mfu:.1%}" if r.mfu else "-",
+            "chip_hours": f"{r.chip_hours:,.0f}" if r.chip_hours else "-",
+            "plan": f"{p.tp}/{p.pp}/{p.dp}/{p.cp}/{p.ep}, mb {p.micro_batch}" if p else "-",
+            "note": r.note or "",
+        }
+        for key, _, _ in extra:
+            head, _, sub = key.partition(".")
+            v = d.get(head)
+            cells[key] = _cell(key, v.get(sub) if sub and isinstance(v, dict) else v)
+        rows.append(cells)
+    return {"columns": [{"key": k, "label": lbl, "numeric": n} for k, lbl, n in columns], "rows": rows}
+
+
+# ------------------------------------------------------------------------------------------- plot data
+def typical_cloud_cost_usd(row: dict[str, Any]) -> float | None:
+    """A row's typical cloud cost in dollars, if the row carries one (fields added by the economics work).
+
+    Looks for a numeric field whose name has 'cost' and 'typical' (e.g. cost_typical_usd), or a
+    cost mapping ({low, typical, high}) under a name with 'cost' (not 'owned'); None otherwise.
+    """
+    for key in sorted(row):
+        if "cost" not in key or "owned" in key:
+            continue
+        v = row[key]
+        if isinstance(v, int | float) and not isinstance(v, bool) and "typical" in key:
+            return float(v)
+        if isinstance(v, dict):
+            for sub in ("typical", "typical_usd", "mid", "median"):
+                x = v.get(sub)
+                if isinstance(x, int | float) and not isinstance(x, bool):
+                    return float(x)
+    return None
+
+
+def colours(comparison: Any) -> dict[str, str]:
+    return {r.chip: PALETTE[i % len(PALETTE)] for i, r in enumerate(comparison.rows)}
+
+
+def pareto_data(comparison: Any) -> dict[str, Any]:
+    """One point per placed chip: days to train vs cost; `front` lists the chips no other chip beats on both."""
+    placed = [r for r in comparison.rows if r.days and r.chip_hours]
+    dumps = {r.chip: jsonable(r.model_dump(mode="json")) for r in placed}
+    dollars = {c: typical_cloud_cost_usd(d) for c, d in dumps.items()}
+    use_dollars = bool(placed) and all(v is not None for v in dollars.values())
+    points = [{"chip": r.chip, "chips": r.chips, "days": r.days,
+               "cost": dollars[r.chip] if use_dollars else r.chip_hours} for r in placed]
+    front = [p["chip"] for p in points
+             if not any(q["days"] <= p["days"] and q["cost"] <= p["cost"] and (q["days"], q["cost"]) != (p["days"], p["cost"])
+                        for q in points)]
+    front.sort(key=lambda c: next(p["days"] for p in points if p["chip"] == c))
+    label = "typical cloud cost ($)" if use_dollars else "cost in chip-hours (no prices in this build)"
+    return {"points": points, "front": front, "cost_label": label, "cost_is_usd": use_dollars}
+
+
+def breakdown_data(comparison: Any, kind: str) -> dict[str, Any]:
+    """Stacked terms per placed chip: kind 'time' (seconds per step) or 'memory' (GB per device)."""
+    placed = [r for r in comparison.rows if r.estimate is not None]
+    attr = "time_breakdown_s" if kind == "time" else "memory_breakdown_gb"
+    terms: list[str] = []
+    for r in placed:
+        terms += [k for k in getattr(r.estimate, attr) if k not in terms]
+    values = {t: [float(getattr(r.estimate, attr).get(t, 0.0)) for r in placed] for t in terms}
+    values = {t: v for t, v in values.items() if any(x > 0 for x in v)}
+    out: dict[str, Any] = {"chips": [r.chip for r in placed], "terms": values}
+    if kind == "memory":
+        out["capacity_gb"] = [r.estimate.capacity_gb for r in placed]
+    else:
+        out["step_time_s"] = [r.estimate.step_time_s for r in placed]
+    return jsonable(out)
+
+
+def main_gemms(model: ModelSpec, plan: Plan, seq_len: int) -> list[tuple[str, int, int, int]]:
+    """(name, m, n, k) per device for the main matrix multiplies of one micro-batch, forward pass.
+
+    m = micro_batch x seq_len / cp tokens; n and k are the weight shape split by tp (Megatron column
+    then row parallel). For MoE layers, an expert sees m x top_k x ep / experts tokens on average.
+    """
+    m = max(1, plan.micro_batch * seq_len // plan.cp)
+    tp = plan.tp
+    q = model.heads * model.d_head
+    kv = model.n_kv_heads * model.d_head
+    up = (2 if model.gated_mlp else 1)
+    out = [("QKV projection", m, (q + 2 * kv) // tp, model.hidden),
+           ("attention output", m, model.hidden, q // tp)]
+    if model.moe is None or model.moe.dense_layers > 0:
+        out += [("MLP up", m, up * model.ffn_hidden // tp, model.hidden),
+                ("MLP down", m, model.hidden, model.ffn_hidden // tp)]
+    if model.moe is not None:
+        m_e = max(1, m * model.moe.top_k * plan.ep // model.moe.experts)
+        out.append(("expert up", m_e, up * model.moe.expert_ffn_hidden, model.hidden))
+    out.append(("logits", m, model.vocab // tp, model.hidden))
+    return [(name, mm, max(1, n), max(1, k)) for name, mm, n, k in out]
+
+
+def arithmetic_intensity(m: int, n: int, k: int, bytes_per_element: int) -> float:
+    """FLOP per byte of one GEMM that reads A (m x k) and B (k x n) and writes C (m x n) once:
+    2mnk / (bytes x (mk + kn + mn)) (the scaling book's roofline chapter)."""
+    return 2.0 * m * n * k / (bytes_per_element * (m * k + k * n + m * n))
+
+
+def roofline_data(comparison: Any, model: ModelSpec) -> dict[str, Any]:
+    """Per chip: peak FLOP/s, HBM bytes/s, ridge point, and the workload's GEMMs as operating points
+    (intensity, attainable FLOP/s = min(peak, intensity x bandwidth)) under that chip's best plan."""
+    from accelplan.catalog.loader import load_catalog
+
+    cat = load_catalog()
+    bpe = BYTES_PER_ELEMENT.get(comparison.precision, 2)
+    chips = []
+    for r in comparison.rows:
+        c = cat.chip(r.chip)
+        peak = c.peak_flops_per_s(comparison.precision) or c.peak_flops_per_s("bf16") or c.peak_flops_per_s("fp16")
+        bw = c.hbm_bytes_per_s
+        if not peak or not bw:
+            continue
+        points = []
+        if r.plan is not None:
+            for name, m, n, k in main_gemms(model, r.plan, comparison.seq_len):
+                ai = arithmetic_intensity(m, n, k, bpe)
+                points.append({"gemm": name, "m": m, "n": n, "k": k, "intensity": ai, "flops_per_s": min(peak, ai * bw)})
+        chips.append({"chip": r.chip, "peak_flops_per_s": peak, "hbm_bytes_per_s": bw, "ridge": peak / bw,
+                      "points": points})
+    return {"chips": chips, "bytes_per_element": bpe}
+
+
+# ------------------------------------------------------------------------------------------- plotly
+def _layout(x_title: str, y_title: str, **extra: Any) -> dict[str, Any]:
+    layout = {"xaxis": {"title": {"text": x_title}, "gridcolor": "#e5e5e5", "zeroline": False},
+              "yaxis": {"title": {"text": y_title}, "gridcolor": "#e5e5e5", "zeroline": False},
+              "margin": {"l": 70, "r": 20, "t": 20, "b": 60}, "height": 420, "plot_bgcolor": "white",
+              "paper_bgcolor": "white", "legend": {"orientation": "h", "y": -0.2}, "font": {"size": 12}}
+    layout.update(extra)
+    return layout
+
+
+def plotly_figures(comparison: Any, model: ModelSpec) -> list[dict[str, Any]]:
+    """The four plots as plotly.js figure specs: [{id, title, caption, data, layout}]."""
+    col = colours(comparison)
+    figs = []
+
+    par = pareto_data(comparison)
+    front_pts = sorted((p for p in par["points"] if p["chip"] in par["front"]), key=lambda p: p["days"])
+    data = [{"type": "scatter", "mode": "lines", "name": "Pareto front", "x": [p["days"] for p in front_pts],
+             "y": [p["cost"] for p in front_pts], "line": {"color": "#888", "dash": "dot"}, "hoverinfo": "skip"}]
+    # labels alternate above and below in order of days, so chips close in time do not print over each other
+    by_days = [p["chip"] for p in sorted(par["points"], key=lambda p: p["days"])]
+    data += [{"type": "scatter", "mode": "markers+text", "name": p["chip"], "x": [p["days"]], "y": [p["cost"]],
+              "text": [p["chip"]], "textposition": "bottom center" if by_days.index(p["chip"]) % 2 else "top center",
+              "marker": {"size": 13 if p["chip"] in par["front"] else 9, "color": col[p["chip"]],
+                         "symbol": "circle" if p["chip"] in par["front"] else "circle-open"},
+              "hovertemplate": f"{p['chip']}: {p['chips']:,} chips<br>%{{x:.1f}} days<br>%{{y:,.0f}}<extra></extra>"}
+             for p in par["points"]]
+    figs.append({"id": "pareto", "title": "Time vs cost (Pareto)", "data": data,
+                 "caption": "One point per chip, each at the size and plan the comparison chose. Filled points are on "
+                            "the Pareto front: no other chip is both faster and cheaper. "
+                            + ("Cost is the typical cloud price." if par["cost_is_usd"] else
+                               "Cost is in chip-hours, since this build carries no prices."),
+                 "layout": _layout("days to train", par["cost_label"], showlegend=False)})
+
+    for kind, fid, title, unit, caption in (
+            ("time", "step_time", "Step-time breakdown", "seconds per step",
+             "Where one training step goes, per chip; the terms add up to the step time (exposed communication "
+             "only: overlapped traffic is not counted)."),
+            ("memory", "memory", "Memory per device", "GB per device",
+             "What one device holds under its best plan; the black mark is the device's HBM capacity.")):
+        b = breakdown_data(comparison, kind)
+        data = [{"type": "bar", "name": t.replace("_", " "), "x": b["chips"], "y": v,
+                 "hovertemplate": f"{t}: %{{y:.3g}} {'s' if kind == 'time' else 'GB'}<extra>%{{x}}</extra>"}
+                for t, v in b["terms"].items()]
+        if kind == "memory":
+            data.append({"type": "scatter", "mode": "markers", "name": "capacity", "x": b["chips"],
+                         "y": b["capacity_gb"], "marker": {"symbol": "line-ew-open", "size": 40, "color": "black",
+                                                           "line": {"width": 3}}})
+        figs.append({"id": fid, "title": title, "caption": caption, "data": data,
+                     "layout": _layout("chip", unit, barmode="stack")})
+
+    roof = roofline_data(comparison, model)
+    data = []
+    for c in roof["chips"]:
+        lo, hi = 1.0, max(1e4, c["ridge"] * 20)
+        xs = [lo, c["ridge"], hi]
+        data.append({"type": "scatter", "mode": "lines", "name": c["chip"], "legendgroup": c["chip"],
+                     "x": xs, "y": [min(c["peak_flops_per_s"], x * c["hbm_bytes_per_s"]) / 1e12 for x in xs],
+                     "line": {"color": col[c["chip"]]},
+                     "hovertemplate": f"{c['chip']} roof<br>%{{x:.0f}} FLOP/B: %{{y:.0f}} TFLOP/s<extra></extra>"})
+        if c["points"]:
+            data.append({"type": "scatter", "mode": "markers", "name": f"{c['chip']} GEMMs", "legendgroup": c["chip"],
+                         "showlegend": False, "x": [p["intensity"] for p in c["points"]],
+                         "y": [p["flops_per_s"] / 1e12 for p in c["points"]],
+                         "text": [f"{p['gemm']} m={p['m']} n={p['n']} k={p['k']}" for p in c["points"]],
+                         "marker": {"color": col[c["chip"]], "size": 9, "line": {"color": "white", "width": 1}},
+                         "hovertemplate": f"{c['chip']}: %{{text}}<br>%{{x:.0f}} FLOP/B<extra></extra>"})
+    figs.append({"id": "roofline", "title": "Roofline per chip", "data": data,
+                 "caption": "Lines: attainable rate = min(dense peak, intensity x HBM bandwidth) from the catalog. Points: "
+                            "the workload's main forward GEMMs (QKV, attention output, MLP or expert, logits) for one "
+                            "micro-batch under each chip's chosen plan, at intensity 2mnk / (bytes x (mk + kn + mn)); "
+                            "points left of a chip's ridge are memory-bound. Datasheet peaks, not measured rates.",
+                 "layout": _layout("arithmetic intensity (FLOP/byte)", "TFLOP/s",
+                                   xaxis={"type": "log", "title": {"text": "arithmetic intensity (FLOP/byte)"},
+                                          "gridcolor": "#e5e5e5", "dtick": 1},
+                                   yaxis={"type": "log", "title": {"text": "TFLOP/s"}, "gridcolor": "#e5e5e5",
+                                          "dtick": 1})})
+    return jsonable(figs)
+
+
+def summary(comparison: Any) -> str:
+    """One line naming the workload and the question asked."""
+    c = comparison
+    ask = f"chips needed to finish in {c.days:g} days" if c.mode == "deadline" else f"time on {c.chips:,} chips"
+    return (f"{c.model} on {c.tokens / 1e12:g}T tokens, sequence {c.seq_len}, global batch {c.global_batch}, "
+            f"{c.precision}: {ask}")

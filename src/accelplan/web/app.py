@@ -1,0 +1,290 @@
+"""The web face: one page at / and a JSON API under /api (OpenAPI at /openapi.json, docs at /docs).
+
+No state lives on the server: every answer is computed from the request, and the page keeps its
+state in the URL so a link reproduces the comparison. Requests are bounded: body size, number of
+chips, token and day ranges, and the shape of a pasted HuggingFace config. Bad input gets a 422 in
+FastAPI's shape ({"detail": [{"loc": ["body", FIELD, ...], "msg": ...}]}) whose message names the
+allowed values; the page shows it beside that field.
+"""
+
+# no `from __future__ import annotations`: the request model is built at run time from the catalog,
+# and FastAPI reads the endpoint's annotations as objects.
+import re
+import threading
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import FastAPI
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+
+from accelplan import __version__
+from accelplan.api import Comparison
+from accelplan.errors import AccelplanError, CatalogError, UnknownIdError
+
+STATIC = Path(__file__).parent / "static"
+MAX_BODY_BYTES = 256 * 1024  # a pasted config.json is a few kB; DeepSeek-V3's is under 2 kB
+MAX_CHIPS = 12
+MIN_TOKENS, MAX_TOKENS = 1e6, 1e16
+MIN_DAYS, MAX_DAYS = 0.1, 3650.0
+MAX_CLUSTER = 65536
+MIN_SEQ, MAX_SEQ = 128, 131072
+MAX_GLOBAL_BATCH = 65536
+PRECISIONS = ("bf16", "fp16", "fp8")
+CONCURRENT_COMPARISONS = 2  # each is a CPU-bound plan search per chip; more would only queue on the cores
+# A pasted config is bounded in shape so one request cannot ask for an unbounded search.
+HF_BOUNDS = {"layers": ("num_hidden_layers", 1024), "hidden": ("hidden_size", 65536),
+             "heads": ("num_attention_heads", 1024), "ffn_hidden": ("intermediate_size", 262144),
+             "vocab": ("vocab_size", 4_000_000)}
+MAX_EXPERTS = 4096
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+            "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+RegionText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]
+
+
+class ChipOption(BaseModel):
+    id: str
+    name: str
+    vendor: str
+    status: str
+
+
+class ModelOption(BaseModel):
+    id: str
+    name: str
+    illustrative: bool
+
+
+class Options(BaseModel):
+    """What the form offers: presets, chips, regions (empty = free text), limits and defaults."""
+
+    models: list[ModelOption]
+    chips: list[ChipOption]
+    regions: list[str]
+    region_supported: bool
+    precisions: list[str]
+    limits: dict[str, float]
+    defaults: dict[str, Any]
+    version: str
+
+
+class Column(BaseModel):
+    key: str
+    label: str
+    numeric: bool
+
+
+class Table(BaseModel):
+    columns: list[Column]
+    rows: list[dict[str, str]]
+
+
+class Figure(BaseModel):
+    """A plotly.js figure: Plotly.newPlot(div, data, layout)."""
+
+    id: str
+    title: str
+    caption: str
+    data: list[dict[str, Any]]
+    layout: dict[str, Any]
+
+
+class CompareResponse(BaseModel):
+    summary: str
+    comparison: Comparison
+    table: Table
+    figures: list[Figure]
+    notes: list[str]
+
+
+def known_regions() -> list[str]:
+    """Region ids offered by the economics package, where this build has one; else empty (free text)."""
+    try:
+        import accelplan.economics as eco
+    except ImportError:
+        return []
+    for name in ("REGIONS", "REGION_GROUPS"):
+        v = getattr(eco, name, None)
+        if isinstance(v, list | tuple | dict | set | frozenset) and v:
+            return sorted(str(x) for x in v)
+    return []
+
+
+def field_error(loc: list[str | int], msg: str, status: int = 422) -> JSONResponse:
+    return JSONResponse({"detail": [{"loc": ["body", *loc], "msg": msg, "type": "value_error"}]}, status_code=status)
+
+
+def request_model(chip_ids: list[str], model_ids: list[str], regions: list[str]) -> type[BaseModel]:
+    """The /api/compare body, with the catalog's ids as enums so OpenAPI lists the allowed values."""
+    chip_t = Literal[tuple(chip_ids)]  # type: ignore[valid-type]
+    model_t = Literal[tuple(model_ids)]  # type: ignore[valid-type]
+    region_t = Literal[tuple(regions)] if regions else RegionText  # type: ignore[valid-type]
+    return create_model(
+        "CompareRequest",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__="A comparison: one workload, several chips, and either a deadline (days) or a fixed chip count.",
+        model=(model_t | None, Field(None, description="model preset id; give this or hf_config")),
+        hf_config=(dict[str, Any] | None, Field(None, description="a HuggingFace config.json (as an object), instead "
+                                                                    "of a preset")),
+        chips=(list[chip_t], Field(min_length=1, max_length=MAX_CHIPS, description="chip ids to compare")),
+        tokens=(float, Field(2e12, ge=MIN_TOKENS, le=MAX_TOKENS, description="training tokens")),
+        days=(float | None, Field(90.0, ge=MIN_DAYS, le=MAX_DAYS, description="deadline: chips needed to finish in it")),
+        n_chips=(int | None, Field(None, ge=1, le=MAX_CLUSTER, description="fixed chip count (time to train instead)")),
+        seq_len=(int | None, Field(None, ge=MIN_SEQ, le=MAX_SEQ, description="sequence length (default min(preset, "
+                                                                             "4096))")),
+        global_batch=(int, Field(4096, ge=1, le=MAX_GLOBAL_BATCH, description="sequences per step")),
+        precision=(Literal[PRECISIONS], Field("bf16", description="training number format")),  # type: ignore[valid-type]
+        region=(region_t | None, Field(None, description="region for prices and availability, where supported")),
+    )
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for a request body over `max_bytes`, whether declared or streamed.
+
+    The body (at most `max_bytes`) is read before the app runs and handed on in one message, so an
+    over-long chunked body is refused before any parsing.
+    """
+
+    def __init__(self, app: Any, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def _reject(self, send: Any) -> None:
+        resp = field_error([], f"request body is over the limit of {self.max_bytes} bytes", status=413)
+        await send({"type": "http.response.start", "status": 413, "headers": resp.raw_headers})
+        await send({"type": "http.response.body", "body": resp.body})
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._reject(send)
+            return
+        chunks, size = [], 0
+        while True:
+            msg = await receive()
+            if msg["type"] != "http.request":  # the client went away
+                return
+            chunks.append(msg.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                await self._reject(send)
+                return
+            if not msg.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _hf_model(cfg: dict[str, Any]) -> Any:
+    """A ModelSpec from a pasted config, or a JSONResponse naming the field at fault."""
+    from accelplan.catalog.hf import model_from_hf_config
+
+    raw = str(cfg.get("_name_or_path") or cfg.get("model_type") or "pasted")
+    name = "hf-" + (re.sub(r"[^A-Za-z0-9_.-]+", "-", raw.rstrip("/").rsplit("/", 1)[-1])[:40] or "pasted")
+    try:
+        spec = model_from_hf_config(cfg, name=name, file="hf_config")
+    except CatalogError as exc:
+        return field_error(["hf_config", *([exc.field] if exc.field else [])], str(exc))
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        return field_error(["hf_config"], f"not a readable HuggingFace config.json: {type(exc).__name__}: {exc}")
+    for attr, (key, limit) in HF_BOUNDS.items():
+        if getattr(spec, attr) > limit:
+            return field_error(["hf_config", key], f"{key} = {getattr(spec, attr)} is over this server's limit of {limit}")
+    if spec.moe is not None and spec.moe.experts > MAX_EXPERTS:
+        return field_error(["hf_config", "experts"], f"{spec.moe.experts} experts is over this server's limit of "
+                                                     f"{MAX_EXPERTS}")
+    return spec
+
+
+def _error_field(exc: AccelplanError) -> list[str | int]:
+    if isinstance(exc, UnknownIdError):
+        return {"chip": ["chips"], "model": ["model"]}.get(exc.kind, [])
+    text = str(exc).lower()
+    return next(([f] for f in ("region", "precision", "seq_len", "global_batch", "tokens") if f in text), [])
+
+
+def create_app() -> FastAPI:
+    from accelplan.catalog.loader import load_catalog
+    from accelplan.report.html import plotly_js_path
+    from accelplan.report.views import compare_accepts, jsonable, plotly_figures, run_compare, summary, table
+
+    cat = load_catalog()
+    chip_ids = sorted(cat.chips)
+    model_ids = sorted(cat.models)
+    regions = known_regions()
+    compare_request = request_model(chip_ids, model_ids, regions)
+    plotly_js = plotly_js_path()
+    slots = threading.BoundedSemaphore(CONCURRENT_COMPARISONS)
+
+    app = FastAPI(title="accelplan", version=__version__,
+                  description="Compare AI accelerators for LLM training: chips needed for a deadline, or time on a "
+                              "fixed chip count, with the plots behind the answer. The page at / uses this API.")
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html",
+                            headers={"Content-Security-Policy": PAGE_CSP, "X-Content-Type-Options": "nosniff",
+                                     "Cache-Control": "no-cache"})
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static(name: str) -> Any:
+        if name == "plotly.min.js":
+            return FileResponse(plotly_js, media_type="text/javascript",
+                                headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})
+        files = {p.name: p for p in STATIC.iterdir() if p.suffix in (".js", ".css") and p.is_file()}
+        if name not in files:
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        return FileResponse(files[name], headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+    @app.get("/api/options", response_model=Options, summary="What the form offers")
+    def options() -> Options:
+        return Options(
+            models=[ModelOption(id=m.id, name=m.name, illustrative=m.illustrative) for m in
+                    sorted(cat.models.values(), key=lambda m: m.id)],
+            chips=[ChipOption(id=c.id, name=c.name, vendor=c.vendor, status=c.status) for c in
+                   sorted(cat.chips.values(), key=lambda c: (c.vendor, c.year or 0, c.id))],
+            regions=regions, region_supported=compare_accepts("region"), precisions=list(PRECISIONS),
+            limits={"max_chips": MAX_CHIPS, "min_tokens": MIN_TOKENS, "max_tokens": MAX_TOKENS, "min_days": MIN_DAYS,
+                    "max_days": MAX_DAYS, "max_cluster": MAX_CLUSTER, "min_seq_len": MIN_SEQ, "max_seq_len": MAX_SEQ,
+                    "max_global_batch": MAX_GLOBAL_BATCH, "max_body_bytes": MAX_BODY_BYTES},
+            defaults={"model": "llama3.1-70b", "chips": ["h100-sxm", "ascend-910b", "mi300x"], "tokens": 2e12,
+                      "days": 90.0, "global_batch": 4096, "precision": "bf16"},
+            version=__version__)
+
+    @app.post("/api/compare", response_model=CompareResponse, summary="Compare chips on one workload",
+              responses={400: {"description": "body is not readable JSON"},
+                         413: {"description": "request body over 256 KB"}})
+    def compare(req: compare_request) -> Any:  # type: ignore[valid-type]
+        body: Any = req
+        if (body.model is None) == (body.hf_config is None):
+            return field_error(["model"], "give either a model preset id (model) or a pasted config (hf_config), "
+                                          "not both and not neither")
+        model = cat.model(body.model) if body.model else _hf_model(body.hf_config)
+        if isinstance(model, JSONResponse):
+            return model
+        chips = list(dict.fromkeys(body.chips))
+        try:
+            with slots:
+                res, notes = run_compare(model, chips, body.tokens, None if body.n_chips else (body.days or 90.0),
+                                         body.n_chips, body.seq_len, body.global_batch, body.precision, body.region)
+        except AccelplanError as exc:
+            return field_error(_error_field(exc), str(exc))
+        out = {"summary": summary(res), "comparison": res.model_dump(mode="json"), "table": table(res),
+               "figures": plotly_figures(res, model), "notes": [*res.notes, *notes]}
+        # Plain JSON, not re-validated: inf/NaN (no plan) become null, which the response model cannot hold.
+        return JSONResponse(jsonable_encoder(jsonable(out)))
+
+    return app

@@ -1,0 +1,217 @@
+// The comparison page. Its whole state lives in the URL query, so a copied link reproduces the
+// comparison in any browser; the server keeps nothing between requests.
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  // URL key -> form field; "chips" and "hf" are handled apart
+  const URL_FIELDS = { model: "model", tokens: "tokens", days: "days", n: "n_chips", region: "region",
+                       seq: "seq_len", gbs: "global_batch", prec: "precision" };
+  const FIELDS = ["model", "hf_config", "tokens", "days", "n_chips", "region", "seq_len", "global_batch",
+                  "precision", "chips"];
+  let options = null;
+
+  function radio(name) { return document.querySelector(`input[name="${name}"]:checked`).value; }
+  function setRadio(name, value) {
+    const el = document.querySelector(`input[name="${name}"][value="${value}"]`);
+    if (el) el.checked = true;
+  }
+  function checkedChips() {
+    return Array.from(document.querySelectorAll("#chip-list input:checked")).map((el) => el.value);
+  }
+  function setChips(ids) {
+    document.querySelectorAll("#chip-list input").forEach((el) => { el.checked = ids.includes(el.value); });
+    updateChipCount();
+  }
+  function updateChipCount() {
+    $("chips-count").textContent = `(${checkedChips().length} picked, up to ${options.limits.max_chips})`;
+  }
+  function syncSource() {
+    const hf = radio("source") === "hf";
+    $("field-model").hidden = hf;
+    $("field-hf_config").hidden = !hf;
+  }
+  function el(tag, attrs, text) {
+    const e = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([k, v]) => e.setAttribute(k, v));
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function buildForm(o) {
+    o.models.forEach((m) => $("model").append(el("option", { value: m.id },
+      m.id + (m.illustrative ? " (illustrative)" : ""))));
+    o.precisions.forEach((p) => $("precision").append(el("option", { value: p }, p)));
+    o.regions.forEach((r) => $("region-list").append(el("option", { value: r })));
+    $("region-hint").textContent = o.region_supported ? "" : "not applied in this build (no regional data yet)";
+    let vendor = null;
+    o.chips.forEach((c) => {
+      if (c.vendor !== vendor) { vendor = c.vendor; $("chip-list").append(el("div", { class: "vendor" }, vendor)); }
+      const label = el("label", { title: `${c.name} (${c.status})` });
+      const box = el("input", { type: "checkbox", name: "chip", value: c.id });
+      box.addEventListener("change", updateChipCount);
+      label.append(box, " " + c.id);
+      if (c.status !== "shipping") label.append(" ", el("span", { class: "status" }, c.status));
+      $("chip-list").append(label);
+    });
+    $("version").textContent = o.version;
+    $("model").value = o.defaults.model;
+    $("precision").value = o.defaults.precision;
+    setChips(o.defaults.chips);
+  }
+
+  // ------------------------------------------------------------------------------------ URL state
+  function readURL() {
+    const q = new URLSearchParams(location.search);
+    Object.entries(URL_FIELDS).forEach(([key, field]) => { if (q.has(key)) $(field).value = q.get(key); });
+    if (q.has("hf")) { setRadio("source", "hf"); $("hf_config").value = q.get("hf"); }
+    if (q.has("days")) setRadio("mode", "deadline");
+    if (q.has("n")) setRadio("mode", "chips");
+    if (q.has("chips")) setChips(q.get("chips").split(",").filter(Boolean));
+    syncSource();
+    return q.has("chips");
+  }
+  function writeURL(body) {
+    const q = new URLSearchParams();
+    if (body.hf_config) q.set("hf", JSON.stringify(body.hf_config)); else q.set("model", body.model);
+    q.set("tokens", $("tokens").value.trim());
+    if (body.n_chips !== null) q.set("n", $("n_chips").value.trim()); else q.set("days", $("days").value.trim());
+    q.set("chips", body.chips.join(","));
+    if (body.region) q.set("region", body.region);
+    if (body.seq_len !== null) q.set("seq", $("seq_len").value.trim());
+    if (body.global_batch !== 4096) q.set("gbs", $("global_batch").value.trim());
+    if (body.precision !== "bf16") q.set("prec", body.precision);
+    const url = `${location.pathname}?${q.toString()}`;
+    if (url !== location.pathname + location.search) history.pushState(null, "", url);
+  }
+
+  // ------------------------------------------------------------------------------------ errors
+  function clearErrors() {
+    FIELDS.concat(["form"]).forEach((f) => { const e = $(`err-${f}`); if (e) e.textContent = ""; });
+    document.querySelectorAll("[aria-invalid]").forEach((e) => e.removeAttribute("aria-invalid"));
+  }
+  function showError(field, message) {
+    const box = $(`err-${field}`) || $("err-form");
+    box.textContent = (box.textContent ? box.textContent + "\n" : "") + message;
+    const input = $(field);
+    if (input) input.setAttribute("aria-invalid", "true");
+  }
+  function showDetail(detail) {
+    if (!Array.isArray(detail)) { showError("form", String(detail)); return; }
+    detail.forEach((d) => {
+      const loc = d.loc || [];
+      const field = loc.length > 1 ? String(loc[1]) : "form";
+      const where = loc.slice(2).join(".");
+      const got = d.input !== undefined && typeof d.input !== "object" ? ` (got ${JSON.stringify(d.input)})` : "";
+      showError(FIELDS.includes(field) ? field : "form", (where ? where + ": " : "") + d.msg + got);
+    });
+  }
+
+  // ------------------------------------------------------------------------------------ request
+  function number(text) {  // a number when it reads as one; else the text, for the server to reject by name
+    const t = text.trim();
+    if (t === "") return null;
+    const v = Number(t);
+    return Number.isFinite(v) ? v : t;
+  }
+  function buildBody() {
+    const body = { chips: checkedChips(), tokens: number($("tokens").value), region: $("region").value.trim() || null,
+                   seq_len: number($("seq_len").value), global_batch: number($("global_batch").value),
+                   precision: $("precision").value, days: null, n_chips: null };
+    if (radio("mode") === "chips") body.n_chips = number($("n_chips").value);
+    else body.days = number($("days").value);
+    if (radio("source") === "hf") {
+      try {
+        const cfg = JSON.parse($("hf_config").value);
+        if (cfg === null || typeof cfg !== "object" || Array.isArray(cfg)) throw new Error("expected a JSON object");
+        body.hf_config = cfg;
+      } catch (e) {
+        showError("hf_config", `not valid JSON: ${e.message}`);
+        return null;
+      }
+    } else {
+      body.model = $("model").value;
+    }
+    if (body.chips.length === 0) { showError("chips", "pick at least one chip"); return null; }
+    return body;
+  }
+
+  async function run(push) {
+    clearErrors();
+    const body = buildBody();
+    if (!body) return;
+    if (push) writeURL(body);
+    $("run").disabled = true;
+    $("status").textContent = `comparing ${body.chips.length} chips (a plan search per chip)...`;
+    document.body.removeAttribute("data-plots");
+    try {
+      const resp = await fetch("/api/compare", { method: "POST", headers: { "Content-Type": "application/json" },
+                                                 body: JSON.stringify(body) });
+      const data = await resp.json().catch(() => ({ detail: `server answered ${resp.status}` }));
+      if (!resp.ok) {
+        showDetail(data.detail);
+        $("status").textContent = resp.status === 422 || resp.status === 413 ? "fix the fields marked in red" :
+          `server error ${resp.status}`;
+        return;
+      }
+      render(data);
+      $("status").textContent = "";
+      $("share").disabled = false;
+    } catch (e) {
+      showError("form", `request failed: ${e.message}`);
+      $("status").textContent = "";
+    } finally {
+      $("run").disabled = false;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------ results
+  function render(data) {
+    $("results").hidden = false;
+    $("summary").textContent = data.summary;
+    $("notes").hidden = data.notes.length === 0;
+    $("notes").textContent = data.notes.join("\n");
+    $("conventions").textContent = data.comparison.conventions;
+    const head = $("comparison-table").tHead, tbody = $("comparison-table").tBodies[0];
+    head.replaceChildren();
+    tbody.replaceChildren();
+    const tr = el("tr");
+    data.table.columns.forEach((c) => tr.append(el("th", { class: c.numeric ? "num" : "" }, c.label)));
+    head.append(tr);
+    data.table.rows.forEach((r) => {
+      const row = el("tr", { "data-chip": r.chip });
+      data.table.columns.forEach((c) => row.append(el("td", { class: c.numeric ? "num" : "" }, r[c.key] || "")));
+      tbody.append(row);
+    });
+    const plots = $("plots");
+    plots.replaceChildren();
+    // lay out every section first: a plot sizes itself to its container when drawn
+    const divs = data.figures.map((f) => {
+      const section = el("section");
+      const div = el("div", { class: "plot", id: `plot-${f.id}` });
+      section.append(el("h3", {}, f.title), div, el("p", { class: "caption" }, f.caption));
+      plots.append(section);
+      return div;
+    });
+    const drawn = data.figures.map((f, i) =>
+      Plotly.newPlot(divs[i], f.data, f.layout, { displaylogo: false, responsive: true }));
+    Promise.all(drawn).then(() => document.body.setAttribute("data-plots", String(drawn.length)));
+  }
+
+  async function init() {
+    const resp = await fetch("/api/options");
+    options = await resp.json();
+    buildForm(options);
+    const fromLink = readURL();
+    document.querySelectorAll('input[name="source"]').forEach((r) => r.addEventListener("change", syncSource));
+    $("form").addEventListener("submit", (ev) => { ev.preventDefault(); run(true); });
+    $("share").addEventListener("click", async () => {
+      try { await navigator.clipboard.writeText(location.href); $("status").textContent = "link copied"; }
+      catch (e) { $("status").textContent = location.href; }
+    });
+    window.addEventListener("popstate", () => { if (readURL()) run(false); });
+    if (fromLink) run(false);
+  }
+
+  init().catch((e) => showError("form", `could not load the form: ${e.message}`));
+})();

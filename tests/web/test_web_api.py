@@ -1,0 +1,182 @@
+"""The JSON API behind the page: answers, bounds, and errors that name the field and the allowed values."""
+
+import warnings
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+pytest.importorskip("plotly")
+
+with warnings.catch_warnings():  # newer starlette asks for httpx2; httpx still works
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from fastapi.testclient import TestClient
+
+from accelplan.web.app import MAX_BODY_BYTES, create_app  # noqa: E402
+
+THREE = ["h100-sxm", "ascend-910b", "mi300x"]
+SMALL = {"model": "llama3.1-8b", "chips": THREE, "tokens": 1e12, "n_chips": 64}
+# Meta-Llama-3-8B config.json (the keys that matter), as published with the weights
+LLAMA3_8B_HF = {"model_type": "llama", "num_hidden_layers": 32, "hidden_size": 4096, "num_attention_heads": 32,
+                "num_key_value_heads": 8, "intermediate_size": 14336, "vocab_size": 128256, "hidden_act": "silu",
+                "max_position_embeddings": 8192, "tie_word_embeddings": False}
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app()) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def small(client):
+    r = client.post("/api/compare", json=SMALL)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def errors_by_field(resp) -> dict:
+    return {(d["loc"][1] if len(d["loc"]) > 1 else ""): d["msg"] for d in resp.json()["detail"]}
+
+
+def test_options_offer_every_catalog_chip_and_preset(client, catalog):
+    o = client.get("/api/options").json()
+    assert {c["id"] for c in o["chips"]} == set(catalog.chips)
+    assert {m["id"] for m in o["models"]} == set(catalog.models)
+    assert o["limits"]["max_chips"] == 12 and o["limits"]["max_body_bytes"] == MAX_BODY_BYTES
+
+
+def test_compare_answers_the_three_chips_with_table_and_four_plots(small):
+    assert [r["chip"] for r in small["table"]["rows"]] == THREE
+    assert [r["chip"] for r in small["comparison"]["rows"]] == THREE
+    assert [f["id"] for f in small["figures"]] == ["pareto", "step_time", "memory", "roofline"]
+    assert "time on 64 chips" in small["summary"]
+    assert all(r["chips"] == 64 for r in small["comparison"]["rows"])
+
+
+def test_step_time_bars_add_up_to_each_chips_step_time(small):
+    fig = next(f for f in small["figures"] if f["id"] == "step_time")
+    for i, row in enumerate(small["comparison"]["rows"]):
+        stacked = sum(trace["y"][i] for trace in fig["data"] if trace["type"] == "bar")
+        assert stacked == pytest.approx(row["estimate"]["step_time_s"], rel=1e-6)
+
+
+def test_memory_bars_add_up_to_memory_per_device_and_capacity_is_marked(small):
+    fig = next(f for f in small["figures"] if f["id"] == "memory")
+    cap = next(t for t in fig["data"] if t["name"] == "capacity")
+    for i, row in enumerate(small["comparison"]["rows"]):
+        stacked = sum(trace["y"][i] for trace in fig["data"] if trace["type"] == "bar")
+        assert stacked == pytest.approx(row["estimate"]["memory_gb"], rel=1e-6)
+        assert cap["y"][i] == row["estimate"]["capacity_gb"]
+
+
+def test_pareto_cost_axis_is_chip_hours_until_prices_exist(small):
+    fig = next(f for f in small["figures"] if f["id"] == "pareto")
+    y_title = fig["layout"]["yaxis"]["title"]["text"]
+    hours = {r["chip"]: r["chip_hours"] for r in small["comparison"]["rows"]}
+    points = {t["name"]: t["y"][0] for t in fig["data"] if t["name"] in hours}
+    if "chip-hours" in y_title:
+        assert points == pytest.approx(hours)
+    else:
+        assert "$" in y_title
+
+
+def test_pasted_hf_config_is_compared_like_a_preset(client):
+    r = client.post("/api/compare", json={**SMALL, "model": None, "hf_config": LLAMA3_8B_HF, "chips": ["h100-sxm"]})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["comparison"]["model"].startswith("hf-")
+    assert d["comparison"]["rows"][0]["tokens_per_s"] > 0
+
+
+def test_unknown_chip_is_422_on_chips_listing_allowed_ids(client):
+    r = client.post("/api/compare", json={**SMALL, "chips": ["h100-sxm", "h10-sxm"]})
+    assert r.status_code == 422
+    d = r.json()["detail"][0]
+    assert d["loc"] == ["body", "chips", 1]
+    assert "'h100-sxm'" in d["msg"] and "'ascend-910b'" in d["msg"]
+
+
+def test_bad_precision_and_tokens_name_their_fields(client):
+    r = client.post("/api/compare", json={**SMALL, "precision": "fp4", "tokens": -5})
+    assert r.status_code == 422
+    errs = errors_by_field(r)
+    assert "'bf16', 'fp16' or 'fp8'" in errs["precision"]
+    assert "greater than or equal" in errs["tokens"]
+
+
+def test_more_than_twelve_chips_is_422(client, catalog):
+    r = client.post("/api/compare", json={**SMALL, "chips": sorted(catalog.chips)[:13]})
+    assert r.status_code == 422 and "chips" in errors_by_field(r)
+
+
+def test_unknown_field_is_rejected(client):
+    r = client.post("/api/compare", json={**SMALL, "tokenz": 5})
+    assert r.status_code == 422 and "tokenz" in errors_by_field(r)
+
+
+@pytest.mark.parametrize("body", [{**SMALL, "hf_config": LLAMA3_8B_HF}, {k: v for k, v in SMALL.items() if k != "model"}])
+def test_model_and_config_both_or_neither_is_422_on_model(client, body):
+    r = client.post("/api/compare", json=body)
+    assert r.status_code == 422
+    assert "model" in errors_by_field(r) and "hf_config" in errors_by_field(r)["model"]
+
+
+def test_config_missing_a_key_names_it(client):
+    cfg = {k: v for k, v in LLAMA3_8B_HF.items() if k != "hidden_size"}
+    r = client.post("/api/compare", json={**SMALL, "model": None, "hf_config": cfg})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "hf_config", "hidden_size"]
+
+
+@pytest.mark.parametrize("bad", [{"num_hidden_layers": "many"}, {"num_hidden_layers": [1]}, {"num_attention_heads": 0},
+                                 {"num_hidden_layers": 10**9}, {"hidden_size": 4095}])
+def test_unreadable_or_unbounded_config_is_422_not_500(client, bad):
+    r = client.post("/api/compare", json={**SMALL, "model": None, "hf_config": {**LLAMA3_8B_HF, **bad}})
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"][:2] == ["body", "hf_config"]
+
+
+def test_body_over_the_limit_is_413_declared_or_streamed(client):
+    big = b'{"model": "llama3.1-8b", "pad": "' + b"x" * MAX_BODY_BYTES + b'"}'
+    r = client.post("/api/compare", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    r = client.post("/api/compare", content=iter([big[:1000], big[1000:]]), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert "bytes" in r.json()["detail"][0]["msg"]
+
+
+def test_region_is_applied_where_compare_takes_it_else_noted(client):
+    from accelplan.report.views import compare_accepts
+
+    r = client.post("/api/compare", json={**SMALL, "chips": ["h100-sxm"], "region": "US"})
+    if compare_accepts("region"):
+        assert r.status_code in (200, 422)
+        if r.status_code == 422:
+            assert "region" in errors_by_field(r)
+    else:
+        assert r.status_code == 200
+        assert any("region 'US' is not applied" in n for n in r.json()["notes"])
+
+
+def test_region_text_is_bounded(client):
+    r = client.post("/api/compare", json={**SMALL, "region": "<script>"})
+    assert r.status_code == 422 and "region" in errors_by_field(r)
+
+
+def test_page_and_plotly_come_from_this_server(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "default-src 'self'" in page.headers["content-security-policy"]
+    assert "http://" not in page.text and "https://" not in page.text.replace('href="/docs"', "")
+    js = client.get("/static/plotly.min.js")
+    assert js.status_code == 200 and len(js.content) > 1_000_000 and b"plotly" in js.content[:2000].lower()
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/static/..%2Fapp.py").status_code == 404
+
+
+def test_openapi_carries_the_allowed_values_and_bounds(client):
+    spec = client.get("/openapi.json").json()
+    req = spec["components"]["schemas"]["CompareRequest"]["properties"]
+    assert "h100-sxm" in req["chips"]["items"]["enum"] and req["chips"]["maxItems"] == 12
+    assert req["tokens"]["maximum"] == 1e16
+    assert req["precision"]["enum"] == ["bf16", "fp16", "fp8"]

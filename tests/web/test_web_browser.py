@@ -1,0 +1,127 @@
+"""The page as a new user meets it, in a real headless Chromium against the real `accelplan serve`:
+compare three chips for a preset, change the region, share the URL, open it in a fresh browser and see
+the same comparison; bad input shows beside its field."""
+
+import json
+import urllib.request
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+
+from tests.web.browser import chromium, require_browser, served  # noqa: E402
+
+THREE = ["h100-sxm", "ascend-910b", "mi300x"]
+PLOTS = ("pareto", "step_time", "memory", "roofline")
+VIEWPORT = {"width": 1360, "height": 1800}
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    require_browser()
+    with served() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(base_url):
+    with chromium() as b:
+        yield b
+
+
+def watch(page) -> list[str]:
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    return problems
+
+
+def regions(base_url) -> tuple[str, str]:
+    with urllib.request.urlopen(f"{base_url}/api/options") as r:
+        offered = json.load(r)["regions"]
+    return (offered[0], offered[-1]) if len(offered) >= 2 else ("US", "ALLY_A5A6")
+
+
+def wait_for_plots(page) -> None:
+    page.wait_for_selector(f"body[data-plots='{len(PLOTS)}']", timeout=60_000)
+
+
+def plots_drawn(page) -> dict[str, int]:
+    return {p: page.locator(f"#plot-{p} svg.main-svg").count() for p in PLOTS}
+
+
+def test_compare_change_region_share_and_reopen_in_a_fresh_browser(base_url, browser, tmp_path):
+    first_region, second_region = regions(base_url)
+    ctx = browser.new_context(viewport=VIEWPORT)
+    page = ctx.new_page()
+    problems = watch(page)
+    page.goto(f"{base_url}/")
+    page.wait_for_selector("#chip-list input")
+    page.select_option("#model", "llama3.1-8b")
+    page.fill("#tokens", "1e12")
+    page.check("input[name=mode][value=chips]")
+    page.fill("#n_chips", "64")
+    checked = page.locator("#chip-list input:checked")
+    while checked.count():
+        checked.first.uncheck()
+    for chip in THREE:
+        page.check(f"#chip-list input[value='{chip}']")
+    page.fill("#region", first_region)
+    page.click("#run")
+    wait_for_plots(page)
+    rows = page.locator("#comparison-table tbody tr")
+    assert sorted(rows.evaluate_all("rs => rs.map(r => r.dataset.chip)")) == sorted(THREE)
+    assert all(n >= 1 for n in plots_drawn(page).values()), plots_drawn(page)
+    assert page.locator("#plot-pareto .scatterlayer .trace .point").count() >= 3
+    assert "time on 64 chips" in page.inner_text("#summary")
+
+    page.fill("#region", second_region)
+    page.click("#run")
+    page.wait_for_url(f"**region={second_region}**")
+    wait_for_plots(page)
+    shared = page.url
+    table = page.inner_text("#comparison-table")
+    summary = page.inner_text("#summary")
+    page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+    ctx.close()
+    assert (tmp_path / "compare.png").stat().st_size > 50_000
+
+    fresh = browser.new_context(viewport=VIEWPORT)  # no cookies, storage or history from the first
+    page = fresh.new_page()
+    problems += watch(page)
+    page.goto(shared)
+    wait_for_plots(page)
+    assert page.inner_text("#comparison-table") == table
+    assert page.inner_text("#summary") == summary
+    assert page.input_value("#region") == second_region
+    assert page.input_value("#model") == "llama3.1-8b"
+    assert sorted(page.locator("#chip-list input:checked").evaluate_all("bs => bs.map(b => b.value)")) == sorted(THREE)
+    assert all(n >= 1 for n in plots_drawn(page).values())
+    page.screenshot(path=str(tmp_path / "shared.png"), full_page=True)
+    fresh.close()
+    assert problems == []
+
+
+def test_bad_input_is_shown_beside_its_field(base_url, browser):
+    ctx = browser.new_context(viewport=VIEWPORT)
+    page = ctx.new_page()
+    page.goto(f"{base_url}/?model=llama3.1-8b&tokens=1e12&n=64&chips=h100-sxm")
+    wait_for_plots(page)
+    page.fill("#tokens", "-5")
+    page.fill("#region", "not a region!")
+    page.click("#run")
+    page.wait_for_selector("#err-tokens:not(:empty)")
+    assert "greater than or equal" in page.inner_text("#err-tokens")
+    assert page.get_attribute("#tokens", "aria-invalid") == "true"
+    assert "pattern" in page.inner_text("#err-region") or "region" in page.inner_text("#err-region")
+    assert page.inner_text("#err-chips") == ""
+
+    page.check("input[name=source][value=hf]")
+    page.fill("#hf_config", '{"model_type": "llama", "num_hidden_layers": 32}')
+    page.fill("#tokens", "1e12")
+    page.fill("#region", "")
+    page.click("#run")
+    page.wait_for_selector("#err-hf_config:not(:empty)")
+    assert "hidden_size" in page.inner_text("#err-hf_config")
+    ctx.close()

@@ -1,0 +1,56 @@
+"""run_scenario: one row per scenario whose figures hold together, and a reason when no plan exists."""
+
+import pytest
+
+from accelplan.perf.step import TIME_TERMS
+from accelplan.sweep.grid import Scenario
+from accelplan.sweep.scenario import COLUMNS, run_scenario
+
+SECONDS_PER_DAY = 86400
+
+
+def scenario(**kw):
+    base = {"model": "llama3.1-8b", "chip": "h100-sxm", "cluster_size": 64, "deadline_days": None, "tokens": 1e12,
+            "seq_len": 4096, "global_batch": 1024, "precision": "bf16", "region": None}
+    return Scenario(**{**base, **kw})
+
+
+def test_feasible_row_has_every_column_and_consistent_figures():
+    s = scenario()
+    r = run_scenario(s)
+    assert list(r) == list(COLUMNS)
+    assert r["scenario_id"] == s.id and r["feasible"] and r["note"] == ""
+    assert r["chips"] == 64 == r["tp"] * r["pp"] * r["dp"] * r["cp"]
+    assert r["days"] == pytest.approx(1e12 / r["tokens_per_s"] / SECONDS_PER_DAY)
+    assert r["chip_hours"] == pytest.approx(r["days"] * 24 * 64)
+    # tokens per step / step time is the throughput
+    assert r["tokens_per_s"] == pytest.approx(1024 * 4096 / r["step_time_s"])
+    assert sum(r[f"time_{k}_s"] for k in TIME_TERMS) == pytest.approx(r["step_time_s"], rel=1e-6)
+    assert 0 < r["memory_gb"] <= r["capacity_gb"]
+    assert 0 < r["mfu"] < 1
+    # Llama 3.1 8B: 8.03 B parameters (Meta model card)
+    assert r["params_total"] / 1e9 == pytest.approx(8.03, rel=0.01)
+
+
+def test_model_too_big_for_the_cluster_is_infeasible_with_the_reason():
+    r = run_scenario(scenario(model="llama3.1-70b", chip="ascend-910b", cluster_size=8))
+    assert r["feasible"] is False
+    assert r["chips"] is None and r["tokens_per_s"] is None and r["tp"] is None
+    assert "no feasible plan on 8 chips" in r["note"] and "memory" in r["note"]
+
+
+def test_deadline_mode_meets_the_deadline():
+    r = run_scenario(scenario(cluster_size=None, deadline_days=30.0))
+    assert r["mode"] == "deadline" and r["feasible"]
+    assert r["days"] <= 30.0
+    assert r["chips"] % 8 == 0  # whole HGX nodes
+
+
+def test_unmeetable_deadline_is_infeasible_with_the_reason():
+    r = run_scenario(scenario(model="llama3.1-70b", tokens=1e15, cluster_size=None, deadline_days=1.0))
+    assert r["feasible"] is False and "finishes in 1 days" in r["note"]
+
+
+def test_projected_chip_carries_a_note():
+    r = run_scenario(scenario(chip="ascend-970"))
+    assert r["chip_status"] == "projected" and "projected" in r["note"]

@@ -1,0 +1,59 @@
+"""The result store: journal lines survive a kill, compaction dedupes and sorts, columns keep their types."""
+
+import math
+
+import pytest
+
+pa = pytest.importorskip("pyarrow")
+import pyarrow.parquet as pq  # noqa: E402
+
+from accelplan.sweep.scenario import COLUMNS  # noqa: E402
+from accelplan.sweep.storage import ResultStore  # noqa: E402
+
+
+def row(i, **kw):
+    return {"scenario_id": f"{i:016x}", "model": "m", "feasible": i % 2 == 0, "mfu": i / 10, **kw}
+
+
+def test_torn_last_line_is_ignored_and_the_next_append_starts_a_new_line(tmp_path):
+    store = ResultStore(tmp_path / "r.parquet")
+    store.append([row(1), row(2)])
+    store.close()
+    with store.journal.open("a") as fh:
+        fh.write('{"scenario_id": "00000000000000')  # a kill in the middle of a write
+    assert store.done_ids() == {row(1)["scenario_id"], row(2)["scenario_id"]}
+    store.append([row(3)])
+    store.close()
+    assert len(store.done_ids()) == 3
+
+
+def test_compaction_merges_dedupes_sorts_and_removes_the_journal(tmp_path):
+    store = ResultStore(tmp_path / "r.parquet")
+    store.append([row(5), row(3)])
+    assert store.compact() == 2
+    assert not store.journal.exists()
+    store.append([row(4), row(3, mfu=0.99)])  # 3 again: the row already stored wins
+    assert store.compact() == 3
+    t = pq.read_table(store.out)
+    assert t.column("scenario_id").to_pylist() == [row(i)["scenario_id"] for i in (3, 4, 5)]
+    assert t.column("mfu").to_pylist()[0] == pytest.approx(0.3)
+
+
+def test_known_columns_keep_their_types_even_when_all_null_and_extra_columns_are_kept(tmp_path):
+    store = ResultStore(tmp_path / "r.parquet")
+    store.append([row(1, cost_usd=12.5, tokens_per_s=math.inf)])
+    store.compact()
+    t = pq.read_table(store.out)
+    assert t.column_names == [*COLUMNS, "cost_usd"]
+    assert t.schema.field("chips").type == pa.int64() and t.schema.field("days").type == pa.float64()
+    assert t.column("cost_usd").to_pylist() == [12.5]
+    assert t.column("tokens_per_s").to_pylist() == [math.inf]
+
+
+def test_clear_removes_results_and_journal(tmp_path):
+    store = ResultStore(tmp_path / "r.parquet")
+    store.append([row(1)])
+    store.compact()
+    store.append([row(2)])
+    store.clear()
+    assert store.done_ids() == set()

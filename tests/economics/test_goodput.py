@@ -100,3 +100,8 @@ def test_interruptions_double_when_the_cluster_doubles(nodes, cpn, rate):
     two = interruptions_per_day(2 * nodes * cpn, cpn, rate, 0.64)
     assert two == pytest.approx(2 * one)
     assert math.isfinite(one) and one > 0
+
+
+def test_free_checkpoints_leave_only_restarts():
+    # no state to save: interval and stall are zero; each failure costs the restart alone: 1 - 600/10,000
+    assert goodput_fraction(0.0, 0.0, 10_000.0, 600.0) == pytest.approx(0.94)

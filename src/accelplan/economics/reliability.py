@@ -48,7 +48,9 @@ def goodput_fraction(interval_s: float, blocking_s: float, mtti_s: float, restar
     """
     lost_s = (interval_s + blocking_s) / 2.0 + durable_lag_s
     running = 1.0 - (restart_s + lost_s) / mtti_s - planned_per_s * restart_s
-    return max(0.0, running) * interval_s / (interval_s + blocking_s)
+    cycle_s = interval_s + blocking_s
+    stalls = interval_s / cycle_s if cycle_s > 0 else 1.0  # free checkpoints (no state) cost nothing
+    return max(0.0, running) * stalls
 
 
 def interruptions_per_day(chips: int, chips_per_node: int, per_1000_node_days: float, chip_share: float,

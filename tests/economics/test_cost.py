@@ -88,8 +88,11 @@ def test_owned_cost_follows_years_and_kwh_overrides(catalog):
     assert e3.owned_cost_usd.typical == pytest.approx(64 * hours * 45_000 / (3 * 8760 * 0.8) + energy_usd)
 
 
-def test_chip_with_no_price_data_says_so(catalog):
+def test_chip_with_no_price_data_says_so_without_claiming_none_exists(catalog):
     chip = catalog.chip("ascend-950dt")
     e = assess(chip, catalog.default_system(chip), 64, 5.0, state_bytes=1e11)
     assert e.cloud_usd_per_chip_hour is None
-    assert "no price recorded" in e.cloud_price_note
+    assert e.cloud_price_note == "no price recorded for this chip"
+    gb200 = catalog.chip("gb200")  # a purchase estimate, but no cloud quote in the research
+    e = assess(gb200, catalog.default_system(gb200), 72, 5.0, state_bytes=1e11)
+    assert e.cloud_price_note == "no cloud price recorded" and e.owned_cost_usd is not None

@@ -215,7 +215,7 @@ def assess(chip: Chip, system: System, chips: int, compute_days: float, *, state
         elif entry.no_public_price:
             note = f"no public price: {entry.no_public_price}{same}"
         else:
-            note = f"no public price found{same}"
+            note = f"no cloud price recorded{same}"
     cloud_cost = None if cloud is None or hours is None else cloud.scaled(chips * hours)
 
     # ---- owned cost

@@ -1,0 +1,173 @@
+"""Real trees are messy: bad files are reported and the audit goes on; virtualenvs, vendored folders
+and symbolic links are not followed."""
+
+import os
+
+import pytest
+
+from accelplan.port.scanner import scan_tree
+
+from .conftest import found
+
+CUDA_LINE = b"import torch\ntorch.cuda.synchronize()\n"
+
+
+def write(path, data: bytes):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def reasons(problems):
+    return {p.path: p.reason for p in problems}
+
+
+def test_a_syntax_error_is_reported_and_the_rest_is_scanned(tmp_path):
+    write(tmp_path / "broken.py", b"def f(:\n    torch.cuda.synchronize()\n")
+    write(tmp_path / "ok.py", CUDA_LINE)
+    r = scan_tree(tmp_path)
+    assert "syntax error at line 1" in reasons(r.errors)["broken.py"]
+    assert found(r) == {("ok.py", 2, "streams-events")}
+
+
+def test_python2_code_is_a_reported_syntax_error(tmp_path):
+    write(tmp_path / "old.py", b'print "hello"\nimport torch\ntorch.cuda.synchronize()\n')
+    r = scan_tree(tmp_path)
+    assert "old.py" in reasons(r.errors) and r.findings == []
+
+
+def test_non_utf8_source_is_read_as_latin1_and_reported(tmp_path):
+    write(tmp_path / "latin.py", b"# caf\xe9\nimport torch\nname = 'caf\xe9'\ntorch.cuda.synchronize()\n")
+    r = scan_tree(tmp_path)
+    assert "not valid UTF-8" in reasons(r.errors)["latin.py"]
+    assert found(r) == {("latin.py", 4, "streams-events")}
+
+
+def test_a_declared_encoding_is_honoured_without_complaint(tmp_path):
+    write(tmp_path / "decl.py", b"# -*- coding: latin-1 -*-\nimport torch\nname = 'caf\xe9'\ntorch.cuda.synchronize()\n")
+    r = scan_tree(tmp_path)
+    assert r.errors == [] and found(r) == {("decl.py", 4, "streams-events")}
+
+
+def test_binary_and_huge_files_are_skipped_and_reported(tmp_path):
+    write(tmp_path / "blob.py", b"\x00\x01\x02torch.cuda\x00" * 100)
+    write(tmp_path / "big.py", CUDA_LINE + b"x = 1\n" * 5000)
+    write(tmp_path / "small.py", CUDA_LINE)
+    r = scan_tree(tmp_path, max_file_bytes=10_000)
+    why = reasons(r.skipped)
+    assert "binary" in why["blob.py"] and "larger than 10,000 bytes" in why["big.py"]
+    assert found(r) == {("small.py", 2, "streams-events")}
+
+
+def elif_chain(n: int) -> bytes:
+    chain = "if x:\n    pass\n" + "".join(f"elif x == {i}:\n    torch.cuda.synchronize()\n" for i in range(n))
+    return ("import torch\nx = 1\n" + chain).encode()
+
+
+def test_deep_nesting_does_not_crash_the_scan(tmp_path):
+    write(tmp_path / "deep.py", elif_chain(900))  # ~1,800 nested nodes: past the recursion limit of a recursive visitor
+    write(tmp_path / "deeper.py", elif_chain(3000))  # CPython's own parser gives up ("during ast construction")
+    write(tmp_path / "parens.py", b"import torch\ny = " + b"(" * 300 + b"1" + b")" * 300 + b"\n")
+    r = scan_tree(tmp_path)
+    assert len([f for f in r.findings if f.path == "deep.py"]) == 900
+    why = reasons(r.errors)
+    assert "too deeply nested" in why["deeper.py"]
+    assert "syntax error" in why["parens.py"]  # "too many nested parentheses": reported
+
+
+def test_virtualenvs_vendored_and_hidden_folders_are_skipped_by_default(tmp_path):
+    write(tmp_path / "train.py", CUDA_LINE)
+    write(tmp_path / "myenv" / "pyvenv.cfg", b"home = /usr/bin\n")
+    write(tmp_path / "myenv" / "lib" / "site.py", CUDA_LINE)
+    write(tmp_path / "condaenv" / "conda-meta" / "history", b"")
+    write(tmp_path / "condaenv" / "lib.py", CUDA_LINE)
+    write(tmp_path / ".venv" / "lib" / "x.py", CUDA_LINE)
+    write(tmp_path / "third_party" / "apex" / "x.py", CUDA_LINE)
+    write(tmp_path / "src" / "pkg" / "vendor" / "x.py", CUDA_LINE)
+    write(tmp_path / "node_modules" / "x.py", CUDA_LINE)
+    write(tmp_path / "build" / "lib" / "x.py", CUDA_LINE)
+    write(tmp_path / "pkg.egg-info" / "x.py", CUDA_LINE)
+    r = scan_tree(tmp_path)
+    assert found(r) == {("train.py", 2, "streams-events")}
+    assert set(reasons(r.skipped)) == {"myenv/", "condaenv/", ".venv/", "third_party/", "src/pkg/vendor/",
+                                       "node_modules/", "build/", "pkg.egg-info/"}
+    everything = scan_tree(tmp_path, include_vendored=True)
+    assert len(everything.findings) == 9
+
+
+def test_symbolic_links_are_not_followed(tmp_path):
+    outside = tmp_path / "outside"
+    write(outside / "secret.py", CUDA_LINE)
+    root = tmp_path / "root"
+    write(root / "train.py", CUDA_LINE)
+    os.symlink(outside, root / "linked_dir")
+    os.symlink(outside / "secret.py", root / "linked.py")
+    os.symlink(root, root / "loop")
+    r = scan_tree(root)
+    assert found(r) == {("train.py", 2, "streams-events")}
+    assert {p for p, why in reasons(r.skipped).items() if "symbolic link" in why} == {"linked_dir", "linked.py", "loop"}
+
+
+def test_bad_packaging_files_are_reported_not_fatal(tmp_path):
+    write(tmp_path / "pyproject.toml", b"[project\nname = 'x'\n")
+    write(tmp_path / "setup.cfg", b"no section header\n")
+    write(tmp_path / "environment.yml", b"dependencies: [unclosed\n")
+    write(tmp_path / "requirements.txt", b"flash-attn\n\xff\xfe\n")
+    r = scan_tree(tmp_path)
+    why = reasons(r.errors)
+    assert "cannot parse pyproject" in why["pyproject.toml"] and "cannot parse setup.cfg" in why["setup.cfg"]
+    assert "cannot parse conda" in why["environment.yml"] and "not valid UTF-8" in why["requirements.txt"]
+    assert found(r) == {("requirements.txt", 1, "flash-attn")}
+
+
+def test_a_single_file_can_be_audited(tmp_path):
+    f = write(tmp_path / "one.py", CUDA_LINE)
+    assert found(scan_tree(f)) == {("one.py", 2, "streams-events")}
+
+
+def test_a_missing_path_is_a_user_error(tmp_path):
+    from accelplan.errors import AccelplanError
+
+    with pytest.raises(AccelplanError, match="does not exist"):
+        scan_tree(tmp_path / "missing")
+
+
+def test_the_trees_own_packages_are_not_library_findings(tmp_path):
+    # auditing megatron-core itself: its `import megatron` lines are not lock-in; its torch.cuda calls are
+    layer = b"from megatron.core import utils\nimport torch\ntorch.cuda.synchronize()\n"
+    write(tmp_path / "megatron" / "core" / "layer.py", layer)
+    write(tmp_path / "user.py", b"import apex\n")
+    r = scan_tree(tmp_path)
+    assert found(r) == {("megatron/core/layer.py", 3, "streams-events"), ("user.py", 1, "apex")}
+
+
+def test_prose_and_shadowed_names_are_not_findings(tmp_path):
+    src = b'''"""Train on cuda with nccl; call torch.cuda.synchronize() and .cuda() as needed."""
+import torch
+# device = "cuda"
+log = "moving the model to cuda"
+help_text = "nccl or gloo"
+apex = [1, 2, 3]          # a local name, not the apex library
+print(apex[0], "cuda:0 is busy", "CUDA_VISIBLE_DEVICES=1 python x.py")
+def f():
+    """Uses the cuda device."""
+    return torch.zeros(1)
+'''
+    write(tmp_path / "prose.py", src)
+    assert scan_tree(tmp_path).findings == []
+
+
+def test_import_aliases_are_resolved(tmp_path):
+    src = b"""import torch as t
+from torch import cuda as c
+from torch.cuda import amp
+import torch.distributed as d
+t.cuda.synchronize()
+c.empty_cache()
+amp.GradScaler()
+d.init_process_group(backend="nccl")
+"""
+    write(tmp_path / "alias.py", src)
+    assert found(scan_tree(tmp_path)) == {
+        ("alias.py", 2, "torch-cuda-other"), ("alias.py", 3, "amp"), ("alias.py", 5, "streams-events"),
+        ("alias.py", 6, "memory-apis"), ("alias.py", 7, "amp"), ("alias.py", 8, "nccl-backend")}

@@ -85,14 +85,30 @@ def test_pareto_switches_to_dollars_when_rows_carry_a_typical_cloud_cost():
 
 
 def test_table_grows_a_column_for_each_field_rows_gain():
-    rows = [row("a", 10.0, 300.0, PricedRow, cost_usd={"low": 100.0, "typical": 1234.4, "high": 2000.0},
+    rows = [row("a", 10.0, 300.0, PricedRow, cost_usd={"low": 100.0, "typical": 1234.4, "high": 2.5e6},
                 availability="available")]
     t = table(comparison(rows))
     keys = [c["key"] for c in t["columns"]]
-    assert {"cost_usd.low", "cost_usd.typical", "cost_usd.high", "availability"} <= set(keys)
-    assert keys[-1] == "note"
-    assert t["rows"][0]["cost_usd.typical"] == "$1,234"  # rounded to whole dollars over $100
+    assert keys[-3:] == ["cost_usd", "availability", "note"]
+    assert t["rows"][0]["cost_usd"] == "$1,234 ($100 - $2.5M)"
     assert t["rows"][0]["availability"] == "available"
+
+
+class AssessedRow(CompareRow):
+    economics: dict[str, Any] | None = None
+
+
+def test_a_nested_record_gives_its_readable_fields_one_level_down():
+    econ = {"cloud_cost_usd": {"low": 1e6, "typical": 2e6, "high": 3e6}, "goodput_pct": 93.5,
+            "availability": {"status": "licence_required", "rules": [{"x": 1}], "disclaimer": "not legal advice"},
+            "disclaimer": "information, not legal advice " * 5, "assumptions": ["a", "b", "c", "d", "e"]}
+    t = table(comparison([row("a", 10.0, 300.0, AssessedRow, economics=econ)]))
+    keys = [c["key"] for c in t["columns"]]
+    assert keys[-4:] == ["economics.cloud_cost_usd", "economics.goodput_pct", "economics.availability", "note"]
+    cells = t["rows"][0]
+    assert cells["economics.availability"] == "licence required"
+    assert cells["economics.cloud_cost_usd"] == "$2M ($1M - $3M)"
+    assert pareto_data(comparison([row("a", 10.0, 300.0, AssessedRow, economics=econ)]))["points"][0]["cost"] == 2e6
 
 
 def test_table_without_new_fields_has_the_base_columns_only():

@@ -8,8 +8,8 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 pytest.importorskip("plotly")
 
-with warnings.catch_warnings():  # newer starlette asks for httpx2; httpx still works
-    warnings.simplefilter("ignore", DeprecationWarning)
+with warnings.catch_warnings():  # newer starlette asks for httpx2 (a UserWarning); httpx still works
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
 from accelplan.web.app import MAX_BODY_BYTES, create_app  # noqa: E402

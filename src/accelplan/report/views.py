@@ -60,12 +60,16 @@ def run_compare(model: ModelSpec, chips: list[str] | None, tokens: float, days: 
         if compare_accepts("region"):
             kwargs["region"] = region
         else:
-            notes.append(f"region '{region}' is not applied: this build of accelplan has no regional prices or "
-                         "availability yet")
+            notes.append(f"region '{region}' is not applied to this comparison: accelplan.api.compare takes no "
+                         "region in this build")
     return compare(**kwargs), notes
 
 
 # ------------------------------------------------------------------------------------------- table
+LONG_TEXT_CHARS = 80  # longer strings (disclaimers, rationales) stay in the JSON, out of the table
+RANGE_KEYS = ("low", "typical", "high")
+
+
 def _num(v: float, digits: int = 3) -> str:
     if float(v).is_integer() and abs(v) < 1e15:
         return f"{int(v):,}"
@@ -74,26 +78,69 @@ def _num(v: float, digits: int = 3) -> str:
     return f"{v:.{digits}g}"
 
 
-def _cell(key: str, v: Any) -> str:
+def _usd(v: float) -> str:
+    for scale, suffix in ((1e9, "B"), (1e6, "M")):
+        if abs(v) >= scale:
+            return f"${v / scale:.3g}{suffix}"
+    return f"${v:,.0f}" if abs(v) >= 100 else f"${v:,.2f}"
+
+
+def _scalar(key: str, v: Any) -> str:
     if v is None:
         return "-"
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, int | float):
         if "usd" in key:
-            return f"${v:,.0f}" if abs(v) >= 100 else f"${v:,.2f}"
+            return _usd(v)
         if key.endswith("fraction") and abs(v) <= 1:
             return f"{v:.1%}"
         return _num(float(v))
-    if isinstance(v, list | tuple):
-        return ", ".join(_cell(key, x) for x in v) or "-"
-    if isinstance(v, dict):
-        return "; ".join(f"{k} {_cell(f'{key}_{k}', x)}" for k, x in v.items()) or "-"
     return str(v)
 
 
+def _summary(key: str, v: Any) -> str | None:
+    """One cell for a nested value: a range as 'typical (low-high)', a status object as its status, a
+    small flat mapping as 'k v; ...'. None when it does not fit one cell."""
+    if isinstance(v, dict):
+        if all(k in v for k in RANGE_KEYS):
+            lo, typ, hi = (_scalar(key, v[k]) for k in RANGE_KEYS)
+            return f"{typ} ({lo} - {hi})"
+        if isinstance(v.get("status"), str):
+            return v["status"].replace("_", " ")
+        if v and len(v) <= 4 and all(isinstance(x, str | int | float | bool) or x is None for x in v.values()):
+            return "; ".join(f"{k} {_scalar(f'{key}_{k}', x)}" for k, x in v.items())
+        return None
+    if isinstance(v, list):
+        if len(v) <= 4 and all(isinstance(x, str | int | float) for x in v):
+            return ", ".join(_scalar(key, x) for x in v) or "-"
+        return None
+    if isinstance(v, str) and len(v) > LONG_TEXT_CHARS:
+        return None
+    return _scalar(key, v)
+
+
 def _label(key: str) -> str:
-    return key.replace("_usd", " ($)").replace("_", " ")
+    return key.replace("_usd", " ($)").replace("_pct", " (%)").replace("_", " ").replace(".", ": ")
+
+
+def _extra_columns(dumps: list[dict[str, Any]]) -> list[tuple[str, str, bool]]:
+    """Columns for fields CompareRow gained after this module was written, in field order.
+
+    A nested object that does not fit one cell (e.g. a whole economics record) gives its own fields
+    one level down."""
+    cols: dict[str, bool] = {}
+    for d in dumps:
+        for k, v in d.items():
+            if k in BASE_FIELDS or v is None:
+                continue
+            if _summary(k, v) is not None:
+                cols.setdefault(k, isinstance(v, int | float) and not isinstance(v, bool))
+            elif isinstance(v, dict):
+                for sub, x in v.items():
+                    if x is not None and _summary(sub, x) is not None:
+                        cols.setdefault(f"{k}.{sub}", isinstance(x, int | float) and not isinstance(x, bool))
+    return [(k, _label(k), numeric) for k, numeric in cols.items()]
 
 
 def table(comparison: Any) -> dict[str, Any]:
@@ -102,15 +149,7 @@ def table(comparison: Any) -> dict[str, Any]:
             ("chips", "chips", True), ("days", "days", True), ("tokens_per_s", "tokens/s", True),
             ("mfu", "MFU", True), ("chip_hours", "chip-hours", True), ("plan", "plan (tp/pp/dp/cp/ep, micro-batch)", False)]
     dumps = [jsonable(r.model_dump(mode="json")) for r in comparison.rows]
-    extra: list[tuple[str, str, bool]] = []
-    for d in dumps:
-        for k, v in d.items():
-            if k in BASE_FIELDS or any(k == e[0] or e[0].startswith(k + ".") for e in extra):
-                continue
-            if isinstance(v, dict) and v and all(not isinstance(x, dict | list) for x in v.values()):
-                extra += [(f"{k}.{s}", f"{_label(k)} {s}", isinstance(x, int | float)) for s, x in v.items()]
-            else:
-                extra.append((k, _label(k), isinstance(v, int | float)))
+    extra = _extra_columns(dumps)
     columns = [*base, *extra, ("note", "note", False)]
     rows = []
     for r, d in zip(comparison.rows, dumps, strict=True):
@@ -128,30 +167,35 @@ def table(comparison: Any) -> dict[str, Any]:
         for key, _, _ in extra:
             head, _, sub = key.partition(".")
             v = d.get(head)
-            cells[key] = _cell(key, v.get(sub) if sub and isinstance(v, dict) else v)
+            if sub:
+                v = v.get(sub) if isinstance(v, dict) else None
+            cells[key] = _summary(sub or head, v) or "-"
         rows.append(cells)
     return {"columns": [{"key": k, "label": lbl, "numeric": n} for k, lbl, n in columns], "rows": rows}
 
 
 # ------------------------------------------------------------------------------------------- plot data
-def typical_cloud_cost_usd(row: dict[str, Any]) -> float | None:
+def typical_cloud_cost_usd(row: dict[str, Any], depth: int = 2) -> float | None:
     """A row's typical cloud cost in dollars, if the row carries one (fields added by the economics work).
 
-    Looks for a numeric field whose name has 'cost' and 'typical' (e.g. cost_typical_usd), or a
-    cost mapping ({low, typical, high}) under a name with 'cost' (not 'owned'); None otherwise.
+    Looks, here and in nested records down to `depth`, for a field whose name has 'cost' but not
+    'owned': a number when the name also has 'typical' (cost_typical_usd), or a range {low, typical,
+    high}. Fields with 'cloud' in the name win. None when there is none.
     """
+    found: list[tuple[bool, float]] = []
     for key in sorted(row):
-        if "cost" not in key or "owned" in key:
-            continue
         v = row[key]
-        if isinstance(v, int | float) and not isinstance(v, bool) and "typical" in key:
-            return float(v)
-        if isinstance(v, dict):
-            for sub in ("typical", "typical_usd", "mid", "median"):
-                x = v.get(sub)
-                if isinstance(x, int | float) and not isinstance(x, bool):
-                    return float(x)
-    return None
+        if "cost" in key and "owned" not in key and "per_" not in key:
+            if isinstance(v, int | float) and not isinstance(v, bool) and "typical" in key:
+                found.append(("cloud" in key, float(v)))
+            elif isinstance(v, dict) and isinstance(v.get("typical"), int | float):
+                found.append(("cloud" in key, float(v["typical"])))
+        elif isinstance(v, dict) and depth > 1:
+            x = typical_cloud_cost_usd(v, depth - 1)
+            if x is not None:
+                found.append((False, x))
+    found.sort(key=lambda f: not f[0])  # stable: a 'cloud' field first
+    return found[0][1] if found else None
 
 
 def colours(comparison: Any) -> dict[str, str]:

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from fastapi import FastAPI
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, create_model
 
 from accelplan import __version__
 from accelplan.api import Comparison
@@ -63,6 +63,7 @@ class Options(BaseModel):
     models: list[ModelOption]
     chips: list[ChipOption]
     regions: list[str]
+    region_groups: dict[str, str]
     region_supported: bool
     precisions: list[str]
     limits: dict[str, float]
@@ -99,17 +100,22 @@ class CompareResponse(BaseModel):
     notes: list[str]
 
 
-def known_regions() -> list[str]:
-    """Region ids offered by the economics package, where this build has one; else empty (free text)."""
+def known_regions() -> dict[str, str]:
+    """Accepted region spellings -> region group, from accelplan.economics where this build has it
+    (group ids first, then member codes); empty when it has none (then any short code is passed on)."""
     try:
-        import accelplan.economics as eco
+        from accelplan.economics import region_codes, region_groups
     except ImportError:
-        return []
-    for name in ("REGIONS", "REGION_GROUPS"):
-        v = getattr(eco, name, None)
-        if isinstance(v, list | tuple | dict | set | frozenset) and v:
-            return sorted(str(x) for x in v)
-    return []
+        return {}
+    try:
+        groups, codes = region_groups(), region_codes()
+    except AccelplanError:
+        return {}
+    return {**{g: g for g in groups}, **{c: codes[c] for c in sorted(codes) if c not in groups}}
+
+
+def _upper(v: Any) -> Any:
+    return v.strip().upper() if isinstance(v, str) else v
 
 
 def field_error(loc: list[str | int], msg: str, status: int = 422) -> JSONResponse:
@@ -120,7 +126,8 @@ def request_model(chip_ids: list[str], model_ids: list[str], regions: list[str])
     """The /api/compare body, with the catalog's ids as enums so OpenAPI lists the allowed values."""
     chip_t = Literal[tuple(chip_ids)]  # type: ignore[valid-type]
     model_t = Literal[tuple(model_ids)]  # type: ignore[valid-type]
-    region_t = Literal[tuple(regions)] if regions else RegionText  # type: ignore[valid-type]
+    # region codes are matched without regard to case, as the economics package does
+    region_t = Annotated[Literal[tuple(regions)], BeforeValidator(_upper)] if regions else RegionText  # type: ignore
     return create_model(
         "CompareRequest",
         __config__=ConfigDict(extra="forbid"),
@@ -223,7 +230,8 @@ def create_app() -> FastAPI:
     cat = load_catalog()
     chip_ids = sorted(cat.chips)
     model_ids = sorted(cat.models)
-    regions = known_regions()
+    region_groups = known_regions()
+    regions = list(region_groups)
     compare_request = request_model(chip_ids, model_ids, regions)
     plotly_js = plotly_js_path()
     slots = threading.BoundedSemaphore(CONCURRENT_COMPARISONS)
@@ -256,7 +264,7 @@ def create_app() -> FastAPI:
                     sorted(cat.models.values(), key=lambda m: m.id)],
             chips=[ChipOption(id=c.id, name=c.name, vendor=c.vendor, status=c.status) for c in
                    sorted(cat.chips.values(), key=lambda c: (c.vendor, c.year or 0, c.id))],
-            regions=regions, region_supported=compare_accepts("region"), precisions=list(PRECISIONS),
+            regions=regions, region_groups=region_groups, region_supported=compare_accepts("region"), precisions=list(PRECISIONS),
             limits={"max_chips": MAX_CHIPS, "min_tokens": MIN_TOKENS, "max_tokens": MAX_TOKENS, "min_days": MIN_DAYS,
                     "max_days": MAX_DAYS, "max_cluster": MAX_CLUSTER, "min_seq_len": MIN_SEQ, "max_seq_len": MAX_SEQ,
                     "max_global_batch": MAX_GLOBAL_BATCH, "max_body_bytes": MAX_BODY_BYTES},

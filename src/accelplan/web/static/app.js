@@ -42,7 +42,8 @@
     o.models.forEach((m) => $("model").append(el("option", { value: m.id },
       m.id + (m.illustrative ? " (illustrative)" : ""))));
     o.precisions.forEach((p) => $("precision").append(el("option", { value: p }, p)));
-    o.regions.forEach((r) => $("region-list").append(el("option", { value: r })));
+    o.regions.forEach((r) => $("region-list").append(
+      el("option", { value: r, label: o.region_groups[r] === r ? "region group" : o.region_groups[r] })));
     $("region-hint").textContent = o.region_supported ? "" : "not applied in this build (no regional data yet)";
     let vendor = null;
     o.chips.forEach((c) => {

@@ -1,0 +1,145 @@
+"""`accelplan bench`: measure the device at hand against its catalog chip and write a calibration profile.
+
+Only typer is imported here at start-up; torch, pydantic and rich load inside the command.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def bench(device: str = typer.Option(None, "--device", help="cpu | cuda | npu | xpu | mps (default: the first present)"),
+              quick: bool = typer.Option(False, "--quick", help="Fewer shapes and repeats: seconds on a CPU, under a "
+                                                                "minute on a GPU."),
+              json_out: bool = typer.Option(False, "--json", help="Print the profile as JSON instead of tables."),
+              out: Path = typer.Option(None, "--out", help="Write the calibration profile (YAML) here."),
+              chip: str = typer.Option(None, "--chip", help="Catalog chip to measure against, when the device name "
+                                                            "maps to none (see `accelplan chips`).")) -> None:
+        """Measure GEMM, memory bandwidth and attention on this device; compare with the catalog peak."""
+        from accelplan.bench.profile import save_profile
+        from accelplan.bench.run import run_bench
+
+        profile = _run_with_progress(run_bench, device, quick, chip)
+        if out is not None:
+            save_profile(profile, out)
+        if json_out:
+            sys.stdout.write(json.dumps(profile.model_dump(mode="json"), indent=2) + "\n")
+            return
+        _print(profile, out)
+
+
+def _run_with_progress(run_bench: Any, device: str | None, quick: bool, chip: str | None) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True)
+    state: dict[str, Any] = {}
+
+    def on_start(dev: Any, steps: int) -> None:
+        state["task"] = bar.add_task(f"{dev.kind}: {dev.name}", total=steps)
+
+    def step(description: str) -> None:
+        if state.get("running"):
+            bar.advance(state["task"])
+        bar.update(state["task"], description=description)
+        state["running"] = True
+
+    with bar:
+        profile = run_bench(device=device, quick=quick, chip=chip, progress=step, on_start=on_start)
+        if "task" in state:
+            bar.advance(state["task"])
+    return profile
+
+
+def _pct(value: float, peak: float | None) -> str:
+    return f"{value / peak:.1%}" if peak else "-"
+
+
+def _peak(peak: float | None, unit: str) -> str:
+    return f"{peak:,.1f} {unit}" if peak else "no catalog peak"
+
+
+def _print(profile: Any, out: Path | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+    chip = profile.chip or "no catalog chip (figures are absolute; no catalog peak to compare with)"
+    con.print(f"[bold]{profile.device}[/bold]: {profile.device_name} -> {chip}   [dim]{profile.chip_match}[/dim]")
+    con.print(f"[dim]torch {profile.versions.get('torch')}, {profile.date}, host {profile.host}, "
+              f"{'quick' if profile.quick else 'full'} run, median of {int(profile.settings['repeats'])} repeats, "
+              f"inputs rotated past a {profile.llc_bytes / 2**20:,.0f} MiB last-level cache[/dim]")
+
+    t = Table(title="GEMM  C = A @ B  (2mnk FLOP)", title_justify="left")
+    for col in ("m x n x k", "dtype", "TFLOP/s", "catalog peak", "of peak", "check"):
+        t.add_column(col, justify="left" if col in ("m x n x k", "dtype") else "right")
+    for p in profile.gemm:
+        t.add_row(f"{p.m}x{p.n}x{p.k}", p.dtype, f"{p.tflops:,.2f}", _peak(p.catalog_peak_tflops, "TFLOP/s"),
+                  _pct(p.tflops, p.catalog_peak_tflops), "ok" if p.verified else f"FAILED {p.max_rel_error:.1e}")
+    con.print(t)
+
+    t = Table(title="Memory bandwidth  (copy: 2 x bytes, triad: 3 x bytes)", title_justify="left")
+    for col in ("kernel", "buffer", "rotated over", "GB/s", "catalog HBM", "of peak", "check"):
+        t.add_column(col, justify="left" if col == "kernel" else "right")
+    for p in profile.bandwidth:
+        t.add_row(p.kernel, f"{p.buffer_bytes / 2**20:,.0f} MiB", f"{p.rotation_bytes / 2**20:,.0f} MiB",
+                  f"{p.gb_s:,.1f}", _peak(p.catalog_peak_gb_s, "GB/s"), _pct(p.gb_s, p.catalog_peak_gb_s),
+                  "ok" if p.verified else "FAILED")
+    con.print(t)
+
+    t = Table(title="Attention  SDPA forward, causal  (2bhs²d FLOP)", title_justify="left")
+    for col in ("batch x heads x seq x d", "dtype", "TFLOP/s", "catalog peak", "of peak", "check"):
+        t.add_column(col, justify="left" if col in ("batch x heads x seq x d", "dtype") else "right")
+    for p in profile.attention:
+        t.add_row(f"{p.batch}x{p.heads}x{p.seq_len}x{p.head_dim}", p.dtype, f"{p.tflops:,.2f}",
+                  _peak(p.catalog_peak_tflops, "TFLOP/s"), _pct(p.tflops, p.catalog_peak_tflops),
+                  "ok" if p.verified else f"FAILED {p.max_abs_error:.1e}")
+    con.print(t)
+
+    ref = profile.references
+    if ref.plain_matmul:
+        r = ref.plain_matmul
+        con.print(f"plain torch.matmul {r.m}x{r.n}x{r.k} {r.dtype}: best {r.best_tflops:,.2f} TFLOP/s; bench "
+                  f"{r.bench_tflops:,.2f} ({r.bench_tflops / r.best_tflops:.1%} of it)")
+    if ref.plain_copy:
+        r = ref.plain_copy
+        con.print(f"plain dst.copy_(src) {r.buffer_bytes / 2**20:,.0f} MiB: best {r.best_gb_s:,.1f} GB/s; bench copy "
+                  f"{r.bench_gb_s:,.1f} ({r.bench_gb_s / r.best_gb_s:.1%} of it)")
+    for line in _model_efficiencies(profile):
+        con.print(line)
+    for u in profile.unsupported:
+        con.print(f"[yellow]unsupported[/yellow] {u.what}: {u.reason}")
+    for w in profile.warnings:
+        con.print(f"[yellow]warning[/yellow] {w}")
+    if out is not None:
+        con.print(f"wrote {out}")
+
+
+def _model_efficiencies(profile: Any) -> list[str]:
+    """What the model will use from this profile, next to the chip's shipped defaults."""
+    if profile.chip is None:
+        return []
+    from accelplan.catalog.loader import load_catalog
+    from accelplan.errors import AccelplanError
+
+    c = load_catalog().chip(profile.chip)
+    eff = c.efficiency
+    mm, mem = (eff.matmul, eff.memory) if eff else (0.8, 0.85)
+    mm8 = eff.matmul_fp8 if eff and eff.matmul_fp8 else mm
+    try:
+        got = profile.efficiencies(c, mm, mm8, mem)
+    except AccelplanError as exc:
+        return [f"[red]model efficiencies not usable:[/red] {exc}"]
+    parts = []
+    for name, default, new in (("matmul", mm, got[0]), ("matmul_fp8", mm8, got[1]), ("memory", mem, got[2])):
+        parts.append(f"{name} {new:.3f}" + (" (measured)" if new != default else " (not measured: default kept)"))
+    return [f"model efficiencies for {c.id}: " + ", ".join(parts)
+            + "  [dim](matmul: best bf16 GEMM with all dims >= 4096 / catalog bf16 peak; memory: best copy / catalog HBM)[/dim]"]

@@ -13,7 +13,7 @@ from accelplan.catalog.loader import Catalog, load_catalog
 from accelplan.catalog.schema import Chip, ModelSpec, Plan, System, Workload
 from accelplan.errors import PlanError
 from accelplan.perf.assumptions import DEFAULT, Assumptions
-from accelplan.perf.costs import ATTENTION_CONVENTION
+from accelplan.perf.costs import ATTENTION_CONVENTION, model_costs
 from accelplan.perf.step import MEMORY_TERMS, TIME_TERMS, PlanArrays, StepArrays, evaluate
 from accelplan.plan.search import SearchResult, search
 
@@ -61,6 +61,7 @@ class CompareRow(BaseModel):
     plan: Plan | None
     note: str = ""
     estimate: Estimate | None = None
+    economics: Any = None  # accelplan.economics.Economics: cost, energy, goodput, availability (typed lazily)
 
 
 class Comparison(BaseModel):
@@ -76,6 +77,30 @@ class Comparison(BaseModel):
     rows: list[CompareRow]
     conventions: str = ATTENTION_CONVENTION
     notes: list[str] = Field(default_factory=list)
+    region: str | None = None
+    dropped: list[str] = Field(default_factory=list)  # chips left out with --available-only, with the reason
+    disclaimer: str = ""
+
+
+CHECKPOINT_BYTES_PER_PARAM = 14.0  # bf16 weights (2) + fp32 master weights and Adam moments (12); grads are not saved
+
+
+def economics_of(workload: Workload, chip: Chip, system: System, e: Estimate, options: Any = None) -> Any:
+    """Cost, energy, goodput and availability of finishing `workload` at estimate `e` (accelplan.economics)."""
+    from accelplan.economics import assess
+
+    state = model_costs(workload.model, workload.seq_len).params_total * CHECKPOINT_BYTES_PER_PARAM
+    return assess(chip, system, e.chips, e.days or 0.0, state_bytes=state, mfu=e.mfu, options=options)
+
+
+def check_price_keys(options: Any, catalog: Catalog | None = None) -> None:
+    """A price or power override for a chip the catalog does not know is a typo, not a no-op."""
+    if options is None:
+        return
+    cat = catalog or load_catalog()
+    for field in ("prices", "purchase_usd", "board_power_w"):
+        for key in getattr(options, field, {}) or {}:
+            cat.chip(key)  # raises UnknownIdError with a did-you-mean
 
 
 def make_workload(model: ModelSpec | str, tokens: float = DEFAULT_TOKENS, seq_len: int | None = None,
@@ -181,7 +206,8 @@ REFERENCE_CHIPS = 1024
 
 
 def chips_needed(workload: Workload, chip: Chip, system: System, days: float, max_chips: int = 262144,
-                 assumptions: Assumptions = DEFAULT, calibration: object | None = None) -> Estimate | None:
+                 assumptions: Assumptions = DEFAULT, calibration: object | None = None,
+                 memo: dict[int, Estimate | None] | None = None) -> Estimate | None:
     """Fewest chips on the `cluster_sizes` ladder whose best plan finishes the tokens within `days`.
 
     Starts from the per-chip rate at a reference size, then walks the ladder up or down; throughput is
@@ -192,8 +218,12 @@ def chips_needed(workload: Workload, chip: Chip, system: System, days: float, ma
     if not ladder:
         return None
 
+    memo = {} if memo is None else memo  # best plan per cluster size; a caller asking twice passes the same dict
+
     def at(i: int) -> Estimate | None:
-        return best_estimate(workload, chip, system, ladder[i], assumptions, calibration)
+        if ladder[i] not in memo:
+            memo[ladder[i]] = best_estimate(workload, chip, system, ladder[i], assumptions, calibration)
+        return memo[ladder[i]]
 
     ref_i = min(range(len(ladder)), key=lambda j: abs(ladder[j] - REFERENCE_CHIPS))
     ref = at(ref_i)
@@ -230,13 +260,38 @@ def _empty_row(c: Chip, s: System, note: str) -> CompareRow:
 def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MODEL, tokens: float = DEFAULT_TOKENS,
             days: float | None = DEFAULT_DAYS, n_chips: int | None = None, seq_len: int | None = None,
             global_batch: int = DEFAULT_GLOBAL_BATCH, precision: str = "bf16", assumptions: Assumptions = DEFAULT,
-            calibration: object | None = None) -> Comparison:
-    """Several chips on one workload: chips needed to finish within `days`, or time on `n_chips` chips."""
+            calibration: object | None = None, region: str | None = None, economics: Any = None,
+            available_only: bool = False) -> Comparison:
+    """Several chips on one workload: chips needed to finish within `days`, or time on `n_chips` chips.
+
+    Every row carries its economics (cost, energy, goodput, availability in `region`). In deadline mode the
+    deadline is met in elapsed days, after failures and checkpoints, not only in failure-free compute days.
+    `available_only` drops chips that the rules for `region` prohibit.
+    """
+    from accelplan.economics import EconomicsOptions, availability, load_tables
+
     cat = load_catalog()
     w = make_workload(model, tokens, seq_len, global_batch, precision, cat)
+    opts = economics or EconomicsOptions()
+    if region is not None:
+        opts = opts.model_copy(update={"region": region})
+    check_price_keys(opts, cat)
+    tables = load_tables()
     ids = list(chips or DEFAULT_COMPARE_CHIPS)
     mode = "chips" if n_chips else "deadline"
     chips_cat = [cat.chip(cid) for cid in ids]  # unknown ids fail here, before any search
+    if opts.region is not None:
+        availability(chips_cat[0].id, opts.region, tables)  # an unknown region fails here, naming the allowed ones
+    dropped: list[str] = []
+    if available_only and opts.region is not None:
+        keep = []
+        for c in chips_cat:
+            av = availability(c.id, opts.region, tables)
+            if av.status == "prohibited":
+                dropped.append(f"{c.id}: prohibited in {av.region} ({av.rule}; as of {av.as_of})")
+            else:
+                keep.append(c)
+        chips_cat = keep
 
     def row(c: Chip) -> CompareRow:
         s = cat.default_system(c)
@@ -245,7 +300,14 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
             if n_chips:
                 e = best_estimate(w, c, s, n_chips, assumptions, calibration)
             else:
-                e = chips_needed(w, c, s, float(days or DEFAULT_DAYS), assumptions=assumptions, calibration=calibration)
+                deadline = float(days or DEFAULT_DAYS)
+                memo: dict[int, Estimate | None] = {}
+                e = chips_needed(w, c, s, deadline, assumptions=assumptions, calibration=calibration, memo=memo)
+                if e is not None:  # failures and checkpoints stretch the job: size it for the elapsed deadline
+                    econ = economics_of(w, c, s, e, opts)
+                    if econ.effective_days is not None and econ.effective_days > deadline:
+                        e = chips_needed(w, c, s, deadline * econ.goodput_pct / 100.0, assumptions=assumptions,
+                                         calibration=calibration, memo=memo)
         except PlanError as exc:
             return _empty_row(c, s, str(exc))
         if e is None:
@@ -253,17 +315,18 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
             return _empty_row(c, s, "; ".join(x for x in (note, why) if x))
         return CompareRow(chip=c.id, name=c.name, vendor=c.vendor, status=c.status, system=s.id, chips=e.chips,
                           days=e.days, tokens_per_s=e.tokens_per_s, mfu=e.mfu, chip_hours=e.chip_hours, plan=e.plan,
-                          note=note, estimate=e)
+                          note=note, estimate=e, economics=economics_of(w, c, s, e, opts))
 
     # chips are independent and numpy releases the GIL inside the big array operations
-    with ThreadPoolExecutor(max_workers=min(len(chips_cat), os.cpu_count() or 1, 4)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(len(chips_cat), os.cpu_count() or 1, 4))) as pool:
         rows = list(pool.map(row, chips_cat))
     notes = []
     if w.model.illustrative:
         notes.append(f"{w.model.id} is illustrative: {w.model.illustrative_note}")
     return Comparison(model=w.model.id, model_illustrative=w.model.illustrative, tokens=w.tokens, seq_len=w.seq_len,
                       global_batch=w.global_batch, precision=w.precision, mode=mode, days=days if not n_chips else None,
-                      chips=n_chips, rows=rows, notes=notes)
+                      chips=n_chips, rows=rows, notes=notes, region=opts.region, dropped=dropped,
+                      disclaimer=tables.availability.disclaimer.replace("{as_of}", tables.availability.as_of))
 
 
 def equivalent(workload: Workload, chip_x: str, n_x: int, chip_y: str, assumptions: Assumptions = DEFAULT,

@@ -237,6 +237,51 @@ TokensOpt = typer.Option(20e12, "--tokens", help="training tokens")
 SeqOpt = typer.Option(None, "--seq-len", help="sequence length (default: min(preset, 4096))")
 GbsOpt = typer.Option(4096, "--global-batch", help="sequences per step")
 PrecOpt = typer.Option("bf16", "--precision", help="bf16 | fp16 | fp8")
+RegionOpt = typer.Option(None, "--region", help="region group or country code (US, EU, CN, ...): marks what cannot be "
+                                                  "bought there (information, not legal advice)")
+PriceOpt = typer.Option(None, "--price", help="cloud $/chip-hour override, CHIP=USD (repeat), e.g. ascend-910b=1.9")
+KwhOpt = typer.Option(None, "--kwh-price", help="electricity $/kWh (default: the grid of --region, else world)")
+PueOpt = typer.Option(None, "--pue", help="data-centre PUE (default 1.2, see docs/economics.md)")
+YearsOpt = typer.Option(None, "--years", help="years over which owned hardware is amortised")
+CheckpointOpt = typer.Option("async", "--checkpoint", help="async | sync checkpoint writes")
+
+
+def _economics(region: str | None, price: list[str] | None, kwh_price: float | None, pue: float | None,
+               years: float | None, checkpoint: str):  # noqa: ANN202
+    """EconomicsOptions from the flags; bad values name the flag and what it accepts."""
+    from pydantic import ValidationError
+
+    from accelplan.economics import EconomicsOptions
+    from accelplan.errors import AccelplanError
+
+    prices: dict[str, float] = {}
+    for item in price or []:
+        chip_id, sep, usd = item.partition("=")
+        try:
+            prices[chip_id.strip()] = float(usd)
+        except ValueError:
+            sep = ""
+        if not sep or not chip_id.strip():
+            raise AccelplanError(f"--price '{item}' is not CHIP=USD, e.g. --price ascend-910b=1.9")
+    if checkpoint not in ("async", "sync"):
+        raise AccelplanError(f"--checkpoint '{checkpoint}' is not one of: async, sync")
+    try:
+        return EconomicsOptions(prices=prices, kwh_price=kwh_price, pue=pue, years=years, region=region,
+                                checkpoint=checkpoint)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        flag = {"kwh_price": "--kwh-price", "pue": "--pue", "years": "--years", "prices": "--price"}.get(
+            str(err["loc"][0]), str(err["loc"][0]))
+        raise AccelplanError(f"{flag}: {err['msg']}") from None
+
+
+def _musd(r: Any) -> str:
+    """A UsdRange in $M: 'typical (low-high)', or '-' when there is no figure."""
+    if r is None:
+        return "-"
+    if abs(r.high - r.low) < 0.005 * max(r.typical, 1.0):
+        return f"{r.typical / 1e6:,.1f}"
+    return f"{r.typical / 1e6:,.1f} ({r.low / 1e6:,.1f}-{r.high / 1e6:,.1f})"
 
 
 def _print_estimate(e: Any, title: str) -> None:
@@ -345,12 +390,24 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
             days: float = typer.Option(90.0, "--days", help="deadline: chips needed to finish within it"),
             chips: int = typer.Option(None, "--chips", "-n", help="fixed chip count: time to train instead"),
             seq_len: int = SeqOpt, global_batch: int = GbsOpt, precision: str = PrecOpt,
-            json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
-    """Several chips on one workload. With no arguments: openPangu-2.0-class 505B MoE, 20T tokens, 90 days."""
+            region: str = RegionOpt,
+            available_only: bool = typer.Option(False, "--available-only", help="drop chips prohibited in --region"),
+            price: list[str] = PriceOpt, kwh_price: float = KwhOpt, pue: float = PueOpt, years: float = YearsOpt,
+            checkpoint: str = CheckpointOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
+    """Several chips on one workload: how many, how long, how much, and can it be bought.
+
+    With no arguments: an openPangu-2.0-class 505B MoE on 20T tokens within 90 days on Ascend 910B/910C, H100,
+    H200, B200, MI300X, TPU v5p and Gaudi 3. The deadline is met in elapsed days, after failures and checkpoints.
+    """
     from accelplan.api import compare as run_compare
+    from accelplan.errors import AccelplanError
 
     _catalog(catalog)
-    res = run_compare(chip_ids or None, model_id, tokens, days, chips, seq_len, global_batch, precision)
+    if available_only and not region:
+        raise AccelplanError("--available-only needs --region (e.g. --region CN)")
+    econ = _economics(region, price, kwh_price, pue, years, checkpoint)
+    res = run_compare(chip_ids or None, model_id, tokens, days, chips, seq_len, global_batch, precision,
+                      region=region, economics=econ, available_only=available_only)
     if json_out:
         _dump(res)
         return
@@ -361,20 +418,42 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
             f"{res.precision}: " + (f"chips needed to finish in {res.days:g} days" if res.mode == "deadline"
                                     else f"time on {res.chips} chips"))
     t = Table(title=head)
-    for col in ("chip", "status", "system", "chips", "days", "tokens/s", "MFU", "chip-hours (M)", "plan (tp/pp/dp/ep)",
+    money = ("chips", "days", "MFU", "goodput", "interrupts", "cloud $M", "owned $M", "MWh", "tCO2e")
+    for col in ("chip", "system", *money, f"in {res.region}" if res.region else "availability", "plan tp/pp/dp/ep",
                 "note"):
-        t.add_column(col, justify="right" if col in ("chips", "days", "tokens/s", "MFU", "chip-hours (M)") else "left")
+        t.add_column(col, justify="right" if col in money else "left")
     for r in res.rows:
-        p = r.plan
-        t.add_row(r.chip, r.status, r.system, _fmt(r.chips) if r.chips else "-", f"{r.days:.1f}" if r.days else "-",
-                  f"{r.tokens_per_s:,.0f}" if r.tokens_per_s else "-", f"{r.mfu:.1%}" if r.mfu else "-",
-                  f"{r.chip_hours / 1e6:.2f}" if r.chip_hours else "-",
+        p, e = r.plan, r.economics
+        avail = "-"
+        if e is not None:
+            avail = (e.availability.status if e.availability is not None
+                     else ", ".join(f"{g}:{st[:4]}" for g, st in list(e.availability_by_group.items())[:3]))
+        elapsed = e.effective_days if e is not None and e.effective_days else r.days
+        t.add_row(r.chip, r.system, _fmt(r.chips) if r.chips else "-", f"{elapsed:.1f}" if elapsed else "-",
+                  f"{r.mfu:.1%}" if r.mfu else "-", f"{e.goodput_pct:.1f}%" if e else "-",
+                  f"{e.expected_interruptions:,.0f}" if e and e.expected_interruptions is not None else "-",
+                  (_musd(e.cloud_cost_usd) if e.cloud_cost_usd else "no price") if e else "-",
+                  (_musd(e.owned_cost_usd) if e.owned_cost_usd else "unknown") if e else "-",
+                  _fmt(e.energy_mwh, digits=0) if e else "-", _fmt(e.tco2e, digits=0) if e else "-", avail,
                   f"{p.tp}/{p.pp}/{p.dp}/{p.ep}" if p else "-", r.note)
     con.print(t)
+    no_price = [r.chip for r in res.rows if r.economics is not None and r.economics.cloud_cost_usd is None]
+    if no_price:
+        con.print(f"[yellow]no public cloud price: {', '.join(no_price)} (--price CHIP=USD sets one; --json says why)"
+                  "[/yellow]")
+    no_power = [r.chip for r in res.rows if r.economics is not None and r.economics.energy_mwh is None]
+    if no_power:
+        con.print(f"[yellow]board power unknown, so energy and owned cost are unknown: {', '.join(no_power)}[/yellow]")
+    for d in res.dropped:
+        con.print(f"[yellow]dropped: {d}[/yellow]")
     for n in res.notes:
         con.print(f"[yellow]note: {n}[/yellow]")
-    con.print(f"[dim]{res.conventions}. Cluster sizes are whole nodes x 2^k or 3 x 2^k. Efficiencies: measured GEMM "
-              "rates where published (see `accelplan chip ID`), else defaults.[/dim]")
+    con.print(f"[dim]days are elapsed days: failure-free compute / goodput (interruptions, restarts, checkpoints). "
+              f"Costs for the elapsed time; 'unknown' where no figure is published (see docs/economics.md). "
+              f"{res.conventions}. Cluster sizes are whole nodes x 2^k or 3 x 2^k. Efficiencies: measured GEMM rates "
+              f"where published (see `accelplan chip ID`), else defaults.[/dim]")
+    if res.region or res.disclaimer:
+        con.print(f"[dim]{res.disclaimer}[/dim]")
 
 
 @app.command()

@@ -8,6 +8,7 @@ from accelplan.api import CompareRow, Comparison
 from accelplan.catalog.schema import Plan
 from accelplan.report.views import (
     arithmetic_intensity,
+    disclaimers,
     main_gemms,
     pareto_data,
     roofline_data,
@@ -109,6 +110,8 @@ def test_a_nested_record_gives_its_readable_fields_one_level_down():
     assert cells["economics.availability"] == "licence required"
     assert cells["economics.cloud_cost_usd"] == "$2M ($1M - $3M)"
     assert pareto_data(comparison([row("a", 10.0, 300.0, AssessedRow, economics=econ)]))["points"][0]["cost"] == 2e6
+    assert disclaimers(comparison([row("a", 10.0, 300.0, AssessedRow, economics=econ)])) == [
+        econ["disclaimer"], "not legal advice"]
 
 
 def test_table_without_new_fields_has_the_base_columns_only():

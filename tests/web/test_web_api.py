@@ -81,6 +81,15 @@ def test_pareto_cost_axis_is_chip_hours_until_prices_exist(small):
         assert "$" in y_title
 
 
+def test_deadline_mode_sizes_each_cluster_to_finish_in_time(client):
+    r = client.post("/api/compare", json={**{k: v for k, v in SMALL.items() if k != "n_chips"}, "days": 30})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert "finish in 30 days" in d["summary"]
+    placed = [row for row in d["comparison"]["rows"] if row["days"] is not None]
+    assert placed and all(row["days"] <= 30 for row in placed)
+
+
 def test_pasted_hf_config_is_compared_like_a_preset(client):
     r = client.post("/api/compare", json={**SMALL, "model": None, "hf_config": LLAMA3_8B_HF, "chips": ["h100-sxm"]})
     assert r.status_code == 200, r.text

@@ -126,3 +126,28 @@ def test_bad_input_is_shown_beside_its_field(base_url, browser):
     page.wait_for_selector("#err-hf_config:not(:empty)")
     assert "hidden_size" in page.inner_text("#err-hf_config")
     ctx.close()
+
+
+def test_a_pasted_config_rides_in_the_link(base_url, browser):
+    from tests.web.test_web_api import LLAMA3_8B_HF
+
+    ctx = browser.new_context(viewport=VIEWPORT)
+    page = ctx.new_page()
+    problems = watch(page)
+    page.goto(f"{base_url}/?model=llama3.1-8b&tokens=1e12&n=64&chips=h100-sxm")
+    wait_for_plots(page)
+    page.check("input[name=source][value=hf]")
+    page.fill("#hf_config", json.dumps(LLAMA3_8B_HF, indent=2))
+    page.click("#run")
+    page.wait_for_url("**hf=**")
+    wait_for_plots(page)
+    assert "hf-llama" in page.inner_text("#summary")
+    table = page.inner_text("#comparison-table")
+    other = browser.new_context(viewport=VIEWPORT).new_page()
+    other.goto(page.url)
+    wait_for_plots(other)
+    assert other.inner_text("#comparison-table") == table
+    assert json.loads(other.input_value("#hf_config")) == LLAMA3_8B_HF
+    other.context.close()
+    ctx.close()
+    assert problems == []

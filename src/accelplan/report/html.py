@@ -60,10 +60,10 @@ def render_table(tab: dict[str, Any]) -> str:
 def render(comparison: Any, model: Any, notes: list[str] | None = None) -> str:
     """The whole report as one HTML string."""
     from accelplan import __version__
-    from accelplan.report.views import jsonable, plotly_figures, summary, table
+    from accelplan.report.views import disclaimers, jsonable, plotly_figures, summary, table
 
     figs = plotly_figures(comparison, model)
-    all_notes = [*comparison.notes, *(notes or [])]
+    all_notes = [*comparison.notes, *(notes or []), *disclaimers(comparison)]
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
         "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',

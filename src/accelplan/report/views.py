@@ -368,6 +368,25 @@ def plotly_figures(comparison: Any, model: ModelSpec) -> list[dict[str, Any]]:
     return jsonable(figs)
 
 
+def disclaimers(comparison: Any) -> list[str]:
+    """Each distinct `disclaimer` the rows carry (e.g. availability is information, not legal advice),
+    found down to two levels of nesting, for the notes above the table."""
+    out: list[str] = []
+
+    def walk(d: Any, depth: int) -> None:
+        if not isinstance(d, dict) or depth < 0:
+            return
+        text = d.get("disclaimer")
+        if isinstance(text, str) and text and text not in out:
+            out.append(text)
+        for v in d.values():
+            walk(v, depth - 1)
+
+    for r in comparison.rows:
+        walk(r.model_dump(mode="json"), 2)
+    return out
+
+
 def summary(comparison: Any) -> str:
     """One line naming the workload and the question asked."""
     c = comparison

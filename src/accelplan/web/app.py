@@ -225,7 +225,15 @@ def _error_field(exc: AccelplanError) -> list[str | int]:
 def create_app() -> FastAPI:
     from accelplan.catalog.loader import load_catalog
     from accelplan.report.html import plotly_js_path
-    from accelplan.report.views import compare_accepts, jsonable, plotly_figures, run_compare, summary, table
+    from accelplan.report.views import (
+        compare_accepts,
+        disclaimers,
+        jsonable,
+        plotly_figures,
+        run_compare,
+        summary,
+        table,
+    )
 
     cat = load_catalog()
     chip_ids = sorted(cat.chips)
@@ -291,7 +299,7 @@ def create_app() -> FastAPI:
         except AccelplanError as exc:
             return field_error(_error_field(exc), str(exc))
         out = {"summary": summary(res), "comparison": res.model_dump(mode="json"), "table": table(res),
-               "figures": plotly_figures(res, model), "notes": [*res.notes, *notes]}
+               "figures": plotly_figures(res, model), "notes": [*res.notes, *notes, *disclaimers(res)]}
         # Plain JSON, not re-validated: inf/NaN (no plan) become null, which the response model cannot hold.
         return JSONResponse(jsonable_encoder(jsonable(out)))
 

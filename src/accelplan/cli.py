@@ -244,6 +244,16 @@ KwhOpt = typer.Option(None, "--kwh-price", help="electricity $/kWh (default: the
 PueOpt = typer.Option(None, "--pue", help="data-centre PUE (default 1.2, see docs/economics.md)")
 YearsOpt = typer.Option(None, "--years", help="years over which owned hardware is amortised")
 CheckpointOpt = typer.Option("async", "--checkpoint", help="async | sync checkpoint writes")
+CalibrationOpt = typer.Option(None, "--calibration", help="calibration profile from `accelplan bench --out FILE`: "
+                                                          "measured efficiencies replace the defaults")
+
+
+def _calibration(path: str | None):  # noqa: ANN202
+    if not path:
+        return None
+    from accelplan.bench.profile import load_profile
+
+    return load_profile(path)
 
 
 def _economics(region: str | None, price: list[str] | None, kwh_price: float | None, pue: float | None,
@@ -317,7 +327,7 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
              micro_batch: int = 1, recompute: str = "selective", zero: int = 1,
              sequence_parallel: bool = typer.Option(None, "--sp/--no-sp"),
              system: str = typer.Option(None, help="system id (default: the chip's default system)"),
-             json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
+             calibration: str = CalibrationOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
     """Predict one given plan: step time and its breakdown, tokens/s, MFU, memory per device."""
     from accelplan.api import estimate as run_estimate
     from accelplan.catalog.schema import Plan
@@ -330,7 +340,7 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
     plan = Plan(tp=tp, pp=pp, dp=chips // tpcp, cp=cp, ep=ep, vpp=vpp, micro_batch=micro_batch,
                 recompute=recompute, zero=zero,  # type: ignore[arg-type]
                 sequence_parallel=tp > 1 if sequence_parallel is None else sequence_parallel)
-    e = run_estimate(w, chip_id, plan, system)
+    e = run_estimate(w, chip_id, plan, system, calibration=_calibration(calibration))
     if json_out:
         _dump(e)
         return
@@ -341,22 +351,27 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
 def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = typer.Option(..., "--chips", "-n"),
              model_id: str = ModelOpt, tokens: float = TokensOpt, seq_len: int = SeqOpt, global_batch: int = GbsOpt,
              precision: str = PrecOpt, top: int = typer.Option(10, "--top", "-k"),
-             system: str = typer.Option(None), json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
+             system: str = typer.Option(None), region: str = RegionOpt, calibration: str = CalibrationOpt,
+             json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
     """Search every valid plan for N chips; show the fastest and why the rest were dropped."""
     import time
 
-    from accelplan.api import _estimate_from, search_plans
+    from accelplan.api import _estimate_from, economics_of, search_plans
 
     cat = _catalog(catalog)
     w = _workload(model_id, tokens, seq_len, global_batch, precision, catalog)
     c = cat.chip(chip_id)
     s = cat.system(system) if system else cat.default_system(c)
     t0 = time.perf_counter()
-    res = search_plans(w, c, chips, s)
+    cal = _calibration(calibration)
+    econ = _economics(region, None, None, None, None, "async")
+    res = search_plans(w, c, chips, s, calibration=cal)
     dt = time.perf_counter() - t0
-    ests = [] if res.arrays is None else [_estimate_from(res.arrays, int(i), c, s, w) for i in res.order[:top]]
+    ests = [] if res.arrays is None else [_estimate_from(res.arrays, int(i), c, s, w, cal) for i in res.order[:top]]
+    economics = economics_of(w, c, s, ests[0], econ) if ests else None
     out = {"chip": c.id, "system": s.id, "chips": chips, "model": w.model.id, "candidates": res.candidates,
-           "dominated_skipped": res.dominated, "feasible": res.feasible, "dropped": res.reasons, "search_s": dt, "top": ests}
+           "dominated_skipped": res.dominated, "feasible": res.feasible, "dropped": res.reasons, "search_s": dt,
+           "top": ests, "economics_of_best": economics}
     if json_out:
         _dump(out)
         return
@@ -382,6 +397,16 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
                   p.recompute, str(p.zero), f"{e.tokens_per_s:,.0f}", f"{e.mfu:.1%}", f"{e.step_time_s:.2f}",
                   f"{e.memory_gb:.0f}", f"{e.days:,.1f}" if e.days else "")
     con.print(t)
+    con.print(f"[dim]efficiencies: {ests[0].efficiency_basis}[/dim]")
+    if economics is not None:
+        ec = economics
+        cost = f"${_musd(ec.cloud_cost_usd)}M" if ec.cloud_cost_usd else "no public price"
+        con.print(f"best plan, elapsed: {ec.effective_days:,.1f} days at {ec.goodput_pct:.1f}% goodput "
+                  f"(~{ec.expected_interruptions:,.0f} interruptions); cloud {cost}; energy "
+                  f"{_fmt(ec.energy_mwh, ' MWh', 0)}")
+        if ec.availability is not None:
+            av = ec.availability
+            con.print(f"{c.id} in {av.region}: {av.status} (as of {av.as_of}; {av.rule}). [dim]{av.disclaimer}[/dim]")
 
 
 @app.command()
@@ -393,7 +418,8 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
             region: str = RegionOpt,
             available_only: bool = typer.Option(False, "--available-only", help="drop chips prohibited in --region"),
             price: list[str] = PriceOpt, kwh_price: float = KwhOpt, pue: float = PueOpt, years: float = YearsOpt,
-            checkpoint: str = CheckpointOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
+            checkpoint: str = CheckpointOpt, calibration: str = CalibrationOpt, json_out: bool = JsonOpt,
+            catalog: list[str] = CatalogOpt) -> None:
     """Several chips on one workload: how many, how long, how much, and can it be bought.
 
     With no arguments: an openPangu-2.0-class 505B MoE on 20T tokens within 90 days on Ascend 910B/910C, H100,
@@ -407,7 +433,8 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
         raise AccelplanError("--available-only needs --region (e.g. --region CN)")
     econ = _economics(region, price, kwh_price, pue, years, checkpoint)
     res = run_compare(chip_ids or None, model_id, tokens, days, chips, seq_len, global_batch, precision,
-                      region=region, economics=econ, available_only=available_only)
+                      region=region, economics=econ, available_only=available_only,
+                      calibration=_calibration(calibration))
     if json_out:
         _dump(res)
         return
@@ -459,13 +486,18 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
 @app.command()
 def equiv(x: str = typer.Option(..., "--from", help="chip X"), n: int = typer.Option(..., "--chips", "-n"),
           y: str = typer.Option(..., "--to", help="chip Y"), model_id: str = ModelOpt, tokens: float = TokensOpt,
-          seq_len: int = SeqOpt, global_batch: int = GbsOpt, precision: str = PrecOpt, json_out: bool = JsonOpt,
-          catalog: list[str] = CatalogOpt) -> None:
+          seq_len: int = SeqOpt, global_batch: int = GbsOpt, precision: str = PrecOpt, region: str = RegionOpt,
+          calibration: str = CalibrationOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
     """How many chips of Y match N chips of X on this workload."""
     from accelplan.api import equivalent
 
     w = _workload(model_id, tokens, seq_len, global_batch, precision, catalog)
-    res = equivalent(w, x, n, y)
+    res = equivalent(w, x, n, y, calibration=_calibration(calibration))
+    if region:
+        from accelplan.economics import availability
+
+        res["availability"] = {cid: availability(_catalog(catalog).chip(cid).id, region).model_dump(mode="json")
+                               for cid in (x, y)}
     if json_out:
         _dump(res)
         return
@@ -478,15 +510,20 @@ def equiv(x: str = typer.Option(..., "--from", help="chip X"), n: int = typer.Op
     con.print(f"{ey['chips']} x {ey['chip']}: {ey['tokens_per_s']:,.0f} tokens/s (MFU {ey['mfu']:.1%}), "
               f"{ey['days']:.1f} days  ->  {res['ratio']:.2f} {ey['chip']} per {ex['chip']}")
     con.print(f"[dim]{res['note']}[/dim]")
+    avs = res.get("availability", {})
+    for cid, av in avs.items():
+        con.print(f"{cid} in {av['region']}: {av['status']} (as of {av['as_of']})")
+    if avs:
+        con.print(f"[dim]{next(iter(avs.values()))['disclaimer']}[/dim]")
 
 
 @app.command()
 def validate(runs_file: str = typer.Argument(..., help="runs YAML in the interchange format"),
-             json_out: bool = JsonOpt) -> None:
+             calibration: str = CalibrationOpt, json_out: bool = JsonOpt) -> None:
     """Predict published training runs with the shipped defaults; per-run error and MAPE."""
     from accelplan.validate.runs import validate as run_validate
 
-    res = run_validate(runs_file)
+    res = run_validate(runs_file, calibration=_calibration(calibration))
     if json_out:
         _dump(res)
         return

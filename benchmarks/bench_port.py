@@ -54,7 +54,8 @@ def row(label: str, tree: Path) -> str:
 
 def main() -> None:
     print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, cores seen: {os.cpu_count()}, "
-          f"{platform.python_implementation()} {platform.python_version()}, {platform.system()} {platform.release()}")
+          f"{platform.python_implementation()} {platform.python_version()}, {platform.system()} {platform.release()}; "
+          f"load average (1 min) at start {os.getloadavg()[0]:.2f}")
     print("| tree | files | lines | findings | audit() s, median | audit() s, worst | `accelplan port-audit --json` "
           "wall s | lines/s |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -66,7 +67,7 @@ def main() -> None:
         assert len(res.scan.findings) == modules * FINDINGS_PER_MODULE, "the generated tree was not fully read"
     for extra in sys.argv[1:]:
         print(row(Path(extra).name, Path(extra)))
-    print(f"\ntarget: 100k lines in under {TARGET_S:.0f} s on 2 cores")
+    print(f"\nload average (1 min) at end {os.getloadavg()[0]:.2f}; target: 100k lines in under {TARGET_S:.0f} s on 2 cores")
 
 
 if __name__ == "__main__":

@@ -91,12 +91,14 @@ class _Index:
             for r in row.requirements:
                 self.requirements[_normalize_dist(r)] = row.id
         self.roots = frozenset(n.split(".", 1)[0] for n in self.names)
+        self.local: frozenset[str] = frozenset()
 
     def set_local_packages(self, local: set[str]) -> None:
         """Top-level packages of the audited tree itself: importing them is not lock-in (megatron-core
         imports `megatron` everywhere). `torch` stays, or `torch.cuda` inside a PyTorch checkout
         would vanish."""
-        self.roots = self.roots - (local - {"torch"})
+        self.local = frozenset(local - {"torch"})
+        self.roots = self.roots - self.local
 
     def match(self, qualname: str) -> str | None:
         """The row claiming this dotted name or its longest claimed prefix."""
@@ -145,6 +147,10 @@ def _first_word_is(s: str, word: str) -> bool:
     return s.startswith(word) and (len(s) == len(word) or s[len(word)] in " \t")
 
 
+def _is_cuda_env(s: str) -> bool:
+    return (s.startswith("CUDA_") or s == "PYTORCH_CUDA_ALLOC_CONF") and s.isidentifier() and s.isupper()
+
+
 def _is_nccl_env(s: str) -> bool:
     return (s.startswith("NCCL_") or s.startswith("TORCH_NCCL_")) and s.isidentifier() and s.isupper()
 
@@ -157,6 +163,8 @@ def _string_row(s: str) -> tuple[str, str] | None:
         return "nccl-backend", f"backend string '{s}'"
     if s == "CUDA_VISIBLE_DEVICES" or s == "NVIDIA_VISIBLE_DEVICES":
         return "cuda-visible-devices", s
+    if _is_cuda_env(s):
+        return "cuda-env", s
     if _is_nccl_env(s):
         return "nccl-env", s
     if s.endswith(_CUDA_SUFFIXES) and len(s) > 3 and not any(c.isspace() for c in s):
@@ -181,7 +189,7 @@ class _PythonScan:
         self.requirements: list[tuple[int, str]] = []  # (line, requirement string) from setup(...)
         self.guarded = 0  # depth of `try:` bodies that catch ImportError: optional imports say so
 
-    def add(self, node: ast.AST, row: str, detail: str = "", kernel: bool = False) -> None:
+    def add(self, node: ast.AST | _At, row: str, detail: str = "", kernel: bool = False) -> None:
         key = (node.lineno, row)  # type: ignore[attr-defined]
         old = self.hits.get(key)
         if old is None:
@@ -213,7 +221,7 @@ class _PythonScan:
             ast.Import: self._import, ast.ImportFrom: self._import_from, ast.Attribute: self._attribute,
             ast.Name: self._name, ast.Call: self._call, ast.Constant: self._constant, ast.Compare: self._compare,
             ast.Expr: self._expr, ast.JoinedStr: self._joined_str, ast.FunctionDef: self._function,
-            ast.AsyncFunctionDef: self._function, ast.Try: self._try,
+            ast.AsyncFunctionDef: self._function, ast.Try: self._try, ast.MatchValue: self._match_value,
         }
         get = handlers.get
         while stack:
@@ -232,10 +240,16 @@ class _PythonScan:
             else:
                 root = a.name.split(".", 1)[0]
                 self.alias[root] = root
-            row = self.index.match(a.name)
+            row = self.index.match(a.name) or self._extension_module(a.name)
             if row:
                 self.add(node, row, f"import {a.name}" + self._guard_note())
         return []
+
+    def _extension_module(self, module: str) -> str | None:
+        """A top-level module named *_cuda is by convention a compiled CUDA extension (apex's
+        fused_layer_norm_cuda, Megatron's scaled_masked_softmax_cuda)."""
+        root = module.split(".", 1)[0]
+        return "custom-extension" if root.endswith("_cuda") and root not in self.index.local else None
 
     def _import_from(self, node: ast.ImportFrom) -> list[ast.AST]:
         if node.level or not node.module:
@@ -246,7 +260,7 @@ class _PythonScan:
             qual = node.module if a.name == "*" else f"{node.module}.{a.name}"
             if a.name != "*":
                 self.alias[a.asname or a.name] = qual
-            row = self.index.match(qual)
+            row = self.index.match(qual) or self._extension_module(node.module)
             if row:
                 self.add(node, row, f"from {node.module} import {a.name}" + self._guard_note())
         return []
@@ -301,10 +315,12 @@ class _PythonScan:
         children: list[ast.AST] = []
         fname = func.attr if type(func) is ast.Attribute else func.id if type(func) is ast.Name else ""
         if type(func) is ast.Attribute and func.attr in ("cuda", "double") and self.resolve(func) is None:
+            # at the line of `.cuda` itself, which in a call spread over lines is not the call's first line
+            at = _At(func.end_lineno or func.lineno, max(0, (func.end_col_offset or 0) - len(func.attr) - 1))
             if func.attr == "cuda":
-                self.add(node, "device-placement", ".cuda()")
+                self.add(at, "device-placement", ".cuda()")
             elif not node.args and not node.keywords:
-                self.add(node, "fp64-dtype", ".double()")
+                self.add(at, "fp64-dtype", ".double()")
             children.append(func.value)
         else:
             children.append(func)
@@ -363,14 +379,21 @@ class _PythonScan:
         for operand in (node.left, *node.comparators):
             elts = operand.elts if type(operand) in (ast.Tuple, ast.List, ast.Set) else (operand,)  # type: ignore[attr-defined]
             for c in elts:
-                if type(c) is ast.Constant and type(c.value) is str:
-                    if _is_cuda_device(c.value):
-                        self.add(c, "device-compare", f"compared with '{c.value}'")
-                        self.consumed.add(id(c))
-                    elif _is_nccl_backend(c.value):
-                        self.add(c, "nccl-compare", f"compared with '{c.value}'")
-                        self.consumed.add(id(c))
+                self._compared(c)
         return [node.left, *node.comparators]
+
+    def _match_value(self, node: ast.MatchValue) -> list[ast.AST]:
+        self._compared(node.value)  # `case "cuda":` compares like ==
+        return [node.value]
+
+    def _compared(self, c: ast.AST) -> None:
+        if type(c) is ast.Constant and type(c.value) is str:
+            if _is_cuda_device(c.value):
+                self.add(c, "device-compare", f"compared with '{c.value}'")
+                self.consumed.add(id(c))
+            elif _is_nccl_backend(c.value):
+                self.add(c, "nccl-compare", f"compared with '{c.value}'")
+                self.consumed.add(id(c))
 
     # -- Triton kernels: one finding per @triton.jit function
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.AST]:
@@ -380,6 +403,14 @@ class _PythonScan:
                 self.add(node, "triton-kernel", f"Triton kernel {node.name}()", kernel=True)
                 break
         return _children(node)
+
+
+@dataclass(slots=True)
+class _At:
+    """A position that is not a node's start."""
+
+    lineno: int
+    col_offset: int
 
 
 def _children(node: ast.AST) -> list[ast.AST]:
@@ -451,17 +482,24 @@ def _requirement_row(req: str, index: _Index) -> tuple[str, str] | None:
 def _text_findings(rel: str, text: str, reqs: Iterable[str], index: _Index) -> list[Finding]:
     """Findings for requirement strings, located at the first line that contains each."""
     lines = text.splitlines()
-    out: list[Finding] = []
+    out: dict[tuple[int, str], Finding] = {}
+    last: dict[str, int] = {}  # a requirement listed in two extras is found at its next occurrence each time
     for req in reqs:
         hit = _requirement_row(req, index)
         if not hit:
             continue
         needle = req.strip()
-        lineno = next((i for i, ln in enumerate(lines, 1) if needle in ln), 0)
+        lineno = _find_line(lines, needle, after=last.get(needle, 0)) or _find_line(lines, needle)
         if lineno == 0:  # e.g. a poetry table key; fall back to the distribution name
-            lineno = next((i for i, ln in enumerate(lines, 1) if needle.split("[")[0] in ln), 1)
-        out.append(Finding(rel, lineno, 0, lines[lineno - 1].strip()[:CODE_CHARS] if lines else "", *hit))
-    return out
+            lineno = _find_line(lines, needle.split("[")[0]) or 1
+        last[needle] = lineno
+        out.setdefault((lineno, hit[0]), Finding(rel, lineno, 0, lines[lineno - 1].strip()[:CODE_CHARS] if lines else "", *hit))
+    return list(out.values())
+
+
+def _find_line(lines: list[str], needle: str, after: int = 0) -> int:
+    """The 1-based number of the first line after `after` that contains needle, or 0."""
+    return next((i for i, ln in enumerate(lines[after:], after + 1) if needle in ln), 0)
 
 
 def scan_requirements(text: str, rel: str, index: _Index) -> list[Finding]:
@@ -540,6 +578,8 @@ def scan_shell(text: str, rel: str) -> list[Finding]:
                 hit = ("launcher", w)
             elif _is_nccl_env(word):
                 hit = ("nccl-env", word)
+            elif _is_cuda_env(word):
+                hit = ("cuda-env", word)
             else:
                 continue
             if hit[0] not in seen:

@@ -21,8 +21,8 @@ def port_audit(
     html_file: Path = typer.Option(None, "--html", help="Also write a self-contained HTML report to this file."),
     include_vendored: bool = typer.Option(False, "--include-vendored",
                                           help="Also read virtualenvs, hidden, build and vendored folders."),
-    max_file_bytes: int = typer.Option(4 * 1024 * 1024, "--max-file-bytes", min=1,
-                                       help="Larger files are reported and not read."),
+    max_file_bytes: int = typer.Option(None, "--max-file-bytes", min=1,
+                                       help="Larger files are reported and not read [default: 4 MiB]."),
 ) -> None:
     """Audit PyTorch code for CUDA lock-in: what porting to Ascend, ROCm or TPU takes, line by line."""
     from accelplan.errors import AccelplanError
@@ -33,7 +33,8 @@ def port_audit(
     if t not in TARGET_CHOICES:
         raise AccelplanError(f"--target '{target}' is not one of: {', '.join(TARGET_CHOICES)}")
     targets = TARGETS if t == "all" else (t,)
-    result = audit(path, targets, include_vendored=include_vendored, max_file_bytes=max_file_bytes)
+    limit = {"max_file_bytes": max_file_bytes} if max_file_bytes else {}
+    result = audit(path, targets, include_vendored=include_vendored, **limit)
     if html_file is not None:
         try:
             html_file.write_text(to_html(result), encoding="utf-8")
@@ -55,7 +56,7 @@ def _print(result) -> None:  # noqa: ANN001
     from rich.table import Table
 
     from accelplan.port.mappings import CLASSES
-    from accelplan.port.report import _days
+    from accelplan.port.report import format_days
 
     con = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 180, highlight=False)
     scan, targets = result.scan, result.targets
@@ -72,7 +73,7 @@ def _print(result) -> None:  # noqa: ANN001
         counts = [result.summaries[tg].by_class[c] for tg in targets]
         if any(counts):
             t.add_row(f"findings: {c}", *(f"{n:,}" for n in counts))
-    t.add_row("engineer-days", *(_days(result.summaries[tg].effort_days) for tg in targets))
+    t.add_row("engineer-days", *(format_days(result.summaries[tg].effort_days) for tg in targets))
     t.add_row("blockers", *(", ".join(result.summaries[tg].blockers) or "none" for tg in targets))
     con.print(t)
     for tg in targets:
@@ -83,7 +84,7 @@ def _print(result) -> None:  # noqa: ANN001
                           overflow="fold", max_width=70 if col == "equivalent" else 50 if col == "idiom" else None)
         for r in s.rows:
             rt.add_row(escape(r.idiom), r.effort_class, escape(r.equivalent), f"{r.findings:,}", f"{r.files:,}",
-                       _days(r.effort_days))
+                       format_days(r.effort_days))
         con.print(rt)
         rest = f": {', '.join(s.not_covered_rows)}" if s.not_covered_rows else ""
         if s.auto_covered:

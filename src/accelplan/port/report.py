@@ -168,7 +168,7 @@ def _e(v: object) -> str:
     return html.escape(str(v), quote=True)
 
 
-def _days(d: tuple[float, float] | None) -> str:
+def format_days(d: tuple[float, float] | None) -> str:
     if d is None:
         return "blocker"
     return f"{d[0]:g}" if d[0] == d[1] else f"{d[0]:g}-{d[1]:g}"
@@ -193,7 +193,7 @@ def to_html(a: Audit) -> str:
     line("files touched", [f"{a.summaries[t].files_touched:,}" for t in a.targets])
     for c in CLASSES:
         line(f"findings: {c}", [f"{a.summaries[t].by_class[c]:,}" for t in a.targets])
-    line("effort, engineer-days (E.10)", [_e(_days(a.summaries[t].effort_days)) for t in a.targets])
+    line("effort, engineer-days (E.10)", [_e(format_days(a.summaries[t].effort_days)) for t in a.targets])
     line("blockers", [_e(", ".join(a.summaries[t].blockers) or "none") for t in a.targets])
     out.append("</table>")
     for t in a.targets:
@@ -207,7 +207,7 @@ def to_html(a: Audit) -> str:
         for r in s.rows:
             out.append(f'<tr><td>{_e(r.idiom)}</td><td class="c-{_e(r.effort_class)}">{_e(r.effort_class)}</td>'
                        f'<td>{_e(r.equivalent)}</td><td class="n">{r.findings:,}</td><td class="n">{r.files:,}</td>'
-                       f'<td class="n">{r.units:,}</td><td class="n">{_e(_days(r.effort_days))}</td></tr>')
+                       f'<td class="n">{r.units:,}</td><td class="n">{_e(format_days(r.effort_days))}</td></tr>')
         out.append("</table>")
     out.append("<h2>Findings</h2><table><tr><th>file:line</th><th>category</th><th>code</th>"
                + "".join(f"<th>{_e(t)}</th>" for t in a.targets) + "</tr>")

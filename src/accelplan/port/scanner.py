@@ -293,21 +293,18 @@ class _PythonScan:
     def _attribute(self, node: ast.Attribute) -> list[ast.AST] | None:
         if id(node) in self.consumed:
             return None
-        parts_base = node
-        while type(parts_base) is ast.Attribute:
-            parts_base = parts_base.value
-        if type(parts_base) is ast.Name:
+        base = node.value
+        while type(base) is ast.Attribute:
+            base = base.value
+        if type(base) is ast.Name and base.id in self.alias:  # an imported name: resolve and match the chain
             qual = self.resolve(node)
-            if qual is not None:
-                row = self.index.match(qual)
-                if row and self.index.report_uses[row]:
-                    self.add(node, row, qual)
-            elif node.attr == "is_cuda":
-                self.add(node, "device-compare", "Tensor.is_cuda")
+            row = self.index.match(qual) if qual else None
+            if row and self.index.report_uses[row]:
+                self.add(node, row, qual)
             return None  # a chain of plain names has nothing else inside
         if node.attr == "is_cuda":
             self.add(node, "device-compare", "Tensor.is_cuda")
-        return [parts_base]
+        return [base] if type(base) is not ast.Name else None
 
     # -- calls: .cuda(), .double(), autocast('cuda'), float64 on the device, setup(install_requires=...)
     def _call(self, node: ast.Call) -> list[ast.AST]:
@@ -436,7 +433,7 @@ def scan_python(data: bytes, rel: str, index: _Index) -> tuple[list[Finding], li
     try:
         tree = ast.parse(data, filename=rel)
     except (SyntaxError, ValueError) as exc:
-        undecodable = isinstance(exc, SyntaxError) and "decode" in str(exc.msg or "").lower() or "codec" in str(exc)
+        undecodable = "codec" in str(exc)  # "(unicode error) 'utf-8' codec can't decode byte ..."
         if not undecodable:
             where = f" at line {exc.lineno}" if isinstance(exc, SyntaxError) and exc.lineno else ""
             msg = exc.msg if isinstance(exc, SyntaxError) else str(exc)

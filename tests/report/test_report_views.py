@@ -100,16 +100,19 @@ class AssessedRow(CompareRow):
 
 
 def test_a_nested_record_gives_its_readable_fields_one_level_down():
-    econ = {"cloud_cost_usd": {"low": 1e6, "typical": 2e6, "high": 3e6}, "goodput_pct": 93.5,
+    econ = {"cloud_cost_usd": {"low": 1e6, "typical": 2e6, "high": 3e6}, "goodput_pct": 93.5, "effective_days": 12.0,
             "availability": {"status": "licence_required", "rules": [{"x": 1}], "disclaimer": "not legal advice"},
             "disclaimer": "information, not legal advice " * 5, "assumptions": ["a", "b", "c", "d", "e"]}
     t = table(comparison([row("a", 10.0, 300.0, AssessedRow, economics=econ)]))
     keys = [c["key"] for c in t["columns"]]
-    assert keys[-4:] == ["economics.cloud_cost_usd", "economics.goodput_pct", "economics.availability", "note"]
+    # the economics fields worth a column, in a fixed order; the rest (lists, long text) stay in the JSON
+    assert keys[-5:] == ["economics.effective_days", "economics.goodput_pct", "economics.cloud_cost_usd",
+                         "economics.availability", "note"]
     cells = t["rows"][0]
     assert cells["economics.availability"] == "licence required"
     assert cells["economics.cloud_cost_usd"] == "$2M ($1M - $3M)"
-    assert pareto_data(comparison([row("a", 10.0, 300.0, AssessedRow, economics=econ)]))["points"][0]["cost"] == 2e6
+    pareto = pareto_data(comparison([row("a", 10.0, 300.0, AssessedRow, economics=econ)]))
+    assert pareto["points"][0]["cost"] == 2e6 and pareto["points"][0]["days"] == 12.0  # elapsed days, as priced
     assert disclaimers(comparison([row("a", 10.0, 300.0, AssessedRow, economics=econ)])) == [
         econ["disclaimer"], "not legal advice"]
 
@@ -119,3 +122,11 @@ def test_table_without_new_fields_has_the_base_columns_only():
     assert [c["key"] for c in t["columns"]] == ["chip", "status", "system", "chips", "days", "tokens_per_s", "mfu",
                                                 "chip_hours", "plan", "note"]
     assert t["rows"][1]["days"] == "-"
+
+
+def test_pareto_stays_in_chip_hours_and_names_a_chip_without_a_price():
+    rows = [row("a", 10.0, 300.0, PricedRow, cost_usd={"low": 1.0, "typical": 900.0, "high": 2.0}),
+            row("b", 20.0, 100.0, PricedRow)]
+    d = pareto_data(comparison(rows))
+    assert not d["cost_is_usd"] and d["unpriced"] == ["b"] and "b" in d["cost_label"]
+    assert [p["cost"] for p in d["points"]] == [300.0, 100.0]

@@ -168,6 +168,16 @@ def test_region_is_applied_where_compare_takes_it_else_noted(client):
         assert any("region 'US' is not applied" in n for n in r.json()["notes"])
 
 
+def test_region_codes_match_without_regard_to_case(client):
+    from accelplan.web.app import known_regions
+
+    if not known_regions():
+        pytest.skip("this build has no region codes (accelplan.economics)")
+    r = client.post("/api/compare", json={**SMALL, "chips": ["h100-sxm"], "region": "de"})
+    assert r.status_code == 200, r.text
+    assert "region DE" in r.json()["summary"]
+
+
 def test_region_text_is_bounded(client):
     r = client.post("/api/compare", json={**SMALL, "region": "<script>"})
     assert r.status_code == 422 and "region" in errors_by_field(r)

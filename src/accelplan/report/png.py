@@ -37,7 +37,7 @@ def _pareto(comparison: Any, path: Path) -> None:
         # labels alternate above and below, so chips close in time do not print over each other
         ax.annotate(p["chip"], (p["days"], p["cost"]), textcoords="offset points", xytext=(0, -14 if i % 2 else 8),
                     ha="center", fontsize=8)
-    ax.set_xlabel("days to train")
+    ax.set_xlabel(d["days_label"])
     ax.set_ylabel(d["cost_label"])
     ax.set_title("Time vs cost (filled: Pareto front)")
     ax.grid(alpha=0.3)

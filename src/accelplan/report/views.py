@@ -124,23 +124,32 @@ def _label(key: str) -> str:
     return key.replace("_usd", " ($)").replace("_pct", " (%)").replace("_", " ").replace(".", ": ")
 
 
-def _extra_columns(dumps: list[dict[str, Any]]) -> list[tuple[str, str, bool]]:
-    """Columns for fields CompareRow gained after this module was written, in field order.
+# The fields of an economics record (accelplan.economics.Economics) worth a column; the rest stay in the JSON.
+ECONOMICS_COLUMNS = {"effective_days": "days incl. failures", "goodput_pct": "goodput %",
+                     "cloud_cost_usd": "cloud cost", "owned_cost_usd": "owned cost", "energy_mwh": "energy MWh",
+                     "tco2e": "tCO2e", "availability": "availability"}
 
-    A nested object that does not fit one cell (e.g. a whole economics record) gives its own fields
-    one level down."""
-    cols: dict[str, bool] = {}
+
+def _extra_columns(dumps: list[dict[str, Any]]) -> list[tuple[str, str, bool]]:
+    """Columns for fields CompareRow has beyond the base ones, in field order.
+
+    A nested record that does not fit one cell gives columns one level down: the ECONOMICS_COLUMNS
+    where it has any of them, else each of its fields that fits a cell."""
+    cols: dict[str, tuple[str, bool]] = {}
     for d in dumps:
         for k, v in d.items():
             if k in BASE_FIELDS or v is None:
                 continue
             if _summary(k, v) is not None:
-                cols.setdefault(k, isinstance(v, int | float) and not isinstance(v, bool))
+                cols.setdefault(k, (_label(k), isinstance(v, int | float) and not isinstance(v, bool)))
             elif isinstance(v, dict):
-                for sub, x in v.items():
-                    if x is not None and _summary(sub, x) is not None:
-                        cols.setdefault(f"{k}.{sub}", isinstance(x, int | float) and not isinstance(x, bool))
-    return [(k, _label(k), numeric) for k, numeric in cols.items()]
+                curated = [sub for sub in ECONOMICS_COLUMNS if sub in v]
+                for sub in curated or list(v):
+                    x = v[sub]
+                    if curated or (x is not None and _summary(sub, x) is not None):
+                        label = ECONOMICS_COLUMNS.get(sub) if curated else _label(f"{k}.{sub}")
+                        cols.setdefault(f"{k}.{sub}", (label or sub, isinstance(x, int | float)))
+    return [(k, label, numeric) for k, (label, numeric) in cols.items()]
 
 
 def table(comparison: Any) -> dict[str, Any]:
@@ -207,15 +216,26 @@ def pareto_data(comparison: Any) -> dict[str, Any]:
     placed = [r for r in comparison.rows if r.days and r.chip_hours]
     dumps = {r.chip: jsonable(r.model_dump(mode="json")) for r in placed}
     dollars = {c: typical_cloud_cost_usd(d) for c, d in dumps.items()}
-    use_dollars = bool(placed) and all(v is not None for v in dollars.values())
-    points = [{"chip": r.chip, "chips": r.chips, "days": r.days,
+    unpriced = [c for c, v in dollars.items() if v is None]
+    elapsed = {c: (d.get("economics") or {}).get("effective_days") for c, d in dumps.items()}
+    use_elapsed = bool(placed) and all(isinstance(v, int | float) for v in elapsed.values())
+    # dollars only when every chip has a price: dropping an unpriced chip would hide it from the comparison
+    use_dollars = bool(placed) and not unpriced
+    points = [{"chip": r.chip, "chips": r.chips, "days": elapsed[r.chip] if use_elapsed else r.days,
                "cost": dollars[r.chip] if use_dollars else r.chip_hours} for r in placed]
     front = [p["chip"] for p in points
              if not any(q["days"] <= p["days"] and q["cost"] <= p["cost"] and (q["days"], q["cost"]) != (p["days"], p["cost"])
                         for q in points)]
     front.sort(key=lambda c: next(p["days"] for p in points if p["chip"] == c))
-    label = "typical cloud cost ($)" if use_dollars else "cost in chip-hours (no prices in this build)"
-    return {"points": points, "front": front, "cost_label": label, "cost_is_usd": use_dollars}
+    if use_dollars:
+        label = "typical cloud cost ($)"
+    elif len(unpriced) < len(dollars):
+        label = f"cost in chip-hours (no cloud price for {', '.join(unpriced)})"
+    else:
+        label = "cost in chip-hours (no cloud prices)"
+    days_label = "days to train (elapsed: failures and checkpoints included)" if use_elapsed else "days to train"
+    return {"points": points, "front": front, "cost_label": label, "cost_is_usd": use_dollars, "unpriced": unpriced,
+            "days_label": days_label}
 
 
 def breakdown_data(comparison: Any, kind: str) -> dict[str, Any]:
@@ -318,9 +338,11 @@ def plotly_figures(comparison: Any, model: ModelSpec) -> list[dict[str, Any]]:
     figs.append({"id": "pareto", "title": "Time vs cost (Pareto)", "data": data,
                  "caption": "One point per chip, each at the size and plan the comparison chose. Filled points are on "
                             "the Pareto front: no other chip is both faster and cheaper. "
-                            + ("Cost is the typical cloud price." if par["cost_is_usd"] else
-                               "Cost is in chip-hours, since this build carries no prices."),
-                 "layout": _layout("days to train", par["cost_label"], showlegend=False)})
+                            + ("Cost is the typical (median) cloud price for the elapsed time, failures included."
+                               if par["cost_is_usd"] else
+                               "Cost is in chip-hours: " + (", ".join(par["unpriced"]) or "no chip")
+                               + " has no public cloud price, and plotting dollars would leave it out."),
+                 "layout": _layout(par["days_label"], par["cost_label"], showlegend=False)})
 
     for kind, fid, title, unit, caption in (
             ("time", "step_time", "Step-time breakdown", "seconds per step",
@@ -391,5 +413,6 @@ def summary(comparison: Any) -> str:
     """One line naming the workload and the question asked."""
     c = comparison
     ask = f"chips needed to finish in {c.days:g} days" if c.mode == "deadline" else f"time on {c.chips:,} chips"
+    region = getattr(c, "region", None)
     return (f"{c.model} on {c.tokens / 1e12:g}T tokens, sequence {c.seq_len}, global batch {c.global_batch}, "
-            f"{c.precision}: {ask}")
+            f"{c.precision}: {ask}" + (f", region {region}" if region else ""))

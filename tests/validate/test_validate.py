@@ -25,10 +25,19 @@ def test_mfu_runs_carry_predicted_and_measured_mfu(result):
     assert pangu["predicted_mfu"] is not None and pangu["measured_mfu"] == 0.52
 
 
-def test_accuracy_does_not_regress(result):
-    # Issue 3 targets MAPE <= 15%; the model is at ~21% today. This guards against regressions.
-    assert result["mape_pct"] < 25
-    assert len(result["failed"]) <= 1
+def test_accuracy_meets_the_targets(result):
+    # issue 3: MAPE <= 15%, no run worse than 40%, every published plan fits (so every run is predicted)
+    assert result["mape_pct"] <= 15
+    assert result["max_abs_error_pct"] <= 40
+    assert result["failed"] == []
+    assert all(r["published_plan_fits"] for r in result["runs"])
+
+
+def test_no_vendor_regresses(result):
+    # The target is <= 20% per vendor; Google is at 20.5% (TPU matmul efficiency has no measurement: the
+    # catalog default is the median of measured GPUs, while MaxText's v5e run implies ~89% HFU). Regression guard.
+    assert all(v <= 25 for v in result["mape_by_vendor_pct"].values()), result["mape_by_vendor_pct"]
+    assert sum(v > 20 for v in result["mape_by_vendor_pct"].values()) <= 1
 
 
 def test_best_plan_is_at_least_as_fast_as_the_published_one(result):

@@ -105,6 +105,8 @@ class Rates:
         mm8 = (eff.matmul_fp8 if eff and eff.matmul_fp8 else mm)
         if calibration is not None:
             mm, mm8, mem, basis = calibration.efficiencies(chip, mm, mm8, mem)  # type: ignore[attr-defined]
+        # both the catalog's MAMF and a bench profile are best-shape figures; a training step's GEMMs run below them
+        mm, mm8 = mm * a.gemm_sustained_fraction, mm8 * a.gemm_sustained_fraction
         bf16 = chip.peak_flops_per_s("bf16") or chip.peak_flops_per_s("fp16")
         if bf16 is None:
             raise PlanError(f"chip '{chip.id}' has no bf16/fp16 peak in the catalog (unknown), so it cannot be modelled")
@@ -154,6 +156,14 @@ def _expert_time(c: ModelCosts, tokens_rank: Array, ep: Array, r: Rates, a: Assu
         nbytes = el * (rows * g.k + local_experts * g.k * g.n) + 2.0 * rows * g.n
         t = t + np.maximum(flops / rate, nbytes / r.hbm_bytes_per_s)
     return t
+
+
+def _reserve_bytes(chip: Chip, capacity: float, a: Assumptions) -> float:
+    """Device memory the model cannot use. XLA (TPU) assigns every buffer when it compiles the step, so it has no
+    caching-allocator fragmentation and no CUDA-style context; eager stacks (CUDA, ROCm, CANN, Gaudi) have both."""
+    if chip.vendor == "google":
+        return a.xla_reserve_bytes
+    return capacity * a.fragmentation + a.reserve_bytes
 
 
 def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
@@ -281,13 +291,14 @@ def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     in_flight = np.minimum(micro, pp) * np.where(vpp > 1, 1.0 + (pp - 1.0) / (pp * vpp), 1.0)
     activations = tokens * per_tok * lps * in_flight
     activations = activations + np.where(rc == 2, tokens * ((1 - frac_moe) * per_tok_dense + frac_moe * per_tok_moe), 0.0)
-    logits = np.where(pp > 1, 0.0, 1.0) * tokens * m.vocab / tp * 4.0 * 2.0
+    logits_bytes = tokens * m.vocab / tp * a.logits_bytes_per_element
+    logits = np.where(pp > 1, 0.0, 1.0) * logits_bytes
     cap = chip.hbm_bytes or 0.0
     memory = {"weights": np.where(zero == 3, sharded_weights + 2.0 * gathered_layer, full_weights), "grads": grads,
               "optimizer": optim, "activations": activations, "logits": logits,
-              "reserve": np.full_like(tp, cap * a.fragmentation + a.reserve_bytes)}
+              "reserve": np.full_like(tp, _reserve_bytes(chip, cap, a))}
     # with PP the last stage holds the logits instead of first-stage in-flight activations of extra micro-batches
-    last_stage = tokens * m.vocab / tp * 4.0 * 2.0 + tokens * per_tok * lps
+    last_stage = logits_bytes + tokens * per_tok * lps
     memory["logits"] = np.where(pp > 1, np.maximum(last_stage - activations, 0.0), logits)
     # ZeRO-3 keeps the weights it gathered for the whole step when they fit (no regather per micro-batch; Llama 3,
     # arXiv 2407.21783 sec. 3.3.2, does this under PP), and otherwise regathers them layer by layer every micro-batch

@@ -151,3 +151,12 @@ def test_cli_writes_html(tmp_path):
     assert r.exit_code == 0
     page = out_file.read_text(encoding="utf-8")
     assert "minitrain/model.py" in page and "npu_fusion_attention" in page
+
+
+def test_registering_the_command_loads_neither_pydantic_nor_yaml():
+    import subprocess
+    import sys
+
+    code = "import sys; import accelplan.port.cli; print('pydantic' in sys.modules, 'yaml' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.stdout.split() == ["False", "False"]

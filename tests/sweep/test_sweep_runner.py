@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 from accelplan.sweep.engines import InlineEngine, LocalEngine, make_engine  # noqa: E402
@@ -122,6 +123,44 @@ def test_killed_cli_sweep_resumes_without_redoing_finished_work(tmp_path, monkey
     assert res.skipped == len(finished) and res.ran == n - len(finished)
     assert not set(evaluated(counted)) & finished
     assert res.rows == n
+
+
+def test_rows_from_other_model_code_are_reported_and_redone_on_request(tmp_path, small_grid_file):
+    grid = load_grid(small_grid_file)
+    out = tmp_path / "r.parquet"
+    run_sweep(grid, out, InlineEngine())
+    t = table(out)
+    ids = t.column("scenario_id").to_pylist()
+    old = [("0ld0ld0ld0ld" if i < 2 else fp) for i, fp in enumerate(t.column("model_fingerprint").to_pylist())]
+    pq.write_table(t.set_column(t.column_names.index("model_fingerprint"), "model_fingerprint", pa.array(old)), out)
+    res = run_sweep(grid, out, InlineEngine())
+    assert res.ran == 0 and res.stale == 2
+    res = run_sweep(grid, out, InlineEngine(), redo_stale=True)
+    assert res.ran == 2 and res.stale == 0 and res.rows == 8
+    t = table(out)
+    assert t.column("scenario_id").to_pylist() == ids
+    assert len(set(t.column("model_fingerprint").to_pylist())) == 1
+
+
+def test_fingerprint_follows_the_catalog(tmp_path, monkeypatch):
+    from accelplan.catalog.loader import load_catalog
+    from accelplan.sweep.scenario import model_fingerprint
+
+    here = model_fingerprint()
+    cat = load_catalog()
+    chip = cat.chips["h100-sxm"].model_dump(mode="json", exclude_none=True)
+    (tmp_path / "chips").mkdir()
+    import yaml
+
+    (tmp_path / "chips" / "h100.yaml").write_text(yaml.safe_dump({**chip, "hbm_gb": chip["hbm_gb"] + 1}))
+    monkeypatch.setenv("ACCELPLAN_CATALOG", str(tmp_path))
+    model_fingerprint.cache_clear()
+    try:
+        assert model_fingerprint() != here
+    finally:
+        monkeypatch.delenv("ACCELPLAN_CATALOG")
+        model_fingerprint.cache_clear()
+    assert model_fingerprint() == here
 
 
 def test_fresh_discards_earlier_results(tmp_path, small_grid_file):

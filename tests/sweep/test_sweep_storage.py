@@ -32,11 +32,11 @@ def test_compaction_merges_dedupes_sorts_and_removes_the_journal(tmp_path):
     store.append([row(5), row(3)])
     assert store.compact() == 2
     assert not store.journal.exists()
-    store.append([row(4), row(3, mfu=0.99)])  # 3 again: the row already stored wins
+    store.append([row(4), row(3, mfu=0.99)])  # 3 again, recomputed: the later row replaces the stored one
     assert store.compact() == 3
     t = pq.read_table(store.out)
     assert t.column("scenario_id").to_pylist() == [row(i)["scenario_id"] for i in (3, 4, 5)]
-    assert t.column("mfu").to_pylist()[0] == pytest.approx(0.3)
+    assert t.column("mfu").to_pylist() == pytest.approx([0.99, 0.4, 0.5])
 
 
 def test_known_columns_keep_their_types_even_when_all_null_and_extra_columns_are_kept(tmp_path):
@@ -48,6 +48,23 @@ def test_known_columns_keep_their_types_even_when_all_null_and_extra_columns_are
     assert t.schema.field("chips").type == pa.int64() and t.schema.field("days").type == pa.float64()
     assert t.column("cost_usd").to_pylist() == [12.5]
     assert t.column("tokens_per_s").to_pylist() == [math.inf]
+
+
+def test_index_maps_ids_to_fingerprints_from_file_and_journal(tmp_path):
+    store = ResultStore(tmp_path / "r.parquet")
+    store.append([row(1, model_fingerprint="aaa")])
+    store.compact()
+    store.append([row(2, model_fingerprint="bbb")])
+    assert store.index() == {row(1)["scenario_id"]: "aaa", row(2)["scenario_id"]: "bbb"}
+
+
+def test_a_parquet_file_that_is_not_a_sweep_result_is_refused(tmp_path):
+    from accelplan.errors import AccelplanError
+
+    out = tmp_path / "other.parquet"
+    pq.write_table(pa.table({"x": [1, 2]}), out)
+    with pytest.raises(AccelplanError, match="no scenario_id column"):
+        ResultStore(out).index()
 
 
 def test_clear_removes_results_and_journal(tmp_path):

@@ -14,6 +14,8 @@ def sweep(grid_file: str = typer.Argument(..., help="grid YAML: a list of values
           csv: bool = typer.Option(False, "--csv", help="also write the results as CSV beside the Parquet file"),
           workers: int = typer.Option(None, "--workers", "-w", help="processes / Ray CPUs (default: all cores)"),
           fresh: bool = typer.Option(False, "--fresh", help="discard earlier results in --out instead of resuming"),
+          redo_stale: bool = typer.Option(False, "--redo-stale",
+                                          help="recompute rows that other model code or catalog data computed"),
           progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar with ETA on stderr")) -> None:
     """Run every scenario of a grid (model x chip x cluster size or deadline x ...): best plan and headline figures."""
     from rich.console import Console
@@ -38,11 +40,14 @@ def sweep(grid_file: str = typer.Argument(..., help="grid YAML: a list of values
                    description=f"{eng.name}" + (f", {skipped} done before" if skipped else ""))
 
     with bar:
-        res = run_sweep(grid, out, eng, fresh=fresh, csv=csv, on_progress=on_progress)
-    line = (f"{res.scenarios} scenarios: {res.skipped} already in {res.out}, {res.ran} run on {res.engine} in "
-            f"{res.seconds:.1f} s ({res.scenarios_per_s:.1f}/s), {res.feasible} of them feasible; "
-            f"{res.out} has {res.rows} rows")
+        res = run_sweep(grid, out, eng, fresh=fresh, redo_stale=redo_stale, csv=csv, on_progress=on_progress)
+    ran = (f"{res.ran} run on {res.engine} in {res.seconds:.1f} s ({res.scenarios_per_s:.1f}/s), {res.feasible} of "
+           "them feasible" if res.ran else "0 run")
+    line = f"{res.scenarios} scenarios: {res.skipped} already in {res.out}, {ran}; {res.out} has {res.rows} rows"
     typer.echo(line + (f"; CSV: {res.csv}" if res.csv else ""))
+    if res.stale:
+        typer.echo(f"warning: {res.stale} rows of this grid were computed by other model code or catalog data "
+                   "(model_fingerprint differs); --redo-stale recomputes them", err=True)
     if res.interrupted:
         typer.echo(f"interrupted: {res.scenarios - res.skipped - res.ran} scenarios left; rerun the same command "
                    "to resume", err=True)

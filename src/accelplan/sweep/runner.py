@@ -9,7 +9,7 @@ from pathlib import Path
 
 from accelplan.sweep.engines import Evaluate, InlineEngine, LocalEngine, RayEngine
 from accelplan.sweep.grid import Grid
-from accelplan.sweep.scenario import run_scenario
+from accelplan.sweep.scenario import model_fingerprint, run_scenario
 from accelplan.sweep.storage import ResultStore, require_pyarrow, write_csv
 
 
@@ -24,6 +24,7 @@ class SweepSummary:
     rows: int  # in the output file now (it keeps rows of earlier grids too)
     seconds: float  # evaluation wall time, engine start-up included
     interrupted: bool
+    stale: int = 0  # rows of this grid computed by other model code or catalog data (another fingerprint)
     csv: Path | None = None
 
     @property
@@ -32,9 +33,12 @@ class SweepSummary:
 
 
 def run_sweep(grid: Grid, out: str | Path, engine: InlineEngine | LocalEngine | RayEngine, *, fresh: bool = False,
-              csv: bool = False, evaluate: Evaluate = run_scenario,
+              redo_stale: bool = False, csv: bool = False, evaluate: Evaluate = run_scenario,
               on_progress: Callable[[int, int, int], None] | None = None) -> SweepSummary:
     """Evaluate every scenario of `grid` not yet in `out`; `on_progress(ran, to_run, skipped)` after each batch.
+
+    A stored row counts as done whatever code computed it, unless `redo_stale`: then rows whose model
+    fingerprint differs from this process's are computed again (and replace the old ones).
 
     A KeyboardInterrupt stops the sweep with what finished kept (summary.interrupted); any other error
     propagates, also with what finished kept. Rerun the same command to resume.
@@ -44,7 +48,9 @@ def run_sweep(grid: Grid, out: str | Path, engine: InlineEngine | LocalEngine | 
     if fresh:
         store.clear()
     scenarios = grid.scenarios()
-    done = store.done_ids()
+    current = model_fingerprint()
+    index = store.index()
+    done = {i for i, fp in index.items() if fp == current or not redo_stale}
     todo = [s for s in scenarios if s.id not in done]
     skipped = len(scenarios) - len(todo)
     ran = feasible = 0
@@ -64,12 +70,13 @@ def run_sweep(grid: Grid, out: str | Path, engine: InlineEngine | LocalEngine | 
         interrupted = True
     finally:
         seconds = time.perf_counter() - t0
-        n_rows = store.compact() if store.journal.exists() or not store.out.exists() else None
-    if n_rows is None:
-        n_rows = len(store.done_ids())
+        if store.journal.exists() or not store.out.exists():
+            store.compact()
+    index = store.index()
+    stale = sum(1 for s in scenarios if s.id in index and index[s.id] != current)
     csv_path = None
     if csv:
         csv_path = Path(out).with_suffix(".csv")
         write_csv(out, csv_path)
     return SweepSummary(out=Path(out), engine=engine.name, scenarios=len(scenarios), skipped=skipped, ran=ran,
-                        feasible=feasible, rows=n_rows, seconds=seconds, interrupted=interrupted, csv=csv_path)
+                        feasible=feasible, rows=len(index), seconds=seconds, interrupted=interrupted, stale=stale, csv=csv_path)

@@ -6,6 +6,9 @@ then chip-hours stand in for cost.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+from pathlib import Path
 from typing import Any
 
 import accelplan
@@ -39,7 +42,30 @@ COLUMNS: dict[str, str] = {
     **{f"memory_{k}_gb": "float64" for k in MEMORY_TERMS},
     "note": "string",
     "accelplan_version": "string",
+    "model_fingerprint": "string",
 }
+MODEL_CODE = ("api.py", "perf", "plan", "economics")  # the package parts that decide a row's figures
+
+
+@functools.lru_cache(maxsize=1)
+def model_fingerprint() -> str:
+    """12 hex digits of SHA-256 over the modelling code and the catalog as loaded (user entries included).
+
+    Rows computed by other code or data (an upgrade, a cluster node with another install, an edited
+    catalog) carry another fingerprint, so a resumed sweep can tell them apart. Once per process.
+    """
+    root = Path(accelplan.__file__).parent
+    h = hashlib.sha256()
+    for part in MODEL_CODE:
+        p = root / part
+        for f in sorted(p.rglob("*")) if p.is_dir() else [p]:
+            if f.suffix in (".py", ".yaml") and f.is_file():
+                h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
+    cat = load_catalog()
+    for entries in (cat.chips, cat.systems, cat.models):
+        for key in sorted(entries):
+            h.update(entries[key].model_dump_json().encode())
+    return h.hexdigest()[:12]
 
 
 def _why_no_plan(workload: Any, chip: Any, system: Any, n: int) -> str:
@@ -64,7 +90,8 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
     row.update(scenario.values())
     row.update(scenario_id=scenario.id, seq_len=workload.seq_len, system=system.id, vendor=chip.vendor,
                chip_status=chip.status, params_total=costs.params_total, params_active=costs.params_active,
-               mode="chips" if scenario.cluster_size else "deadline", accelplan_version=accelplan.__version__)
+               mode="chips" if scenario.cluster_size else "deadline", accelplan_version=accelplan.__version__,
+               model_fingerprint=model_fingerprint())
     notes = [] if chip.status == "shipping" else [f"{chip.status}: figures are not measured products"]
     try:
         if scenario.cluster_size:

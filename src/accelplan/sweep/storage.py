@@ -3,7 +3,8 @@
 Each finished scenario is appended to `<out>.journal.jsonl` and flushed at once, so a killed sweep
 loses only the scenarios in flight; a torn last line is ignored. Compaction merges the journal into
 `<out>` (one row per scenario id, sorted by id, so the file does not depend on the engine or the
-order scenarios finished in), writes it through a temporary file and then removes the journal.
+order scenarios finished in; a later row of an id replaces an earlier one, which is how a recomputed
+scenario replaces a stale row), writes it through a temporary file and then removes the journal.
 The journal is flushed to the operating system, not fsync'ed: it survives a killed process, not
 a power cut.
 """
@@ -19,6 +20,7 @@ from accelplan.errors import AccelplanError
 from accelplan.sweep.scenario import COLUMNS
 
 ID = "scenario_id"
+FINGERPRINT = "model_fingerprint"
 
 
 def require_pyarrow() -> Any:
@@ -64,23 +66,31 @@ class ResultStore:
         return rows
 
     def rows(self) -> list[dict[str, Any]]:
-        """One row per scenario id (the first written wins), sorted by id."""
-        by_id: dict[str, dict[str, Any]] = {}
-        for row in [*self._parquet_rows(), *self._journal_rows()]:
-            by_id.setdefault(row[ID], row)
+        """One row per scenario id (the last written wins), sorted by id."""
+        by_id = {row[ID]: row for row in [*self._parquet_rows(), *self._journal_rows()]}
         return [by_id[k] for k in sorted(by_id)]
 
-    def done_ids(self) -> set[str]:
-        ids = {r[ID] for r in self._journal_rows()}
+    def index(self) -> dict[str, str | None]:
+        """Scenario id -> model fingerprint of its stored row (None in files written before there was one)."""
+        out: dict[str, str | None] = {}
         if self.out.exists():
             require_pyarrow()
             import pyarrow.parquet as pq
 
             try:
-                ids.update(pq.read_table(self.out, columns=[ID]).column(ID).to_pylist())
-            except Exception as exc:
+                names = pq.read_schema(self.out).names
+                table = pq.read_table(self.out, columns=[c for c in (ID, FINGERPRINT) if c in names])
+            except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
                 raise AccelplanError(f"{self.out}: not a readable sweep result ({exc}); give another --out or --fresh") from None
-        return ids
+            if ID not in table.column_names:
+                raise AccelplanError(f"{self.out}: has no {ID} column, so it is not a sweep result; give another --out")
+            fps = table.column(FINGERPRINT).to_pylist() if FINGERPRINT in table.column_names else [None] * table.num_rows
+            out.update(zip(table.column(ID).to_pylist(), fps, strict=True))
+        out.update((r[ID], r.get(FINGERPRINT)) for r in self._journal_rows())
+        return out
+
+    def done_ids(self) -> set[str]:
+        return set(self.index())
 
     # writing ---------------------------------------------------------------------------------
     def append(self, rows: list[dict[str, Any]]) -> None:

@@ -40,9 +40,13 @@ def report(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat
     if tokens <= 0:
         raise AccelplanError(f"--tokens must be > 0, got {tokens:g}")
     if html_out:
+        from pathlib import Path
+
         from accelplan.report.html import plotly_js_path
 
         plotly_js_path()  # fail before the slow part when plotly is missing
+        if not Path(html_out).resolve().parent.is_dir():
+            raise AccelplanError(f"--html: folder '{Path(html_out).parent}' does not exist")
     if png_dir:
         import importlib.util
 

@@ -23,6 +23,10 @@ def _figure() -> Any:
     return fig, fig.add_subplot()
 
 
+def _usd_tick(v: float, _: Any) -> str:
+    return f"${v / 1e6:,.3g}M" if abs(v) >= 1e6 else f"${v:,.0f}"
+
+
 def _pareto(comparison: Any, path: Path) -> None:
     from accelplan.report.views import colours, pareto_data
 
@@ -37,6 +41,9 @@ def _pareto(comparison: Any, path: Path) -> None:
         # labels alternate above and below, so chips close in time do not print over each other
         ax.annotate(p["chip"], (p["days"], p["cost"]), textcoords="offset points", xytext=(0, -14 if i % 2 else 8),
                     ha="center", fontsize=8)
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(_usd_tick if d["cost_is_usd"] else lambda v, _: f"{v:,.0f}"))
     ax.set_xlabel(d["days_label"])
     ax.set_ylabel(d["cost_label"])
     ax.set_title("Time vs cost (filled: Pareto front)")

@@ -79,8 +79,8 @@ def _num(v: float, digits: int = 3) -> str:
 
 
 def _usd(v: float) -> str:
-    for scale, suffix in ((1e9, "B"), (1e6, "M")):
-        if abs(v) >= scale:
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= max(scale, 1e4):
             return f"${v / scale:.3g}{suffix}"
     return f"${v:,.0f}" if abs(v) >= 100 else f"${v:,.2f}"
 

@@ -204,12 +204,13 @@ class CalibrationProfile(_Model):
 
     def gemm_efficiency(self, m: int, n: int, k: int, dtype: str) -> float:
         """`gemm_flops_per_s` as a fraction of the catalog chip's dense peak at that dtype."""
+        rate = self.gemm_flops_per_s(m, n, k, dtype)
         peaks = {p.catalog_peak_tflops for p in self.gemm if p.dtype == dtype and p.catalog_peak_tflops}
         if not peaks:
             raise AccelplanError(f"no catalog peak for dtype '{dtype}' on {self.device_name} "
                                  f"(chip: {self.chip or 'none in the catalog'}), so no efficiency; "
                                  "use gemm_flops_per_s for the absolute rate")
-        return self.gemm_flops_per_s(m, n, k, dtype) / (max(peaks) * TERA)
+        return rate / (max(peaks) * TERA)
 
     def collective_busbw_bytes_per_s(self, op: str, size_bytes: float) -> float:
         """Measured bus bandwidth of a collective, piecewise linear in log(size) between measured sizes."""

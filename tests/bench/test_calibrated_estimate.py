@@ -1,0 +1,85 @@
+"""A calibrated estimate differs from the default one only through the calibrated rates.
+
+Plan: Llama 3.1 70B on H200, tp=8, pp=6, dp=1, full recompute. 80 layers over 6 stages puts 14 layers
+on the critical stage and leaves it 2/3 of a layer spare for the head, so the calibration cannot change
+which stage is critical; every term is then (work / rate) times the same count of layers and
+micro-batches, and ratios are exact.
+"""
+
+import pytest
+
+from accelplan import api
+from accelplan.catalog.schema import Plan
+from accelplan.errors import AccelplanError
+from accelplan.perf.assumptions import DEFAULT
+from accelplan.perf.step import Rates
+
+BIG = (8192, 8192, 8192)
+PLAN = Plan(tp=8, pp=6, dp=1, micro_batch=1, recompute="full")
+COMM_TERMS = ("tp_comm", "cp_comm", "ep_comm", "pp_comm", "dp_comm", "overlap_contention")
+
+
+@pytest.fixture(scope="module")
+def workload():
+    return api.make_workload("llama3.1-70b", global_batch=64)
+
+
+def _defaults(chip):
+    eff = chip.efficiency
+    return eff.matmul, eff.memory
+
+
+def _comm(est):
+    return {k: v for k, v in est.time_breakdown_s.items() if k in COMM_TERMS}
+
+
+def test_matmul_calibration_scales_attention_exactly_and_leaves_communication(catalog, workload, make_profile):
+    chip = catalog.chip("h200-sxm")
+    mm0, mem0 = _defaults(chip)
+    mm1 = 0.65
+    # copy at the default memory efficiency: only the matmul rate changes
+    prof = make_profile({(*BIG, "bf16"): mm1 * 989.4}, copy_gb_s=mem0 * 4800.0)
+    base = api.estimate(workload, chip, PLAN)
+    cal = api.estimate(workload, chip, PLAN, calibration=prof)
+    b, c = base.time_breakdown_s, cal.time_breakdown_s
+    assert b["compute_attention"] > 0
+    assert c["compute_attention"] / b["compute_attention"] == pytest.approx(mm0 / mm1, rel=1e-9)
+    # GEMMs are a roofline max(flops / rate, bytes / bandwidth): slower, but by no more than the matmul ratio
+    assert 1.0 < c["compute_gemm"] / b["compute_gemm"] <= mm0 / mm1 * (1 + 1e-9)
+    assert c["optimizer"] == pytest.approx(b["optimizer"], rel=1e-9)  # memory-bound, memory unchanged
+    assert _comm(cal) == pytest.approx(_comm(base), rel=1e-12)
+    assert any(v > 0 for v in _comm(base).values())  # the plan has communication to compare
+    assert cal.step_time_s > base.step_time_s
+
+
+def test_uniform_calibration_scales_every_roofline_term_by_the_same_ratio(catalog, workload, make_profile):
+    chip = catalog.chip("h200-sxm")
+    mm0, mem0 = _defaults(chip)
+    f = 1.1  # 10% faster matmul and memory than the shipped defaults
+    prof = make_profile({(*BIG, "bf16"): f * mm0 * 989.4}, copy_gb_s=f * mem0 * 4800.0)
+    base = api.estimate(workload, chip, PLAN)
+    cal = api.estimate(workload, chip, PLAN, calibration=prof)
+    b, c = base.time_breakdown_s, cal.time_breakdown_s
+    for term in ("compute_gemm", "compute_attention", "optimizer"):
+        assert c[term] / b[term] == pytest.approx(1 / f, rel=1e-9), term
+    # element-wise work (and the recompute that repeats it) carries a fixed per-kernel launch gap
+    for term in ("compute_elementwise", "recompute"):
+        assert 1 / f < c[term] / b[term] < 1.0, term
+    assert _comm(cal) == pytest.approx(_comm(base), rel=1e-12)
+
+
+def test_rates_carry_the_measured_basis(catalog, make_profile):
+    chip = catalog.chip("h200-sxm")
+    prof = make_profile({(*BIG, "bf16"): 700.0}, copy_gb_s=4000.0)
+    mm0, mem0 = _defaults(chip)
+    r0, r = Rates.of(chip, "bf16", DEFAULT), Rates.of(chip, "bf16", DEFAULT, prof)
+    assert r.basis == "measured on NVIDIA H200 (2025-01-02)"
+    # whatever the model derates both by, the calibrated rates stand to the default ones as measured to default
+    assert r.bf16_flops_per_s / r0.bf16_flops_per_s == pytest.approx((700.0 / 989.4) / mm0)
+    assert r.hbm_bytes_per_s / r0.hbm_bytes_per_s == pytest.approx((4000.0 / 4800.0) / mem0)
+
+
+def test_profile_for_another_chip_does_not_apply_silently(workload, make_profile):
+    prof = make_profile({(*BIG, "bf16"): 700.0})
+    with pytest.raises(AccelplanError, match="h200-sxm.*h100-sxm"):
+        api.estimate(workload, "h100-sxm", PLAN, calibration=prof)

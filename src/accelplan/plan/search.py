@@ -84,43 +84,55 @@ def _build(workload: Workload, system: System, chips: int, fixed: dict | None) -
     rc_codes = [RECOMPUTE_CODE[r] for r in vals["recompute"]]
     gbs = workload.global_batch
     # 1) the model-parallel shape (tp, pp, cp): few survive chips and batch divisibility
-    tp, pp, cp = (g.ravel() for g in np.meshgrid(np.array(vals["tp"]), np.array(vals["pp"]), np.array(vals["cp"]),
-                                                  indexing="ij"))
-    mp = tp * pp * cp
-    keep = (chips % mp == 0)
-    dp = np.where(keep, chips // mp, 0)
-    keep &= (dp > 0) & (gbs % np.maximum(dp, 1) == 0)
+    shape = [g.ravel() for g in np.meshgrid(np.array(vals["tp"]), np.array(vals["pp"]), np.array(vals["cp"]),
+                                            indexing="ij")]
+    col = dict(zip(("tp", "pp", "cp"), shape, strict=True))
+    mp = col["tp"] * col["pp"] * col["cp"]
+    dp = np.where(chips % mp == 0, chips // mp, 0)
+    keep = (dp > 0) & (gbs % np.maximum(dp, 1) == 0)
     fixed_now = {k: v for k, v in (fixed or {}).items() if v is not None}
     if "dp" in fixed_now:
         keep &= dp == fixed_now["dp"]
-    tp, pp, cp, dp = tp[keep], pp[keep], cp[keep], dp[keep]
-    # 2) crossed with the rest (ep, vpp, micro-batch, recompute, zero)
-    rest = [g.ravel() for g in np.meshgrid(np.array(vals["ep"]), np.array(vals["vpp"]), np.array(vals["micro_batch"]),
-                                           np.array(rc_codes), np.array(vals["zero"]), indexing="ij")]
-    n_rest = len(rest[0])
-    tp, pp, cp, dp = (np.repeat(x, n_rest) for x in (tp, pp, cp, dp))
-    ep, vpp, mb, rc, zero = (np.tile(x, len(keep.nonzero()[0])) for x in rest)
-    local = gbs // np.maximum(dp, 1)
-    ok = (local % mb == 0) & (local >= mb)
-    micro = local // mb
-    L = workload.model.layers
-    stage_layers = -(-L // np.maximum(pp, 1))  # ceil: uneven stages carry one layer less
-    ok &= (vpp == 1) | ((pp > 1) & (stage_layers % vpp == 0) & (micro >= pp))
-    ok &= (dp * cp * tp) % ep == 0
+    col["dp"] = dp
+    col = _where(col, keep)
+    # 2) each further dimension is crossed in and filtered at once, so the arrays never hold the full product
+    col = _cross(col, "mb", vals["micro_batch"])
+    local = gbs // col["dp"]
+    col = _where(col, (local % col["mb"] == 0) & (local >= col["mb"]))
+    micro = gbs // (col["dp"] * col["mb"])
+    col = _cross(col, "vpp", vals["vpp"], micro=micro)
+    micro = col.pop("micro")
+    stage_layers = -(-workload.model.layers // col["pp"])  # ceil: uneven stages carry one layer less
+    col = _where(col, (col["vpp"] == 1) | ((col["pp"] > 1) & (stage_layers % col["vpp"] == 0) & (micro >= col["pp"])))
+    col = _cross(col, "ep", vals["ep"])
+    col = _where(col, (col["dp"] * col["cp"] * col["tp"]) % col["ep"] == 0)
+    col = _cross(col, "zero", vals["zero"])
     dominated = 0
     if "zero" not in fixed_now:
         # ZeRO-1 moves the same bytes as ZeRO-0 (reduce-scatter + all-gather = all-reduce) with less memory and a
         # smaller optimizer step, so ZeRO-0 is dominated wherever there is data parallelism; without any, all stages
         # are the same plan, kept once as ZeRO-0
-        shard = dp * cp
-        undominated = np.where(shard > 1, zero != 0, zero == 0)
-        dominated = int((ok & ~undominated).sum())
-        ok &= undominated
+        shard = col["dp"] * col["cp"]
+        undominated = np.where(shard > 1, col["zero"] != 0, col["zero"] == 0)
+        dominated = int((~undominated).sum()) * len(rc_codes)
+        col = _where(col, undominated)
+    col = _cross(col, "recompute", rc_codes)
     sp_fixed = vals["sequence_parallel"][0]
-    sp = (tp > 1) if sp_fixed is None else np.full(tp.shape, bool(sp_fixed))
-    keep = np.flatnonzero(ok)
-    return PlanArrays(tp=tp[keep], pp=pp[keep], dp=dp[keep], ep=ep[keep], cp=cp[keep], vpp=vpp[keep], mb=mb[keep],
-                      recompute=rc[keep], zero=zero[keep], sp=np.asarray(sp)[keep]), dominated
+    sp = (col["tp"] > 1) if sp_fixed is None else np.full(col["tp"].shape, bool(sp_fixed))
+    return PlanArrays(tp=col["tp"], pp=col["pp"], dp=col["dp"], ep=col["ep"], cp=col["cp"], vpp=col["vpp"],
+                      mb=col["mb"], recompute=col["recompute"], zero=col["zero"], sp=np.asarray(sp)), dominated
+
+
+def _where(col: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
+    return {k: v[mask] for k, v in col.items()}
+
+
+def _cross(col: dict[str, np.ndarray], name: str, values: list, **extra: np.ndarray) -> dict[str, np.ndarray]:
+    """Every row of `col` (and of the `extra` columns) once per value of the new dimension `name`."""
+    n = len(values)
+    out = {k: np.repeat(v, n) for k, v in {**col, **extra}.items()}
+    out[name] = np.tile(np.asarray(values), len(next(iter(col.values()))))
+    return out
 
 
 def search(workload: Workload, system: System, chip: Chip, chips: int, fixed: dict | None = None,

@@ -90,3 +90,12 @@ def test_cpu_table_shows_no_catalog_peak_and_the_references(cpu_run, capsys):
     out = capsys.readouterr().out
     for text in ("no catalog peak", "GEMM", "copy", "triad", "Attention", "plain torch.matmul", "plain dst.copy_(src)"):
         assert text in out
+
+
+def test_report_says_which_efficiencies_were_measured(make_profile):
+    from accelplan.bench.cli import _model_efficiencies
+
+    line = _model_efficiencies(make_profile({(8192, 8192, 8192, "bf16"): 760.0}, copy_gb_s=4000.0))[0]
+    assert "matmul 0.768 (measured)" in line
+    assert "matmul_fp8 0.734 (not measured: default kept)" in line  # the catalog's fp8 default for h200-sxm
+    assert "memory 0.833 (measured)" in line

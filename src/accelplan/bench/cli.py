@@ -138,8 +138,8 @@ def _model_efficiencies(profile: Any) -> list[str]:
         got = profile.efficiencies(c, mm, mm8, mem)
     except AccelplanError as exc:
         return [f"[red]model efficiencies not usable:[/red] {exc}"]
-    parts = []
-    for name, default, new in (("matmul", mm, got[0]), ("matmul_fp8", mm8, got[1]), ("memory", mem, got[2])):
-        parts.append(f"{name} {new:.3f}" + (" (measured)" if new != default else " (not measured: default kept)"))
+    measured = (profile.large_gemm_flops_per_s("bf16"), profile.large_gemm_flops_per_s("fp8"), profile.copy_bytes_per_s())
+    parts = [f"{name} {value:.3f}" + (" (measured)" if rate is not None else " (not measured: default kept)")
+             for name, value, rate in zip(("matmul", "matmul_fp8", "memory"), got[:3], measured, strict=True)]
     return [f"model efficiencies for {c.id}: " + ", ".join(parts)
             + "  [dim](matmul: best bf16 GEMM with all dims >= 4096 / catalog bf16 peak; memory: best copy / catalog HBM)[/dim]"]

@@ -166,9 +166,100 @@ def _reserve_bytes(chip: Chip, capacity: float, a: Assumptions) -> float:
     return capacity * a.fragmentation + a.reserve_bytes
 
 
+@dataclass(frozen=True)
+class Memory:
+    """Memory per device of each plan (bytes), and the parameter counts the traffic terms reuse."""
+
+    memory: dict[str, Array]
+    total: Array
+    fits: Array
+    capacity: float
+    per_microbatch: Array  # ZeRO-3 plans that regather weights every micro-batch
+    p_nonexp: Array
+    p_exp: Array
+    shard: Array
+    exp_shard: Array
+
+    def take(self, idx: Array) -> Memory:
+        sub = {k: v[idx] for k, v in self.__dict__.items() if isinstance(v, np.ndarray)}
+        return Memory(memory={k: v[idx] for k, v in self.memory.items()}, capacity=self.capacity, **sub)
+
+
+def _memory(workload: Workload, chip: Chip, plans: PlanArrays, a: Assumptions, c: ModelCosts) -> Memory:
+    m = workload.model
+    tp, pp, dp, ep, cp = (x.astype(float) for x in (plans.tp, plans.pp, plans.dp, plans.ep, plans.cp))
+    vpp, mb = plans.vpp.astype(float), plans.mb.astype(float)
+    rc, zero, sp = plans.recompute, plans.zero, plans.sp.astype(bool)
+    micro = np.maximum(np.round(float(workload.global_batch) / (dp * mb)), 1.0)
+    sp_div = np.where(sp, tp, 1.0)
+    tokens = mb * float(workload.seq_len) / cp
+    L = float(m.layers)
+    n_moe = float(c.n_moe_layers)
+    wb, gb = a.weight_bytes, a.grad_bytes
+    # ---------- parameters per rank (the stage with the most) ----------
+    dense_layer_params = c.params_attn_per_layer + c.params_dense_mlp_per_layer + c.params_norm_per_layer
+    moe_nonexp = c.params_attn_per_layer + c.params_norm_per_layer + c.params_router_per_layer + c.params_shared_per_layer
+    lps = np.ceil(L / pp)
+    frac_moe = n_moe / L
+    emb_per_rank = np.where(pp > 1, np.maximum(c.params_embedding, c.params_logits),
+                            c.params_embedding + c.params_logits) / tp
+    p_nonexp = lps * ((1 - frac_moe) * dense_layer_params + frac_moe * moe_nonexp) / tp + emb_per_rank
+    p_exp = lps * frac_moe * (m.moe.experts / ep if m.moe else 0.0) * c.params_expert
+    shard = dp * cp
+    exp_shard = np.maximum(dp * cp * tp / ep, 1.0)
+
+    # ---------- memory per device ----------
+    ob = a.optimizer_bytes
+    full_weights = wb * (p_nonexp + p_exp)
+    sharded_weights = wb * (p_nonexp / shard + p_exp / exp_shard)
+    grads = gb * np.where(zero >= 2, p_nonexp / shard + p_exp / exp_shard, p_nonexp + p_exp)
+    optim = ob * np.where(zero >= 1, p_nonexp / shard + p_exp / exp_shard, p_nonexp + p_exp)
+    if m.moe is not None:  # ZeRO-3 also holds one gathered layer at a time
+        gathered_layer = wb * (moe_nonexp / tp + (m.moe.experts / ep) * c.params_expert)
+    else:
+        gathered_layer = wb * dense_layer_params / tp
+    per_tok_dense = c.act_attn_bytes / tp + c.act_mlp_bytes / tp + c.act_bytes_seqpar / sp_div
+    per_tok_moe = c.act_attn_bytes / tp + c.act_bytes_seqpar / sp_div + c.moe_act_bytes / tp
+    per_tok = (1 - frac_moe) * per_tok_dense + frac_moe * per_tok_moe
+    per_tok = np.where(rc == 1, per_tok - c.act_bytes_selective_saved / tp, per_tok)
+    per_tok = np.where(rc == 2, c.act_bytes_full / sp_div, per_tok)
+    in_flight = np.minimum(micro, pp) * np.where(vpp > 1, 1.0 + (pp - 1.0) / (pp * vpp), 1.0)
+    activations = tokens * per_tok * lps * in_flight
+    activations = activations + np.where(rc == 2, tokens * ((1 - frac_moe) * per_tok_dense + frac_moe * per_tok_moe), 0.0)
+    logits_bytes = tokens * m.vocab / tp * a.logits_bytes_per_element
+    logits = np.where(pp > 1, 0.0, 1.0) * logits_bytes
+    cap = chip.hbm_bytes or 0.0
+    memory = {"weights": np.where(zero == 3, sharded_weights + 2.0 * gathered_layer, full_weights), "grads": grads,
+              "optimizer": optim, "activations": activations, "logits": logits,
+              "reserve": np.full_like(tp, _reserve_bytes(chip, cap, a))}
+    # with PP the last stage holds the logits instead of first-stage in-flight activations of extra micro-batches
+    last_stage = logits_bytes + tokens * per_tok * lps
+    memory["logits"] = np.where(pp > 1, np.maximum(last_stage - activations, 0.0), logits)
+    # ZeRO-3 keeps the weights it gathered for the whole step when they fit (no regather per micro-batch; Llama 3,
+    # arXiv 2407.21783 sec. 3.3.2, does this under PP), and otherwise regathers them layer by layer every micro-batch
+    keep_total = sum(memory.values()) - memory["weights"] + full_weights + sharded_weights
+    keep = (zero == 3) & (keep_total <= cap)
+    memory["weights"] = np.where(keep, full_weights + sharded_weights, memory["weights"])
+    per_microbatch = (zero == 3) & ~keep
+    mem_total = sum(memory.values())
+    fits = mem_total <= cap
+
+    return Memory(memory=memory, total=mem_total, fits=fits, capacity=cap, per_microbatch=per_microbatch,
+                  p_nonexp=p_nonexp, p_exp=p_exp, shard=shard, exp_shard=exp_shard)
+
+
+
+def memory_of(workload: Workload, chip: Chip, plans: PlanArrays, assumptions: Assumptions = DEFAULT,
+              costs: ModelCosts | None = None) -> Memory:
+    """Memory per device of each plan: the cheap half of `evaluate`, for pruning a search before timing."""
+    return _memory(workload, chip, plans, assumptions, costs or model_costs(workload.model, workload.seq_len))
+
+
 def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
              assumptions: Assumptions = DEFAULT, calibration: object | None = None,
-             costs: ModelCosts | None = None) -> StepArrays:
+             costs: ModelCosts | None = None, memory: Memory | None = None) -> StepArrays:
+    """Step time, its breakdown, memory and rates of every plan. `memory` may pass what `memory_of` already
+    computed for these same plans."""
     a = assumptions
     m = workload.model
     c = costs or model_costs(m, workload.seq_len)
@@ -260,54 +351,11 @@ def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     t_mb_mean = (L * t_layer + t_head_total) / pp + pp_exposed + contention_pp
     bubble = (pp - 1.0) / vpp * t_mb_mean
 
-    # ---------- parameters per rank (the stage with the most) ----------
-    dense_layer_params = c.params_attn_per_layer + c.params_dense_mlp_per_layer + c.params_norm_per_layer
-    moe_nonexp = c.params_attn_per_layer + c.params_norm_per_layer + c.params_router_per_layer + c.params_shared_per_layer
-    lps = np.ceil(L / pp)
-    frac_moe = n_moe / L
-    emb_per_rank = np.where(pp > 1, np.maximum(c.params_embedding, c.params_logits),
-                            c.params_embedding + c.params_logits) / tp
-    p_nonexp = lps * ((1 - frac_moe) * dense_layer_params + frac_moe * moe_nonexp) / tp + emb_per_rank
-    p_exp = lps * frac_moe * (m.moe.experts / ep if m.moe else 0.0) * c.params_expert
-    shard = dp * cp
-    exp_shard = np.maximum(dp * cp * tp / ep, 1.0)
-
     wb, gb = a.weight_bytes, a.grad_bytes
-    # ---------- memory per device ----------
-    ob = a.optimizer_bytes
-    full_weights = wb * (p_nonexp + p_exp)
-    sharded_weights = wb * (p_nonexp / shard + p_exp / exp_shard)
-    grads = gb * np.where(zero >= 2, p_nonexp / shard + p_exp / exp_shard, p_nonexp + p_exp)
-    optim = ob * np.where(zero >= 1, p_nonexp / shard + p_exp / exp_shard, p_nonexp + p_exp)
-    if m.moe is not None:  # ZeRO-3 also holds one gathered layer at a time
-        gathered_layer = wb * (moe_nonexp / tp + (m.moe.experts / ep) * c.params_expert)
-    else:
-        gathered_layer = wb * dense_layer_params / tp
-    per_tok_dense = c.act_attn_bytes / tp + c.act_mlp_bytes / tp + c.act_bytes_seqpar / sp_div
-    per_tok_moe = c.act_attn_bytes / tp + c.act_bytes_seqpar / sp_div + c.moe_act_bytes / tp
-    per_tok = (1 - frac_moe) * per_tok_dense + frac_moe * per_tok_moe
-    per_tok = np.where(rc == 1, per_tok - c.act_bytes_selective_saved / tp, per_tok)
-    per_tok = np.where(rc == 2, c.act_bytes_full / sp_div, per_tok)
-    in_flight = np.minimum(micro, pp) * np.where(vpp > 1, 1.0 + (pp - 1.0) / (pp * vpp), 1.0)
-    activations = tokens * per_tok * lps * in_flight
-    activations = activations + np.where(rc == 2, tokens * ((1 - frac_moe) * per_tok_dense + frac_moe * per_tok_moe), 0.0)
-    logits_bytes = tokens * m.vocab / tp * a.logits_bytes_per_element
-    logits = np.where(pp > 1, 0.0, 1.0) * logits_bytes
-    cap = chip.hbm_bytes or 0.0
-    memory = {"weights": np.where(zero == 3, sharded_weights + 2.0 * gathered_layer, full_weights), "grads": grads,
-              "optimizer": optim, "activations": activations, "logits": logits,
-              "reserve": np.full_like(tp, _reserve_bytes(chip, cap, a))}
-    # with PP the last stage holds the logits instead of first-stage in-flight activations of extra micro-batches
-    last_stage = logits_bytes + tokens * per_tok * lps
-    memory["logits"] = np.where(pp > 1, np.maximum(last_stage - activations, 0.0), logits)
-    # ZeRO-3 keeps the weights it gathered for the whole step when they fit (no regather per micro-batch; Llama 3,
-    # arXiv 2407.21783 sec. 3.3.2, does this under PP), and otherwise regathers them layer by layer every micro-batch
-    keep_total = sum(memory.values()) - memory["weights"] + full_weights + sharded_weights
-    keep = (zero == 3) & (keep_total <= cap)
-    memory["weights"] = np.where(keep, full_weights + sharded_weights, memory["weights"])
-    per_microbatch = (zero == 3) & ~keep
-    mem_total = sum(memory.values())
-    fits = mem_total <= cap
+    mem = memory if memory is not None else _memory(workload, chip, plans, a, c)
+    p_nonexp, p_exp, shard, exp_shard = mem.p_nonexp, mem.p_exp, mem.shard, mem.exp_shard
+    memory, mem_total, fits, per_microbatch = mem.memory, mem.total, mem.fits, mem.per_microbatch
+    cap = mem.capacity
 
     # ---------- data-parallel traffic and optimizer ----------
     # DP traffic overlaps the whole micro-batch on the critical stage, its own exposed traffic included

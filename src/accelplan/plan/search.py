@@ -20,7 +20,7 @@ import numpy as np
 from accelplan.catalog.schema import Chip, System, Workload
 from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.costs import model_costs
-from accelplan.perf.step import RECOMPUTE_CODE, PlanArrays, StepArrays, evaluate
+from accelplan.perf.step import RECOMPUTE_CODE, PlanArrays, StepArrays, evaluate, memory_of
 
 MICRO_BATCHES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
 VPPS = (1, 2, 3, 4, 6, 8)
@@ -32,7 +32,7 @@ MAX_TP = 64
 @dataclass
 class SearchResult:
     chips: int
-    candidates: int  # plans built and evaluated
+    candidates: int  # plans built and evaluated: memory for all of them, step time for those that fit
     arrays: StepArrays | None  # None when no candidate passed the divisibility rules
     order: np.ndarray  # indices of feasible plans, fastest first
     reasons: dict[str, int] = field(default_factory=dict)  # why the rest were dropped
@@ -145,12 +145,20 @@ def search(workload: Workload, system: System, chip: Chip, chips: int, fixed: di
         reasons["no plan satisfies the divisibility rules (heads, layers, batch, chips)"] = 1
         return SearchResult(chips=chips, candidates=0, arrays=None, order=np.array([], int), reasons=reasons,
                             dominated=dominated)
-    res = evaluate(workload, system, chip, cand, assumptions, calibration, costs=model_costs(workload.model, workload.seq_len))
-    finite = np.isfinite(res.step_time_s)
-    good = res.valid & res.fits & finite
-    n_mem = int((res.valid & ~res.fits).sum())
+    costs = model_costs(workload.model, workload.seq_len)
+    # memory first (cheap): only plans that fit are timed
+    mem = memory_of(workload, chip, cand, assumptions, costs)
+    fit = mem.fits
+    n_mem = int((~fit).sum())
     if n_mem:
         reasons["does not fit in device memory"] = n_mem
+    if not fit.any():
+        return SearchResult(chips=chips, candidates=len(cand), arrays=None, order=np.array([], int), reasons=reasons,
+                            dominated=dominated)
+    keep = np.flatnonzero(fit)
+    res = evaluate(workload, system, chip, cand.take(keep), assumptions, calibration, costs=costs, memory=mem.take(keep))
+    finite = np.isfinite(res.step_time_s)
+    good = res.valid & res.fits & finite
     n_net = int((res.valid & res.fits & ~finite).sum())
     if n_net:
         reasons["needs a network level the system does not have"] = n_net

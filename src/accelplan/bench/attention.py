@@ -64,6 +64,6 @@ def bench(torch: Any, dev: Device, shape: Shape, dtype: str, peak_tflops: float 
     t = time_calls(call, dev, sets, s)
     q, k, v = qkv[0]
     err = max_abs_error(torch, q, k, v, call(0))
-    return AttentionPoint(batch=b, heads=h, seq_len=n, head_dim=d, causal=True, dtype=dtype,
+    return AttentionPoint(batch=b, heads=h, seq_len=n, head_dim=d, causal=True, dtype=dtype,  # type: ignore[arg-type]
                           tflops=flops(shape) / t.median_s / 1e12, seconds=t.median_s, catalog_peak_tflops=peak_tflops,
                           rotation_sets=sets, max_abs_error=err, verified=err <= TOLERANCE[dtype])

@@ -187,10 +187,10 @@ def setup(c: Comm, op: str, size_bytes: int, sets: int) -> OpSetup:
         for w in dist.batch_isend_irecv(ops):
             w.wait()
 
-    def check() -> bool:
+    def check_recv() -> bool:
         return bool((outs[0][: len(idx)].double().cpu() == expect(prv, 0)).all())
 
-    return OpSetup(send_recv, sets, lambda: None, None, check, size)
+    return OpSetup(send_recv, sets, lambda: None, None, check_recv, size)
 
 
 def probe(c: Comm, op: str) -> str | None:

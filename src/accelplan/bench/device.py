@@ -169,6 +169,7 @@ def resolve(requested: str | None = None, chip: str | None = None) -> Device:
         index = index % max(mod.device_count(), 1)
         mod.set_device(index)
     name = _name(torch, kind, index)
+    chip_id: str | None
     if chip is not None:
         from accelplan.catalog.loader import load_catalog
 

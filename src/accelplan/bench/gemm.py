@@ -99,7 +99,7 @@ def bench(torch: Any, dev: Device, shape: Shape, dtype: str, peak_tflops: float 
     dev.synchronize()
     err = max(max_rel_error(torch, a, b, c) for a, b, c in ops)
     tflops = 2.0 * m * n * k / t.median_s / 1e12
-    return GemmPoint(m=m, n=n, k=k, dtype=dtype, tflops=tflops, seconds=t.median_s, catalog_peak_tflops=peak_tflops,
+    return GemmPoint(m=m, n=n, k=k, dtype=dtype, tflops=tflops, seconds=t.median_s, catalog_peak_tflops=peak_tflops,  # type: ignore[arg-type]
                      rotation_sets=sets, rotation_bytes=sets * set_bytes, max_rel_error=err,
                      verified=err <= tolerance(dtype, k))
 

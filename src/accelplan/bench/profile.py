@@ -24,7 +24,7 @@ from accelplan.errors import AccelplanError
 
 TERA = 1e12
 GIGA = 1e9
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 # "large GEMM" for the matmul efficiency: every dimension at least this, the regime of LLM training
 # GEMMs (hidden >= 4096, tokens per micro-batch >= 4096); smaller ones are launch- or tile-bound.
 LARGE_GEMM_MIN_DIM = 4096

@@ -78,3 +78,24 @@ def test_an_op_gloo_lacks_is_reported_not_crashed(monkeypatch):
         assert probe(c, "send_recv") == "needs at least 2 ranks"  # not a backend limit
     finally:
         dist.destroy_process_group()
+
+
+def test_out_merges_collectives_into_a_profile_of_the_same_device(tmp_path, make_profile):
+    from types import SimpleNamespace
+
+    from accelplan.bench.collectives import to_profile
+    from accelplan.bench.profile import CollectivePoint, Unsupported, save_profile
+    from accelplan.errors import AccelplanError
+
+    path = save_profile(make_profile({(8192, 8192, 8192, "bf16"): 700.0}, copy_gb_s=4000.0), tmp_path / "p.yaml")
+    point = CollectivePoint(op="all_reduce", backend="nccl", world_size=8, nodes=1, dtype="fp32", size_bytes=2**20,
+                            seconds=1e-4, algbw_gb_s=10.5, busbw_gb_s=18.35, bus_factor=1.75, verified=True)
+    res = {"device": SimpleNamespace(name="NVIDIA H200"), "points": [point],
+           "unsupported": [Unsupported(what="all_to_all", reason="unsupported on nccl: test")], "quick": True}
+    merged = to_profile(res, str(path))
+    assert merged.collectives == [point]
+    assert len(merged.gemm) == 1 and len(merged.bandwidth) == 1  # the device measurements stay
+    assert [u.what for u in merged.unsupported] == ["all_to_all"]
+    other = dict(res, device=SimpleNamespace(name="NVIDIA H100 80GB HBM3"))
+    with pytest.raises(AccelplanError, match="measured on NVIDIA H200.*NVIDIA H100"):
+        to_profile(other, str(path))

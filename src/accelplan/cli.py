@@ -285,6 +285,10 @@ def _economics(region: str | None, price: list[str] | None, kwh_price: float | N
         raise AccelplanError(f"{flag}: {err['msg']}") from None
 
 
+_SHORT_STATUS = {"available": "yes", "licence_required": "licence", "prohibited": "no", "high_risk": "risky",
+                 "restricted_by_importer": "restricted", "unknown": "?"}
+
+
 def _musd(r: Any) -> str:
     """A UsdRange in $M: 'typical (low-high)', or '-' when there is no figure."""
     if r is None:
@@ -446,15 +450,16 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
                                     else f"time on {res.chips} chips"))
     t = Table(title=head)
     money = ("chips", "days", "MFU", "goodput", "interrupts", "cloud $M", "owned $M", "MWh", "tCO2e")
-    for col in ("chip", "system", *money, f"in {res.region}" if res.region else "availability", "plan tp/pp/dp/ep",
+    for col in ("chip", "system", *money, f"in {res.region}" if res.region else "US / CN", "plan tp/pp/dp/ep",
                 "note"):
         t.add_column(col, justify="right" if col in money else "left")
     for r in res.rows:
         p, e = r.plan, r.economics
         avail = "-"
         if e is not None:
+            by = e.availability_by_group
             avail = (e.availability.status if e.availability is not None
-                     else ", ".join(f"{g}:{st[:4]}" for g, st in list(e.availability_by_group.items())[:3]))
+                     else f"{_SHORT_STATUS.get(by.get('US', ''), '?')} / {_SHORT_STATUS.get(by.get('CN_MO', ''), '?')}")
         elapsed = e.effective_days if e is not None and e.effective_days else r.days
         t.add_row(r.chip, r.system, _fmt(r.chips) if r.chips else "-", f"{elapsed:.1f}" if elapsed else "-",
                   f"{r.mfu:.1%}" if r.mfu else "-", f"{e.goodput_pct:.1f}%" if e else "-",
@@ -479,8 +484,10 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
               f"Costs for the elapsed time; 'unknown' where no figure is published (see docs/economics.md). "
               f"{res.conventions}. Cluster sizes are whole nodes x 2^k or 3 x 2^k. Efficiencies: measured GEMM rates "
               f"where published (see `accelplan chip ID`), else defaults.[/dim]")
-    if res.region or res.disclaimer:
-        con.print(f"[dim]{res.disclaimer}[/dim]")
+    if not res.region:
+        con.print("[dim]US / CN: can it be bought there (yes, licence, no, risky, restricted by the importer, ?); "
+                  "--region R for one region group with the rule and its date.[/dim]")
+    con.print(f"[dim]{res.disclaimer}[/dim]")
 
 
 @app.command()

@@ -13,6 +13,7 @@ from accelplan.catalog.loader import Catalog, load_catalog
 from accelplan.catalog.schema import Chip, ModelSpec, Plan, System, Workload
 from accelplan.errors import PlanError
 from accelplan.perf.assumptions import DEFAULT, Assumptions
+from accelplan.perf.collectives import Fabric
 from accelplan.perf.costs import ATTENTION_CONVENTION, model_costs
 from accelplan.perf.step import MEMORY_TERMS, TIME_TERMS, PlanArrays, Rates, StepArrays, evaluate
 from accelplan.plan.search import SearchResult, search
@@ -44,6 +45,7 @@ class Estimate(BaseModel):
     days: float | None = None
     chip_hours: float | None = None
     efficiency_basis: str = ""
+    assumptions: list[str] = Field(default_factory=list)  # figures the catalog lacks and the model assumed
     conventions: str = ATTENTION_CONVENTION
 
 
@@ -151,7 +153,7 @@ def _estimate_from(arr: StepArrays, i: int, chip: Chip, system: System, workload
         memory_gb=float(arr.memory_bytes[i]) / 1e9, capacity_gb=arr.capacity_bytes / 1e9, fits=bool(arr.fits[i]),
         tokens_per_s=tps, mfu=float(arr.mfu[i]), hfu=float(arr.hfu[i]), micro_batches=int(arr.micro_batches[i]),
         days=days, chip_hours=None if days is None else days * 24 * n,
-        efficiency_basis=basis,
+        efficiency_basis=basis, assumptions=Fabric.assumptions(system, DEFAULT),
     )
 
 
@@ -299,6 +301,8 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
     def row(c: Chip) -> CompareRow:
         s = cat.default_system(c)
         note = "" if c.status == "shipping" else f"{c.status}: figures are not measured products"
+        if Fabric.assumptions(s, assumptions):
+            note = "; ".join(x for x in (note, "network bandwidth assumed (not in the catalog)") if x)
         try:
             if n_chips:
                 e = best_estimate(w, c, s, n_chips, assumptions, calibration)

@@ -56,3 +56,15 @@ def test_skipping_dominated_zero_stages_never_loses_the_best_plan(catalog, llama
     best_full = max(r.arrays.tokens_per_s[r.best] for r in full if r.best is not None)
     assert pruned.dominated > 0
     assert pruned.arrays.tokens_per_s[pruned.best] == pytest.approx(best_full, rel=1e-12)
+
+
+def test_a_system_with_an_unknown_network_rate_is_planned_on_a_stated_assumption(catalog):
+    from accelplan.api import best_estimate
+
+    w = make_workload("llama3.1-8b", tokens=1e12, seq_len=4096, global_batch=256, catalog=catalog)
+    c = catalog.chip("h20")
+    s = catalog.default_system(c)
+    assert s.levels[1].gb_s_unidir is None  # the catalog does not know the H20's per-GPU NIC rate
+    e = best_estimate(w, c, s, 64)
+    assert e is not None and e.tokens_per_s > 0
+    assert any("scaleout bandwidth per chip is unknown" in x and "assumed" in x for x in e.assumptions)

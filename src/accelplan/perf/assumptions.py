@@ -51,6 +51,14 @@ class Assumptions(BaseModel):
         description="compute slowdown while a collective runs beside it, per second of hidden communication: the "
                     "collective's kernels take SMs and HBM bandwidth (Lee et al. 2025, arXiv 2507.03114: 18.9% average "
                     "compute slowdown under overlap across A100, H100, MI250, MI210 on GPT and Llama layers)")
+    unknown_scaleup_gb_s: float = Field(
+        90.0, gt=0, description="scale-up bandwidth per chip and direction where the catalog has none: the slowest "
+                                "known scale-up in the catalog (Atlas 800 with Ascend 910, HCCS), so an unknown fabric "
+                                "is never assumed faster than a known one; outputs say when it was used")
+    unknown_scaleout_gb_s: float = Field(
+        25.0, gt=0, description="scale-out bandwidth per chip and direction where the catalog has none: 200 Gb/s per "
+                                "accelerator, the rate of the Atlas 800T A2 (RoCE) and Frontier (Slingshot) systems in "
+                                "the catalog and below the 400 Gb/s of current HGX builds; outputs say when it was used")
     alpha_scaleup_us: float = Field(3.0, ge=0, description="per-hop latency on the scale-up fabric when the system gives none")
     alpha_scaleout_us: float = Field(8.0, ge=0, description="per-hop latency on the scale-out network when the system gives none")
     grad_bytes: float = Field(

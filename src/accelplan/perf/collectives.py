@@ -39,8 +39,9 @@ class Fabric:
     def of(cls, system: System, a: Assumptions) -> Fabric:
         up = system.levels[0]
         out = system.levels[1] if len(system.levels) > 1 else None
-        up_bw = (up.bytes_per_s or 0.0) * a.link_efficiency
-        out_bw = ((out.bytes_per_s if out is not None else None) or 0.0) * a.link_efficiency
+        up_bw = (up.bytes_per_s or a.unknown_scaleup_gb_s * 1e9) * a.link_efficiency
+        # a system with no scale-out level at all cannot span domains; one whose rate is unknown gets the assumption
+        out_bw = (0.0 if out is None else (out.bytes_per_s or a.unknown_scaleout_gb_s * 1e9)) * a.link_efficiency
         axes = len(up.torus_dims) if up.torus_dims else (3 if up.topology == "torus3d" else 2 if up.topology == "torus2d" else 0)
         domain = up.size or 1
         axis_len = float(domain) ** (1.0 / axes) if axes else 0.0
@@ -54,6 +55,16 @@ class Fabric:
             torus_axes=axes,
             torus_axis_len=axis_len,
         )
+
+    @staticmethod
+    def assumptions(system: System, a: Assumptions) -> list[str]:
+        """What `of` had to assume for this system, in words for the output."""
+        out = []
+        for lvl, default in zip(system.levels[:2], (a.unknown_scaleup_gb_s, a.unknown_scaleout_gb_s), strict=False):
+            if lvl.bytes_per_s is None:
+                out.append(f"{system.id}: {lvl.kind} bandwidth per chip is unknown ({lvl.name}); assumed {default:g} GB/s "
+                           "per direction")
+        return out
 
     def split(self, size: Array, stride: Array) -> tuple[Array, Array]:
         """Members per scale-up domain (k) and number of domains the group spans (g / k)."""

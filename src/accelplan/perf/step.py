@@ -259,7 +259,14 @@ def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
              assumptions: Assumptions = DEFAULT, calibration: object | None = None,
              costs: ModelCosts | None = None, memory: Memory | None = None) -> StepArrays:
     """Step time, its breakdown, memory and rates of every plan. `memory` may pass what `memory_of` already
-    computed for these same plans."""
+    computed for these same plans. A plan whose groups need a network level the system lacks gets an infinite
+    (or undefined) step time, which callers treat as infeasible."""
+    with np.errstate(invalid="ignore"):
+        return _evaluate(workload, system, chip, plans, assumptions, calibration, costs, memory)
+
+
+def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays, assumptions: Assumptions,
+              calibration: object | None, costs: ModelCosts | None, memory: Memory | None) -> StepArrays:
     a = assumptions
     m = workload.model
     c = costs or model_costs(m, workload.seq_len)

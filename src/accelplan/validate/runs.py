@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from accelplan.catalog.loader import Catalog, load_catalog
 from accelplan.catalog.schema import Attention, ModelSpec, MoE, Workload
 from accelplan.errors import AccelplanError, CatalogError
+from accelplan.perf.assumptions import DEFAULT
+from accelplan.perf.collectives import Fabric
 
 ASSUMED_TOKENS_PER_STEP = 4 * 1024 * 1024
 
@@ -161,6 +163,7 @@ def validate_run(run: Run, cat: Catalog, calibration: object | None = None) -> R
     for k, v in fixed.items():
         if v is None:
             res.assumptions.append(f"{k}: chosen by the planner (not published)")
+    res.assumptions.extend(Fabric.assumptions(system, DEFAULT))
     found = search(w, system, chip, run.chips, fixed=fixed, calibration=calibration)
     if found.best is None:
         why = "; ".join(f"{n} {r}" for r, n in found.reasons.items()) or "no candidate"

@@ -33,11 +33,8 @@ def test_accuracy_meets_the_targets(result):
     assert all(r["published_plan_fits"] for r in result["runs"])
 
 
-def test_no_vendor_regresses(result):
-    # The target is <= 20% per vendor; Google is at 20.5% (TPU matmul efficiency has no measurement: the
-    # catalog default is the median of measured GPUs, while MaxText's v5e run implies ~89% HFU). Regression guard.
-    assert all(v <= 25 for v in result["mape_by_vendor_pct"].values()), result["mape_by_vendor_pct"]
-    assert sum(v > 20 for v in result["mape_by_vendor_pct"].values()) <= 1
+def test_every_vendor_meets_the_target(result):
+    assert all(v <= 20 for v in result["mape_by_vendor_pct"].values()), result["mape_by_vendor_pct"]
 
 
 def test_best_plan_is_at_least_as_fast_as_the_published_one(result):

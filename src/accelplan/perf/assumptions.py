@@ -90,6 +90,11 @@ class Assumptions(BaseModel):
                     "(an eager RMSNorm moves ~36h bytes per token against 4h fused; Ivanov et al. 2021, 'Data "
                     "Movement Is All You Need', MLSys, measured normalization and element-wise operators at about a "
                     "third of BERT-large training time for well under 1% of its FLOPs)")
+    compiled_elementwise_traffic_factor: float = Field(
+        1.0, gt=0,
+        description="the same factor where the whole step is one compiled XLA program (TPU): XLA fuses element-wise "
+                    "ops into the producing or consuming matmul and keeps intermediates on chip, so the traffic is "
+                    "the minimal fused count; such programs also have no per-kernel launch gaps")
     kernel_overhead_us: float = Field(
         5.0, ge=0, description="gap between dependent kernels: launch latency and scheduling in eager frameworks")
     kernels_per_layer_forward: float = Field(

@@ -158,10 +158,15 @@ def _expert_time(c: ModelCosts, tokens_rank: Array, ep: Array, r: Rates, a: Assu
     return t
 
 
+def _compiled_step(chip: Chip) -> bool:
+    """TPUs run the whole training step as one XLA program; the other chips' frameworks launch kernel by kernel."""
+    return chip.vendor == "google"
+
+
 def _reserve_bytes(chip: Chip, capacity: float, a: Assumptions) -> float:
     """Device memory the model cannot use. XLA (TPU) assigns every buffer when it compiles the step, so it has no
     caching-allocator fragmentation and no CUDA-style context; eager stacks (CUDA, ROCm, CANN, Gaudi) have both."""
-    if chip.vendor == "google":
+    if _compiled_step(chip):
         return a.xla_reserve_bytes
     return capacity * a.fragmentation + a.reserve_bytes
 
@@ -288,6 +293,10 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     tokens_moe = tokens / tp  # tokens per rank entering the MoE layer (sequence-split across TP)
     L = float(m.layers)
     n_moe, n_dense = float(c.n_moe_layers), float(c.n_dense_layers)
+    # XLA fuses element-wise ops into their producers and consumers and has no per-kernel launch gaps
+    compiled = _compiled_step(chip)
+    ew_factor = a.compiled_elementwise_traffic_factor if compiled else a.elementwise_traffic_factor
+    launch_s = 0.0 if compiled else a.kernels_per_layer_forward * a.kernel_overhead_us * 1e-6
 
     # ---------- compute per layer per micro-batch (forward) ----------
     def layer_forward(gemms: tuple[Gemm, ...], moe_layer: bool) -> tuple[Array, Array, Array]:
@@ -300,8 +309,8 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
         if moe_layer:
             t_gemm = t_gemm + _expert_time(c, tokens_moe, ep, r, a, fp8)
         t_attn = c.attn_core_flops_per_token * tokens / tp / r.attention_flops_per_s
-        ew = tokens * (c.elementwise_bytes_tp / tp + c.elementwise_bytes_seqpar / sp_div) * a.elementwise_traffic_factor
-        t_ew = ew / r.hbm_bytes_per_s + a.kernels_per_layer_forward * a.kernel_overhead_us * 1e-6
+        ew = tokens * (c.elementwise_bytes_tp / tp + c.elementwise_bytes_seqpar / sp_div) * ew_factor
+        t_ew = ew / r.hbm_bytes_per_s + launch_s
         return t_gemm, t_attn, t_ew
 
     zeros = np.zeros_like(tp)

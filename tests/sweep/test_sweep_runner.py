@@ -185,3 +185,18 @@ def test_bad_engine_options_are_named(args, needle):
 
     with pytest.raises(AccelplanError, match=needle):
         make_engine(*args)
+
+
+def test_an_address_where_nothing_listens_fails_at_once():
+    import socket
+
+    from accelplan.errors import AccelplanError
+    from accelplan.sweep.engines import _check_reachable
+
+    with socket.socket() as s:  # a port that was free a moment ago
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t = time.monotonic()
+    with pytest.raises(AccelplanError, match=f"--address 127.0.0.1:{port}: no Ray head answers"):
+        _check_reachable(f"127.0.0.1:{port}")
+    assert time.monotonic() - t < 5

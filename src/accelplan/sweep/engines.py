@@ -100,7 +100,11 @@ class RayEngine:
         if started:
             opts: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
             if self.address:
-                ray.init(address=self.address, **opts)
+                _check_reachable(self.address)
+                try:
+                    ray.init(address=self.address, **opts)
+                except (ConnectionError, ValueError, RuntimeError) as exc:
+                    raise AccelplanError(f"--address {self.address}: cannot join a Ray cluster there ({exc})") from None
             else:
                 ray.init(num_cpus=self.workers, include_dashboard=False, **opts)
         pending: list[Any] = []
@@ -120,6 +124,20 @@ class RayEngine:
                 ray.cancel(ref)
             if started:
                 ray.shutdown()
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail at once on a HOST:PORT where nothing listens: Ray itself retries its head for minutes."""
+    import socket
+
+    host, sep, port = address.rpartition(":")
+    if "://" in address or not sep or not port.isdigit():
+        return  # "auto", or a ray:// client address: Ray reports those itself
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise AccelplanError(f"--address {address}: no Ray head answers there ({exc.strerror or exc}); "
+                             "start one with `ray start --head` or give its address") from None
 
 
 def make_engine(name: str, workers: int | None = None, address: str | None = None) -> InlineEngine | LocalEngine | RayEngine:

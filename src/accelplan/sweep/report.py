@@ -274,8 +274,8 @@ def build_report(rows: list[dict[str, Any]], title: str) -> str:
 
 
 def write_report(results: str | Path, out: str | Path) -> Path:
-    _plt()  # fail early, before reading the data, when matplotlib is missing
     rows = read_rows(results)
+    _plt()  # say how to install matplotlib before any work is done
     p = Path(out)
     p.write_text(build_report(rows, Path(results).name), encoding="utf-8")
     return p

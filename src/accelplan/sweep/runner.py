@@ -70,7 +70,7 @@ def run_sweep(grid: Grid, out: str | Path, engine: InlineEngine | LocalEngine | 
         interrupted = True
     finally:
         seconds = time.perf_counter() - t0
-        if store.journal.exists() or not store.out.exists():
+        if store.journal.exists():
             store.compact()
     index = store.index()
     stale = sum(1 for s in scenarios if s.id in index and index[s.id] != current)

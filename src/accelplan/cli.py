@@ -240,6 +240,8 @@ PrecOpt = typer.Option("bf16", "--precision", help="bf16 | fp16 | fp8")
 RegionOpt = typer.Option(None, "--region", help="region group or country code (US, EU, CN, ...): marks what cannot be "
                                                   "bought there (information, not legal advice)")
 PriceOpt = typer.Option(None, "--price", help="cloud $/chip-hour override, CHIP=USD (repeat), e.g. ascend-910b=1.9")
+PowerOpt = typer.Option(None, "--power", help="board power override in W, CHIP=W (repeat), for chips whose TDP the "
+                                                "catalog leaves unknown, e.g. ascend-910b=400")
 KwhOpt = typer.Option(None, "--kwh-price", help="electricity $/kWh (default: the grid of --region, else world)")
 PueOpt = typer.Option(None, "--pue", help="data-centre PUE (default 1.2, see docs/economics.md)")
 YearsOpt = typer.Option(None, "--years", help="years over which owned hardware is amortised")
@@ -256,31 +258,41 @@ def _calibration(path: str | None):  # noqa: ANN202
     return load_profile(path)
 
 
+def _pairs(flag: str, items: list[str] | None, unit: str, example: str) -> dict[str, float]:
+    """CHIP=VALUE flags as a dict; anything else names the flag and the expected form."""
+    from accelplan.errors import AccelplanError
+
+    out: dict[str, float] = {}
+    for item in items or []:
+        chip_id, sep, value = item.partition("=")
+        try:
+            out[chip_id.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not chip_id.strip():
+            raise AccelplanError(f"{flag} '{item}' is not CHIP={unit}, e.g. {flag} {example}")
+    return out
+
+
 def _economics(region: str | None, price: list[str] | None, kwh_price: float | None, pue: float | None,
-               years: float | None, checkpoint: str):  # noqa: ANN202
+               years: float | None, checkpoint: str, power: list[str] | None = None):  # noqa: ANN202
     """EconomicsOptions from the flags; bad values name the flag and what it accepts."""
     from pydantic import ValidationError
 
     from accelplan.economics import EconomicsOptions
     from accelplan.errors import AccelplanError
 
-    prices: dict[str, float] = {}
-    for item in price or []:
-        chip_id, sep, usd = item.partition("=")
-        try:
-            prices[chip_id.strip()] = float(usd)
-        except ValueError:
-            sep = ""
-        if not sep or not chip_id.strip():
-            raise AccelplanError(f"--price '{item}' is not CHIP=USD, e.g. --price ascend-910b=1.9")
+    prices = _pairs("--price", price, "USD", "ascend-910b=1.9")
+    watts = _pairs("--power", power, "W", "ascend-910b=400")
     if checkpoint not in ("async", "sync"):
         raise AccelplanError(f"--checkpoint '{checkpoint}' is not one of: async, sync")
     try:
-        return EconomicsOptions(prices=prices, kwh_price=kwh_price, pue=pue, years=years, region=region,
-                                checkpoint=checkpoint)  # type: ignore[arg-type]
+        return EconomicsOptions(prices=prices, board_power_w=watts, kwh_price=kwh_price, pue=pue, years=years,
+                                region=region, checkpoint=checkpoint)  # type: ignore[arg-type]
     except ValidationError as exc:
         err = exc.errors()[0]
-        flag = {"kwh_price": "--kwh-price", "pue": "--pue", "years": "--years", "prices": "--price"}.get(
+        flag = {"kwh_price": "--kwh-price", "pue": "--pue", "years": "--years", "prices": "--price",
+                "board_power_w": "--power"}.get(
             str(err["loc"][0]), str(err["loc"][0]))
         raise AccelplanError(f"{flag}: {err['msg']}") from None
 
@@ -421,8 +433,8 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
             seq_len: int = SeqOpt, global_batch: int = GbsOpt, precision: str = PrecOpt,
             region: str = RegionOpt,
             available_only: bool = typer.Option(False, "--available-only", help="drop chips prohibited in --region"),
-            price: list[str] = PriceOpt, kwh_price: float = KwhOpt, pue: float = PueOpt, years: float = YearsOpt,
-            checkpoint: str = CheckpointOpt, calibration: str = CalibrationOpt, json_out: bool = JsonOpt,
+            price: list[str] = PriceOpt, power: list[str] = PowerOpt, kwh_price: float = KwhOpt, pue: float = PueOpt,
+            years: float = YearsOpt, checkpoint: str = CheckpointOpt, calibration: str = CalibrationOpt, json_out: bool = JsonOpt,
             catalog: list[str] = CatalogOpt) -> None:
     """Several chips on one workload: how many, how long, how much, and can it be bought.
 
@@ -435,7 +447,7 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     _catalog(catalog)
     if available_only and not region:
         raise AccelplanError("--available-only needs --region (e.g. --region CN)")
-    econ = _economics(region, price, kwh_price, pue, years, checkpoint)
+    econ = _economics(region, price, kwh_price, pue, years, checkpoint, power)
     res = run_compare(chip_ids or None, model_id, tokens, days, chips, seq_len, global_batch, precision,
                       region=region, economics=econ, available_only=available_only,
                       calibration=_calibration(calibration))
@@ -475,7 +487,8 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
                   "[/yellow]")
     no_power = [r.chip for r in res.rows if r.economics is not None and r.economics.energy_mwh is None]
     if no_power:
-        con.print(f"[yellow]board power unknown, so energy and owned cost are unknown: {', '.join(no_power)}[/yellow]")
+        con.print(f"[yellow]board power unknown, so energy and owned cost are unknown: {', '.join(no_power)} "
+                  "(--power CHIP=W sets one)[/yellow]")
     for d in res.dropped:
         con.print(f"[yellow]dropped: {d}[/yellow]")
     for n in res.notes:

@@ -37,6 +37,7 @@ def run_sweep(grid: Grid, out: str | Path, engine: InlineEngine | LocalEngine | 
               on_progress: Callable[[int, int, int], None] | None = None) -> SweepSummary:
     """Evaluate every scenario of `grid` not yet in `out`; `on_progress(ran, to_run, skipped)` after each batch.
 
+    `evaluate` travels to worker processes (pool, Ray) by reference: a module-level function.
     A stored row counts as done whatever code computed it, unless `redo_stale`: then rows whose model
     fingerprint differs from this process's are computed again (and replace the old ones).
 

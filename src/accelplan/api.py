@@ -95,6 +95,20 @@ def economics_of(workload: Workload, chip: Chip, system: System, e: Estimate, op
     return assess(chip, system, e.chips, e.days or 0.0, state_bytes=state, mfu=e.mfu, options=options)
 
 
+def chips_for_deadline(workload: Workload, chip: Chip, system: System, days: float, options: Any = None,
+                       assumptions: Assumptions = DEFAULT, calibration: object | None = None) -> Estimate | None:
+    """Fewest chips that finish within `days` of elapsed time: failure-free compute stretched by the goodput
+    that failures, restarts and checkpoints leave (accelplan.economics), not compute days alone."""
+    memo: dict[int, Estimate | None] = {}
+    e = chips_needed(workload, chip, system, days, assumptions=assumptions, calibration=calibration, memo=memo)
+    if e is not None:
+        econ = economics_of(workload, chip, system, e, options)
+        if econ.effective_days is not None and econ.effective_days > days:
+            e = chips_needed(workload, chip, system, days * econ.goodput_pct / 100.0, assumptions=assumptions,
+                             calibration=calibration, memo=memo)
+    return e
+
+
 def check_price_keys(options: Any, catalog: Catalog | None = None) -> None:
     """A price or power override for a chip the catalog does not know is a typo, not a no-op."""
     if options is None:
@@ -307,14 +321,7 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
             if n_chips:
                 e = best_estimate(w, c, s, n_chips, assumptions, calibration)
             else:
-                deadline = float(days or DEFAULT_DAYS)
-                memo: dict[int, Estimate | None] = {}
-                e = chips_needed(w, c, s, deadline, assumptions=assumptions, calibration=calibration, memo=memo)
-                if e is not None:  # failures and checkpoints stretch the job: size it for the elapsed deadline
-                    econ = economics_of(w, c, s, e, opts)
-                    if econ.effective_days is not None and econ.effective_days > deadline:
-                        e = chips_needed(w, c, s, deadline * econ.goodput_pct / 100.0, assumptions=assumptions,
-                                         calibration=calibration, memo=memo)
+                e = chips_for_deadline(w, c, s, float(days or DEFAULT_DAYS), opts, assumptions, calibration)
         except PlanError as exc:
             return _empty_row(c, s, str(exc))
         if e is None:
@@ -354,4 +361,4 @@ def equivalent(workload: Workload, chip_x: str, n_x: int, chip_y: str, assumptio
 
 
 __all__ = ["Estimate", "Comparison", "CompareRow", "compare", "estimate", "search_plans", "equivalent",
-           "chips_needed", "make_workload", "check_plan"]
+           "chips_needed", "chips_for_deadline", "economics_of", "make_workload", "check_plan"]

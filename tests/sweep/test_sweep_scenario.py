@@ -54,3 +54,19 @@ def test_unmeetable_deadline_is_infeasible_with_the_reason():
 def test_projected_chip_carries_a_note():
     r = run_scenario(scenario(chip="ascend-970"))
     assert r["chip_status"] == "projected" and "projected" in r["note"]
+
+
+def test_rows_carry_the_economics_of_the_region():
+    cn = run_scenario(scenario(chip="b200-hgx", region="CN"))
+    us = run_scenario(scenario(chip="b200-hgx", region="US"))
+    assert cn["availability"] == "prohibited" and us["availability"] == "available"
+    assert us["cost_usd_low"] <= us["cost_usd"] <= us["cost_usd_high"]
+    assert us["effective_days"] >= us["days"] and 0 < us["goodput_pct"] < 100
+    assert us["energy_mwh"] > 0 and us["tco2e"] > 0
+    ascend = run_scenario(scenario(chip="ascend-910b", region="CN"))
+    assert ascend["cost_usd"] is None and ascend["availability"] == "available"  # no public cloud price
+
+
+def test_a_deadline_holds_in_elapsed_days():
+    r = run_scenario(scenario(cluster_size=None, deadline_days=30.0))
+    assert r["feasible"] and r["effective_days"] <= 30.0 + 1e-9

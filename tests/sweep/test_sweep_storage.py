@@ -41,12 +41,12 @@ def test_compaction_merges_dedupes_sorts_and_removes_the_journal(tmp_path):
 
 def test_known_columns_keep_their_types_even_when_all_null_and_extra_columns_are_kept(tmp_path):
     store = ResultStore(tmp_path / "r.parquet")
-    store.append([row(1, cost_usd=12.5, tokens_per_s=math.inf)])
+    store.append([row(1, price_scenario="high", tokens_per_s=math.inf)])
     store.compact()
     t = pq.read_table(store.out)
-    assert t.column_names == [*COLUMNS, "cost_usd"]
+    assert t.column_names == [*COLUMNS, "price_scenario"]
     assert t.schema.field("chips").type == pa.int64() and t.schema.field("days").type == pa.float64()
-    assert t.column("cost_usd").to_pylist() == [12.5]
+    assert t.column("price_scenario").to_pylist() == ["high"]
     assert t.column("tokens_per_s").to_pylist() == [math.inf]
 
 

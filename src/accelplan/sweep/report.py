@@ -143,7 +143,10 @@ def pareto(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
 def frontier_plot(rows: list[dict[str, Any]]) -> tuple[str, str]:
     """Time to train vs cost of the feasible scenarios that do the same work (tokens, context, batch,
     precision held fixed), a panel per model, the Pareto front in black."""
-    money = any(r.get(COST_COLUMN) is not None for r in rows)
+    feasible = [r for r in rows if r["feasible"]]
+    unpriced = sorted({r["chip"] for r in feasible if r.get(COST_COLUMN) is None})
+    # dollars only when every feasible chip has a price: otherwise unpriced chips (Ascend) would vanish from the plot
+    money = bool(feasible) and not unpriced
     cost_key = COST_COLUMN if money else "chip_hours"
     ref = _reference(rows)
     sel = [r for r in rows if r["feasible"] and r.get(cost_key) is not None and r.get("days") is not None
@@ -165,9 +168,9 @@ def frontier_plot(rows: list[dict[str, Any]]) -> tuple[str, str]:
         ax.set_ylabel("cost (USD)" if money else "chip-hours (cost proxy)")
     _legend(fig, axes)
     fixed = ", ".join(f"{d} = {_fmt(v)}" for d, v in ref.items())
-    caption = ("Cost is in USD from the results' cost_usd column." if money else
-               "Cost is chip-hours: the results have no money columns yet (the economics module will add them); "
-               "chip-hours ignore price differences between chips.")
+    caption = ("Cost is the typical cloud cost in USD (the cost_usd column)." if money else
+               "Cost is chip-hours, which ignore price differences between chips: "
+               + (f"no public cloud price for {', '.join(unpriced)}." if unpriced else "the results have no cost column."))
     caption += f" Held fixed at the most common values: {fixed}."
     if len(models) > MAX_PANELS:
         caption += f" Not drawn: {', '.join(models[MAX_PANELS:])}."

@@ -1,7 +1,5 @@
-"""Evaluate one scenario into one result row: the single place a sweep turns a scenario into figures.
-
-Economics (cost, energy, goodput, availability by region) will add its columns in `run_scenario`; until
-then chip-hours stand in for cost.
+"""Evaluate one scenario into one result row: the single place a sweep turns a scenario into figures,
+the performance ones and the economics (cost, energy, goodput, availability in the scenario's region).
 """
 
 from __future__ import annotations
@@ -12,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import accelplan
-from accelplan.api import best_estimate, chips_needed, make_workload, search_plans
+from accelplan.api import best_estimate, chips_for_deadline, economics_of, make_workload, search_plans
 from accelplan.catalog.loader import load_catalog
+from accelplan.economics import EconomicsOptions
 from accelplan.errors import PlanError
 from accelplan.perf.costs import model_costs
 from accelplan.perf.step import MEMORY_TERMS, TIME_TERMS
@@ -40,6 +39,10 @@ COLUMNS: dict[str, str] = {
     "recompute": "string", "zero": "int64", "sequence_parallel": "bool",
     **{f"time_{k}_s": "float64" for k in TIME_TERMS},
     **{f"memory_{k}_gb": "float64" for k in MEMORY_TERMS},
+    # economics (accelplan.economics): elapsed time after failures and checkpoints, cost, energy, availability
+    "effective_days": "float64", "goodput_pct": "float64", "expected_interruptions": "float64",
+    "cost_usd": "float64", "cost_usd_low": "float64", "cost_usd_high": "float64", "owned_cost_usd": "float64",
+    "energy_mwh": "float64", "tco2e": "float64", "availability": "string", "availability_as_of": "string",
     "note": "string",
     "accelplan_version": "string",
     "model_fingerprint": "string",
@@ -93,13 +96,14 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
                mode="chips" if scenario.cluster_size else "deadline", accelplan_version=accelplan.__version__,
                model_fingerprint=model_fingerprint())
     notes = [] if chip.status == "shipping" else [f"{chip.status}: figures are not measured products"]
+    econ_options = EconomicsOptions(region=scenario.region) if scenario.region else None
     try:
         if scenario.cluster_size:
             est = best_estimate(workload, chip, system, scenario.cluster_size)
             if est is None:
                 notes.append(_why_no_plan(workload, chip, system, scenario.cluster_size))
         else:
-            est = chips_needed(workload, chip, system, float(scenario.deadline_days or 0), max_chips=MAX_CHIPS)
+            est = chips_for_deadline(workload, chip, system, float(scenario.deadline_days or 0), econ_options)
             if est is None:
                 notes.append(f"no cluster size up to {MAX_CHIPS:,} chips finishes in {scenario.deadline_days:g} days")
     except PlanError as exc:
@@ -115,4 +119,12 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
     row.update({f: getattr(est.plan, f) for f in PLAN_FIELDS})
     row.update({f"time_{k}_s": v for k, v in est.time_breakdown_s.items()})
     row.update({f"memory_{k}_gb": v for k, v in est.memory_breakdown_gb.items()})
+    e = economics_of(workload, chip, system, est, econ_options)
+    cloud = e.cloud_cost_usd
+    row.update(effective_days=e.effective_days, goodput_pct=e.goodput_pct, expected_interruptions=e.expected_interruptions,
+               cost_usd=cloud.typical if cloud else None, cost_usd_low=cloud.low if cloud else None,
+               cost_usd_high=cloud.high if cloud else None,
+               owned_cost_usd=e.owned_cost_usd.typical if e.owned_cost_usd else None, energy_mwh=e.energy_mwh,
+               tco2e=e.tco2e, availability=e.availability.status if e.availability else None,
+               availability_as_of=e.availability_as_of)
     return row

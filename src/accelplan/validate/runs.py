@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from accelplan.catalog.loader import Catalog, load_catalog
 from accelplan.catalog.schema import Attention, ModelSpec, MoE, Workload
 from accelplan.errors import AccelplanError, CatalogError
-from accelplan.perf.assumptions import DEFAULT
+from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.collectives import Fabric
 
 ASSUMED_TOKENS_PER_STEP = 4 * 1024 * 1024
@@ -139,7 +139,8 @@ def mfu_under_convention(convention: str, run: Run, m: ModelSpec, tokens_per_s: 
     return f * tokens_per_s / (run.chips * peak_flops)
 
 
-def validate_run(run: Run, cat: Catalog, calibration: object | None = None) -> RunResult:
+def validate_run(run: Run, cat: Catalog, calibration: object | None = None,
+                 assumptions: Assumptions = DEFAULT) -> RunResult:
     from accelplan.plan.search import search
 
     chip = cat.chip(run.chip)
@@ -164,7 +165,7 @@ def validate_run(run: Run, cat: Catalog, calibration: object | None = None) -> R
         if v is None:
             res.assumptions.append(f"{k}: chosen by the planner (not published)")
     res.assumptions.extend(Fabric.assumptions(system, DEFAULT))
-    found = search(w, system, chip, run.chips, fixed=fixed, calibration=calibration)
+    found = search(w, system, chip, run.chips, fixed=fixed, assumptions=assumptions, calibration=calibration)
     if found.best is None:
         why = "; ".join(f"{n} {r}" for r, n in found.reasons.items()) or "no candidate"
         # report how the published plan fails (memory), the most useful diagnosis
@@ -178,7 +179,8 @@ def validate_run(run: Run, cat: Catalog, calibration: object | None = None) -> R
     res.plan = plan.model_dump()
     res.published_plan_fits = True
     tps = float(arr.tokens_per_s[i])
-    best_any = search(w, system, chip, run.chips, fixed={"sequence_parallel": None}, calibration=calibration)
+    best_any = search(w, system, chip, run.chips, fixed={"sequence_parallel": None}, assumptions=assumptions,
+                      calibration=calibration)
     if best_any.best is not None and best_any.arrays is not None:
         res.best_plan_tokens_per_s = float(best_any.arrays.tokens_per_s[best_any.best])
     if run.measured.tokens_per_s is not None:
@@ -199,13 +201,13 @@ def validate_run(run: Run, cat: Catalog, calibration: object | None = None) -> R
     return res
 
 
-def validate(path: str | Path, calibration: object | None = None) -> dict[str, Any]:
+def validate(path: str | Path, calibration: object | None = None, assumptions: Assumptions = DEFAULT) -> dict[str, Any]:
     """Predict every run in `path`; JSON-ready: runs, mape_pct, per-vendor MAPE (DESIGN.md sec. 6)."""
     cat = load_catalog()
     results: list[RunResult] = []
     for run in load_runs(path):
         try:
-            results.append(validate_run(run, cat, calibration))
+            results.append(validate_run(run, cat, calibration, assumptions))
         except AccelplanError as exc:
             results.append(RunResult(id=run.id, chip=run.chip, vendor="?", chips=run.chips, error=str(exc)))
     errs = [abs(r.error_pct) for r in results if r.error_pct is not None]

@@ -96,3 +96,16 @@ def test_help_does_not_import_numpy_or_pydantic():
     code = "import sys; from accelplan import cli; print('numpy' in sys.modules, 'pydantic' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize(("args", "flag"), [
+    (["compare", "-c", "h100", "--tokens", "0"], "--tokens"),
+    (["compare", "-c", "h100", "--precision", "fp4"], "--precision"),
+    (["compare", "-c", "h100", "--days", "-5"], "--days"),
+    (["estimate", "-c", "h100", "-n", "16", "-m", "llama3.1-8b", "--zero", "5"], "--zero"),
+    (["plan", "-c", "h100", "-n", "0", "-m", "llama3.1-8b"], "--chips"),
+])
+def test_bad_values_are_one_line_naming_the_flag(args, flag):
+    r = cli(*args)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1 and flag in r.stderr

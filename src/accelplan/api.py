@@ -289,6 +289,10 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
     """
     from accelplan.economics import EconomicsOptions, availability, load_tables
 
+    if n_chips is not None and n_chips <= 0:
+        raise PlanError(f"--chips must be a positive number of chips, got {n_chips}")
+    if not n_chips and days is not None and not days > 0:
+        raise PlanError(f"--days must be > 0, got {days:g}")
     cat = load_catalog()
     w = make_workload(model, tokens, seq_len, global_batch, precision, cat)
     opts = economics or EconomicsOptions()

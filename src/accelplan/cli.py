@@ -301,6 +301,13 @@ _SHORT_STATUS = {"available": "yes", "licence_required": "licence", "prohibited"
                  "restricted_by_importer": "restricted", "unknown": "?"}
 
 
+def _positive_chips(n: int) -> None:
+    from accelplan.errors import AccelplanError
+
+    if n < 1:
+        raise AccelplanError(f"--chips must be a positive number of chips, got {n}")
+
+
 def _musd(r: Any) -> str:
     """A UsdRange in $M: 'typical (low-high)', or '-' when there is no figure."""
     if r is None:
@@ -349,6 +356,7 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
     from accelplan.catalog.schema import Plan
     from accelplan.errors import PlanError
 
+    _positive_chips(chips)
     w = _workload(model_id, tokens, seq_len, global_batch, precision, catalog)
     tpcp = tp * pp * cp
     if chips % tpcp:
@@ -374,6 +382,7 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
 
     from accelplan.api import _estimate_from, economics_of, search_plans
 
+    _positive_chips(chips)
     cat = _catalog(catalog)
     w = _workload(model_id, tokens, seq_len, global_batch, precision, catalog)
     c = cat.chip(chip_id)
@@ -511,6 +520,7 @@ def equiv(x: str = typer.Option(..., "--from", help="chip X"), n: int = typer.Op
     """How many chips of Y match N chips of X on this workload."""
     from accelplan.api import equivalent
 
+    _positive_chips(n)
     w = _workload(model_id, tokens, seq_len, global_batch, precision, catalog)
     res = equivalent(w, x, n, y, calibration=_calibration(calibration))
     if region:
@@ -611,6 +621,21 @@ def main() -> None:
     except ImportError as exc:
         sys.stderr.write(f"error: missing optional dependency: {exc}\n")
         sys.exit(2)
+    except Exception as exc:
+        line = _validation_line(exc)
+        if line is None:
+            raise
+        sys.stderr.write(f"error: {line}\n")
+        sys.exit(2)
+
+
+def _validation_line(exc: Exception) -> str | None:
+    """A pydantic ValidationError from a flag's value as one line naming the flag; None for anything else."""
+    if type(exc).__name__ != "ValidationError" or not hasattr(exc, "errors"):
+        return None
+    err = exc.errors()[0]
+    field = str(err["loc"][-1]) if err.get("loc") else "input"
+    return f"--{field.replace('_', '-')} {err.get('input')!r}: {err['msg']}"
 
 
 if __name__ == "__main__":

@@ -150,6 +150,10 @@ def check_plan(workload: Workload, system: System, plan: Plan, chips: int | None
                         f"{plan.dp * plan.micro_batch}")
     if plan.vpp > 1 and (plan.pp == 1 or -(-m.layers // plan.pp) % plan.vpp):
         raise PlanError(f"vpp={plan.vpp} needs pp > 1 and layers per stage ({-(-m.layers // plan.pp)}) divisible by vpp")
+    chunk = -(-m.layers // plan.pp) // plan.vpp
+    if plan.recompute_layers is not None and plan.recompute_layers > chunk:
+        raise PlanError(f"recompute_layers={plan.recompute_layers} exceeds the {chunk} layers of a virtual pipeline "
+                        f"stage (allowed: 1..{chunk})")
 
 
 def _estimate_from(arr: StepArrays, i: int, chip: Chip, system: System, workload: Workload,

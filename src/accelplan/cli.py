@@ -301,6 +301,11 @@ _SHORT_STATUS = {"available": "yes", "licence_required": "licence", "prohibited"
                  "restricted_by_importer": "restricted", "unknown": "?"}
 
 
+def _rc(p: Any) -> str:
+    """Recompute as shown in tables: 'full:2' is full recompute of 2 layers per virtual pipeline stage."""
+    return f"full:{p.recompute_layers}" if p.recompute_layers else p.recompute
+
+
 def _positive_chips(n: int) -> None:
     from accelplan.errors import AccelplanError
 
@@ -324,7 +329,7 @@ def _print_estimate(e: Any, title: str) -> None:
     con.print(f"[bold]{title}[/bold]")
     p = e.plan
     con.print(f"plan: tp {p.tp} pp {p.pp} dp {p.dp} cp {p.cp} ep {p.ep} vpp {p.vpp} micro-batch {p.micro_batch} "
-              f"recompute {p.recompute} zero {p.zero} sp {p.sequence_parallel}")
+              f"recompute {_rc(p)} zero {p.zero} sp {p.sequence_parallel}")
     con.print(f"step {e.step_time_s:.3f} s   tokens/s {e.tokens_per_s:,.0f}   MFU {e.mfu:.1%}   HFU {e.hfu:.1%}   "
               f"memory {e.memory_gb:.1f} / {e.capacity_gb:.0f} GB" + (f"   {e.days:,.1f} days" if e.days else ""))
     t = Table(title="step time breakdown (sums to the step)")
@@ -347,7 +352,10 @@ def _print_estimate(e: Any, title: str) -> None:
 def estimate(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = typer.Option(..., "--chips", "-n"),
              model_id: str = ModelOpt, tokens: float = TokensOpt, seq_len: int = SeqOpt, global_batch: int = GbsOpt,
              precision: str = PrecOpt, tp: int = 1, pp: int = 1, cp: int = 1, ep: int = 1, vpp: int = 1,
-             micro_batch: int = 1, recompute: str = "selective", zero: int = 1,
+             micro_batch: int = 1, recompute: str = "selective",
+             recompute_layers: int = typer.Option(None, help="with --recompute full: layers per virtual stage that "
+                                                             "recompute (Megatron's block method); default all"),
+             zero: int = 1,
              sequence_parallel: bool = typer.Option(None, "--sp/--no-sp"),
              system: str = typer.Option(None, help="system id (default: the chip's default system)"),
              calibration: str = CalibrationOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
@@ -362,7 +370,7 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
     if chips % tpcp:
         raise PlanError(f"--chips {chips} is not a multiple of tp*pp*cp = {tpcp}")
     plan = Plan(tp=tp, pp=pp, dp=chips // tpcp, cp=cp, ep=ep, vpp=vpp, micro_batch=micro_batch,
-                recompute=recompute, zero=zero,  # type: ignore[arg-type]
+                recompute=recompute, recompute_layers=recompute_layers, zero=zero,  # type: ignore[arg-type]
                 sequence_parallel=tp > 1 if sequence_parallel is None else sequence_parallel)
     e = run_estimate(w, chip_id, plan, system, calibration=_calibration(calibration))
     if json_out:
@@ -419,7 +427,7 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
     for i, e in enumerate(ests, 1):
         p = e.plan
         t.add_row(str(i), str(p.tp), str(p.pp), str(p.dp), str(p.cp), str(p.ep), str(p.vpp), str(p.micro_batch),
-                  p.recompute, str(p.zero), f"{e.tokens_per_s:,.0f}", f"{e.mfu:.1%}", f"{e.step_time_s:.2f}",
+                  _rc(p), str(p.zero), f"{e.tokens_per_s:,.0f}", f"{e.mfu:.1%}", f"{e.step_time_s:.2f}",
                   f"{e.memory_gb:.0f}", f"{e.days:,.1f}" if e.days else "")
     con.print(t)
     con.print(f"[dim]efficiencies: {ests[0].efficiency_basis}[/dim]")
@@ -634,8 +642,10 @@ def _validation_line(exc: Exception) -> str | None:
     if type(exc).__name__ != "ValidationError" or not hasattr(exc, "errors"):
         return None
     err = exc.errors()[0]
-    field = str(err["loc"][-1]) if err.get("loc") else "input"
-    return f"--{field.replace('_', '-')} {err.get('input')!r}: {err['msg']}"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if not err.get("loc"):  # a rule across fields: its message names them
+        return msg
+    return f"--{str(err['loc'][-1]).replace('_', '-')} {err.get('input')!r}: {msg}"
 
 
 if __name__ == "__main__":

@@ -93,3 +93,29 @@ def test_plan_arrays_round_trip():
     arr = PlanArrays.from_plans([p])
     assert arr.plan(0) == p
     assert isinstance(arr.tp, np.ndarray)
+
+
+@settings(max_examples=30, deadline=None)
+@given(pp=st.sampled_from([1, 2, 4]), zero=st.sampled_from([1, 3]))
+def test_recomputing_more_layers_trades_memory_for_time(setup, pp, zero):
+    """Megatron's block method: recompute N layers of each stage; N = all layers is plain full recompute."""
+    layers = -(-80 // pp)
+    base = Plan(tp=8, pp=pp, dp=32 // pp, micro_batch=1, recompute="full", zero=zero)
+    plans = [base.model_copy(update={"recompute_layers": n}) for n in (1, layers // 2, layers)] + [base]
+    r = _eval(setup, plans)
+    act = r.memory["activations"]
+    rec = r.time["recompute"]
+    assert act[0] > act[1] > act[2] and rec[0] < rec[1] < rec[2]
+    assert act[2] == pytest.approx(act[3]) and r.step_time_s[2] == pytest.approx(r.step_time_s[3])
+
+
+def test_the_search_offers_partial_recompute_unless_recompute_is_pinned(catalog):
+    from accelplan.plan.search import search
+
+    w = make_workload("llama3.1-70b", tokens=1e12, seq_len=8192, global_batch=512, catalog=catalog)
+    c = catalog.chip("h100-sxm")
+    s = catalog.default_system(c)
+    res = search(w, s, c, 64)
+    assert (res.arrays.plans.rlayers > 0).any()
+    whole = search(w, s, c, 64, fixed={"recompute": "full"})  # a pinned recompute means every layer
+    assert not (whole.arrays.plans.rlayers > 0).any()

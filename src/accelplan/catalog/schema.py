@@ -318,6 +318,9 @@ class Plan(Strict):
     vpp: int = Field(default=1, gt=0)
     micro_batch: int = Field(default=1, gt=0)
     recompute: Recompute = "selective"
+    # with recompute=full: how many layers of each (virtual) pipeline stage recompute, the rest keep their
+    # activations (Megatron --recompute-method block --recompute-num-layers N); None = every layer
+    recompute_layers: int | None = Field(default=None, gt=0)
     zero: int = Field(default=1, ge=0, le=3)
     sequence_parallel: bool = True
 
@@ -325,6 +328,12 @@ class Plan(Strict):
     @classmethod
     def _lower(cls, v: Any) -> Any:
         return v.lower() if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _layers_need_full(self) -> Plan:
+        if self.recompute_layers is not None and self.recompute != "full":
+            raise ValueError(f"recompute_layers needs recompute='full' (got recompute='{self.recompute}')")
+        return self
 
     @property
     def chips(self) -> int:

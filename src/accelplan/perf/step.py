@@ -36,6 +36,11 @@ class PlanArrays:
     recompute: Array  # 0 none, 1 selective, 2 full
     zero: Array
     sp: Array  # bool
+    rlayers: Array | None = None  # full recompute: layers per virtual stage that recompute; 0 = all
+
+    def __post_init__(self) -> None:
+        if self.rlayers is None:
+            self.rlayers = np.zeros(len(self.tp), dtype=int)
 
     @classmethod
     def from_plans(cls, plans: list[Plan]) -> PlanArrays:
@@ -45,7 +50,7 @@ class PlanArrays:
         return cls(tp=col(lambda p: p.tp), pp=col(lambda p: p.pp), dp=col(lambda p: p.dp), ep=col(lambda p: p.ep),
                    cp=col(lambda p: p.cp), vpp=col(lambda p: p.vpp), mb=col(lambda p: p.micro_batch),
                    recompute=col(lambda p: RECOMPUTE_CODE[p.recompute]), zero=col(lambda p: p.zero),
-                   sp=col(lambda p: p.sequence_parallel))
+                   sp=col(lambda p: p.sequence_parallel), rlayers=col(lambda p: p.recompute_layers or 0))
 
     def __len__(self) -> int:
         return len(self.tp)
@@ -53,11 +58,16 @@ class PlanArrays:
     def take(self, idx: Array) -> PlanArrays:
         return PlanArrays(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
 
+    def concat(self, other: PlanArrays) -> PlanArrays:
+        return PlanArrays(**{f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)])
+                             for f in fields(self)})
+
     def plan(self, i: int) -> Plan:
         rc = {v: k for k, v in RECOMPUTE_CODE.items()}
         return Plan(tp=int(self.tp[i]), pp=int(self.pp[i]), dp=int(self.dp[i]), ep=int(self.ep[i]), cp=int(self.cp[i]),
                     vpp=int(self.vpp[i]), micro_batch=int(self.mb[i]), recompute=rc[int(self.recompute[i])],  # type: ignore[arg-type]
-                    zero=int(self.zero[i]), sequence_parallel=bool(self.sp[i]))
+                    zero=int(self.zero[i]), sequence_parallel=bool(self.sp[i]),
+                    recompute_layers=int(self.rlayers[i]) or None)  # type: ignore[index]
 
 
 TIME_TERMS = ("compute_gemm", "compute_attention", "compute_elementwise", "recompute", "tp_comm", "cp_comm",
@@ -158,6 +168,14 @@ def _expert_time(c: ModelCosts, tokens_rank: Array, ep: Array, r: Rates, a: Assu
     return t
 
 
+def full_recompute_fraction(plans: PlanArrays, layers: int) -> Array:
+    """Share of layers that recompute their forward: 1 for full recompute of every layer, N / (layers per virtual
+    stage) for Megatron's block method with N layers, 0 without full recompute."""
+    chunk = np.ceil(layers / plans.pp.astype(float)) / plans.vpp.astype(float)
+    rl = np.asarray(plans.rlayers, dtype=float)
+    return np.where(plans.recompute == 2, np.where(rl > 0, np.minimum(rl / chunk, 1.0), 1.0), 0.0)
+
+
 def _compiled_step(chip: Chip) -> bool:
     """TPUs run the whole training step as one XLA program; the other chips' frameworks launch kernel by kernel."""
     return chip.vendor == "google"
@@ -188,6 +206,11 @@ class Memory:
     def take(self, idx: Array) -> Memory:
         sub = {k: v[idx] for k, v in self.__dict__.items() if isinstance(v, np.ndarray)}
         return Memory(memory={k: v[idx] for k, v in self.memory.items()}, capacity=self.capacity, **sub)
+
+    def concat(self, other: Memory) -> Memory:
+        both = {k: np.concatenate([v, getattr(other, k)]) for k, v in self.__dict__.items() if isinstance(v, np.ndarray)}
+        return Memory(memory={k: np.concatenate([v, other.memory[k]]) for k, v in self.memory.items()},
+                      capacity=self.capacity, **both)
 
 
 def _memory(workload: Workload, chip: Chip, plans: PlanArrays, a: Assumptions, c: ModelCosts) -> Memory:
@@ -225,9 +248,10 @@ def _memory(workload: Workload, chip: Chip, plans: PlanArrays, a: Assumptions, c
         gathered_layer = wb * dense_layer_params / tp
     per_tok_dense = c.act_attn_bytes / tp + c.act_mlp_bytes / tp + c.act_bytes_seqpar / sp_div
     per_tok_moe = c.act_attn_bytes / tp + c.act_bytes_seqpar / sp_div + c.moe_act_bytes / tp
-    per_tok = (1 - frac_moe) * per_tok_dense + frac_moe * per_tok_moe
-    per_tok = np.where(rc == 1, per_tok - c.act_bytes_selective_saved / tp, per_tok)
-    per_tok = np.where(rc == 2, c.act_bytes_full / sp_div, per_tok)
+    per_tok_all = (1 - frac_moe) * per_tok_dense + frac_moe * per_tok_moe
+    per_tok = np.where(rc == 1, per_tok_all - c.act_bytes_selective_saved / tp, per_tok_all)
+    f_full = full_recompute_fraction(plans, m.layers)  # recomputing layers keep their input only, the others all
+    per_tok = np.where(rc == 2, f_full * c.act_bytes_full / sp_div + (1.0 - f_full) * per_tok_all, per_tok)
     in_flight = np.minimum(micro, pp) * np.where(vpp > 1, 1.0 + (pp - 1.0) / (pp * vpp), 1.0)
     activations = tokens * per_tok * lps * in_flight
     activations = activations + np.where(rc == 2, tokens * ((1 - frac_moe) * per_tok_dense + frac_moe * per_tok_moe), 0.0)
@@ -323,11 +347,12 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     g_f = (n_dense * gd + n_moe * gm) / L
     a_f = (n_dense * ad + n_moe * am) / L
     e_f = (n_dense * ed + n_moe * em) / L
-    re = np.where(rc == 2, g_f + a_f + e_f, np.where(rc == 1, a_f + e_f, 0.0))
+    f_full = full_recompute_fraction(plans, m.layers)
+    re = np.where(rc == 2, f_full * (g_f + a_f + e_f), np.where(rc == 1, a_f + e_f, 0.0))
 
     # ---------- communication per layer per micro-batch ----------
     act_bytes = tokens * m.hidden * 2.0
-    n_tp_collectives = np.where(rc == 2, 6.0, 4.0)  # 2 fwd + 2 bwd all-reduce equivalents; full recompute re-runs fwd
+    n_tp_collectives = 4.0 + 2.0 * f_full  # 2 fwd + 2 bwd all-reduce equivalents; full recompute re-runs fwd
     # with SP each all-reduce becomes an all-gather + a reduce-scatter: the same bytes and time
     tp_t = n_tp_collectives * all_reduce_s(fab, act_bytes, tp, np.ones_like(tp))
     tp_exposed = (1.0 - a.tp_overlap) * tp_t
@@ -339,7 +364,7 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
         moe = m.moe
         assert moe is not None
         a2a_bytes = tokens_moe * moe.top_k * m.hidden * 2.0
-        n_a2a = np.where(rc == 2, 6.0, 4.0)
+        n_a2a = 4.0 + 2.0 * f_full
         ep_t = n_a2a * all_to_all_s(fab, a2a_bytes, ep, np.ones_like(ep)) * (n_moe / L)
         ep_exposed = (1.0 - a.ep_overlap) * ep_t
 
@@ -427,7 +452,7 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     tps = np.where(valid, tokens_per_step / step, 0.0)
     model_flops = c.model_flops_per_token() * tps
     mfu = model_flops / (chips * r.mfu_peak_flops_per_s)
-    recompute_flops = np.where(rc == 2, c.forward_flops_per_token() - sum(g.flops_per_token for g in c.head_gemms),
+    recompute_flops = np.where(rc == 2, f_full * (c.forward_flops_per_token() - sum(g.flops_per_token for g in c.head_gemms)),
                                np.where(rc == 1, L * c.attn_core_flops_per_token, 0.0))
     hfu = (c.model_flops_per_token() + recompute_flops) * tps / (chips * r.mfu_peak_flops_per_s)
     return StepArrays(plans=plans, step_time_s=step, time=time, memory=memory, memory_bytes=mem_total,

@@ -26,6 +26,7 @@ MICRO_BATCHES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
 VPPS = (1, 2, 3, 4, 6, 8)
 CPS = (1, 2, 4, 8, 16)
 ZEROS = (0, 1, 2, 3)
+PARTIAL_RECOMPUTE = (0.25, 0.5, 0.75)  # shares of a virtual stage's layers that recompute (besides all of them)
 MAX_TP = 64
 
 
@@ -117,10 +118,26 @@ def _build(workload: Workload, system: System, chips: int, fixed: dict | None) -
         dominated = int((~undominated).sum()) * len(rc_codes)
         col = _where(col, undominated)
     col = _cross(col, "recompute", rc_codes)
+    pinned = fixed_now.get("recompute_layers", 0)
+    col["rlayers"] = np.where(col["recompute"] == RECOMPUTE_CODE["full"], pinned, 0)
     sp_fixed = vals["sequence_parallel"][0]
     sp = (col["tp"] > 1) if sp_fixed is None else np.full(col["tp"].shape, bool(sp_fixed))
     return PlanArrays(tp=col["tp"], pp=col["pp"], dp=col["dp"], ep=col["ep"], cp=col["cp"], vpp=col["vpp"],
-                      mb=col["mb"], recompute=col["recompute"], zero=col["zero"], sp=np.asarray(sp)), dominated
+                      mb=col["mb"], recompute=col["recompute"], zero=col["zero"], sp=np.asarray(sp),
+                      rlayers=col["rlayers"]), dominated
+
+
+def _partial_variants(cand: PlanArrays, layers: int) -> PlanArrays:
+    """Full recompute of a quarter, half or three quarters of each virtual stage's layers (Megatron's block
+    method) for the given full-recompute plans; shares that round to every layer, or repeat, are dropped."""
+    col = {f: getattr(cand, f) for f in ("tp", "pp", "dp", "ep", "cp", "vpp", "mb", "recompute", "zero", "sp")}
+    fr = _cross(col, "share", list(PARTIAL_RECOMPUTE), base=np.arange(len(cand)))
+    chunk = np.ceil(layers / fr["pp"]) // fr["vpp"]
+    rl = np.maximum(1, np.round(fr.pop("share") * chunk)).astype(int)
+    base = fr.pop("base")
+    repeat = np.concatenate([[False], (base[1:] == base[:-1]) & (rl[1:] == rl[:-1])])
+    fr = _where({**fr, "rlayers": rl}, (rl < chunk) & ~repeat)
+    return PlanArrays(**fr)
 
 
 def _where(col: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
@@ -148,6 +165,18 @@ def search(workload: Workload, system: System, chip: Chip, chips: int, fixed: di
     costs = model_costs(workload.model, workload.seq_len)
     # memory first (cheap): only plans that fit are timed
     mem = memory_of(workload, chip, cand, assumptions, costs)
+    f = fixed or {}
+    if f.get("recompute") is None and f.get("recompute_layers") is None:
+        # partial full recompute helps only where full recompute fits and selective does not (where selective
+        # fits it is faster than recomputing whole layers); the build puts a plan's recompute variants side by side
+        full = np.flatnonzero((cand.recompute == RECOMPUTE_CODE["full"]) & mem.fits)
+        sel = full - 1
+        need = full[(cand.recompute[sel] == RECOMPUTE_CODE["selective"]) & ~mem.fits[sel]
+                    & (cand.mb[sel] == cand.mb[full]) & (cand.zero[sel] == cand.zero[full])]
+        if len(need):
+            part = _partial_variants(cand.take(need), workload.model.layers)
+            cand = cand.concat(part)
+            mem = mem.concat(memory_of(workload, chip, part, assumptions, costs))
     fit = mem.fits
     n_mem = int((~fit).sum())
     if n_mem:

@@ -171,7 +171,7 @@ def _estimate_from(arr: StepArrays, i: int, chip: Chip, system: System, workload
         memory_gb=float(arr.memory_bytes[i]) / 1e9, capacity_gb=arr.capacity_bytes / 1e9, fits=bool(arr.fits[i]),
         tokens_per_s=tps, mfu=float(arr.mfu[i]), hfu=float(arr.hfu[i]), micro_batches=int(arr.micro_batches[i]),
         days=days, chip_hours=None if days is None else days * 24 * n,
-        efficiency_basis=basis, assumptions=Fabric.assumptions(system, DEFAULT),
+        efficiency_basis=basis, assumptions=Fabric.assumptions(system, DEFAULT, calibration),
     )
 
 

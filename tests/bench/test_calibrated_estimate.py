@@ -83,3 +83,34 @@ def test_profile_for_another_chip_does_not_apply_silently(workload, make_profile
     prof = make_profile({(*BIG, "bf16"): 700.0})
     with pytest.raises(AccelplanError, match="h200-sxm.*h100-sxm"):
         api.estimate(workload, "h100-sxm", PLAN, calibration=prof)
+
+
+def _with_all_reduce(prof, busbw_gb_s: float, nodes: int, size_bytes: int = 2**30):
+    from accelplan.bench.profile import CollectivePoint
+
+    n = 8 * nodes
+    point = CollectivePoint(op="all_reduce", backend="nccl", world_size=n, nodes=nodes, dtype="bf16",
+                            size_bytes=size_bytes, seconds=1.0, algbw_gb_s=busbw_gb_s * n / (2 * (n - 1)),
+                            busbw_gb_s=busbw_gb_s, bus_factor=2 * (n - 1) / n, verified=True)
+    return prof.model_copy(update={"collectives": [*prof.collectives, point]})
+
+
+def test_measured_all_reduce_sets_the_scale_up_bandwidth_of_tp_traffic(catalog, workload, make_profile):
+    chip = catalog.chip("h200-sxm")
+    mm0, mem0 = _defaults(chip)
+    plain = make_profile({(*BIG, "bf16"): mm0 * 989.4}, copy_gb_s=mem0 * 4800.0)  # compute as the defaults
+    system = catalog.default_system(chip)
+    default_up = system.levels[0].bytes_per_s * DEFAULT.link_efficiency
+    measured = default_up / 2 / 1e9  # a fabric measured at half the modelled rate
+    slow = _with_all_reduce(plain, measured, nodes=1)
+    a, b = api.estimate(workload, chip, PLAN, calibration=plain), api.estimate(workload, chip, PLAN, calibration=slow)
+    assert b.time_breakdown_s["compute_gemm"] == pytest.approx(a.time_breakdown_s["compute_gemm"], rel=1e-12)
+    # TP traffic is bandwidth-bound at this size: half the bandwidth, nearly twice the time (latency terms stay)
+    assert 1.9 < b.time_breakdown_s["tp_comm"] / a.time_breakdown_s["tp_comm"] <= 2.0 + 1e-9
+    assert any("scaleup bandwidth per chip and direction measured" in x for x in b.assumptions)
+    # small all-reduces (latency-bound) and multi-node ones do not set the scale-up figure
+    tiny = _with_all_reduce(plain, measured, nodes=1, size_bytes=2**20)
+    assert api.estimate(workload, chip, PLAN, calibration=tiny).time_breakdown_s["tp_comm"] == pytest.approx(
+        a.time_breakdown_s["tp_comm"], rel=1e-12)
+    assert slow.link_bandwidths() == (pytest.approx(measured * 1e9), None)
+    assert _with_all_reduce(plain, 40.0, nodes=4).link_bandwidths() == (None, pytest.approx(40e9))

@@ -37,6 +37,8 @@ GemmDtype = Literal["bf16", "fp16", "fp8", "fp32"]
 CollectiveOp = Literal["all_reduce", "all_gather", "reduce_scatter", "all_to_all", "send_recv"]
 
 
+LARGE_COLLECTIVE_BYTES = 64 * 2**20  # all-reduces this large run at bus bandwidth, not latency
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -221,6 +223,20 @@ class CalibrationProfile(_Model):
         return _interp(math.log(max(size_bytes, 1.0)), [math.log(s) for s, _ in points], [b for _, b in points])
 
     # ------------------------------------------------------------------ what the model asks
+    def link_bandwidths(self) -> tuple[float | None, float | None]:
+        """(scale-up, scale-out) bytes/s per chip and direction for the fabric model, or None where not measured.
+
+        The largest all-reduces (>= LARGE_COLLECTIVE_BYTES, where latency no longer matters) give them: nccl-tests
+        bus bandwidth is comparable to the per-direction link rate, so it replaces rate x link efficiency. Ranks on
+        one node measure the scale-up fabric; ranks on several nodes the scale-out network."""
+        def best(multi_node: bool) -> float | None:
+            rates = [p.busbw_bytes_per_s for p in self.collectives
+                     if p.op == "all_reduce" and p.verified and p.world_size > 1 and p.size_bytes >= LARGE_COLLECTIVE_BYTES
+                     and (p.nodes > 1) == multi_node]
+            return max(rates) if rates else None
+
+        return best(False), best(True)
+
     @property
     def basis(self) -> str:
         return f"measured on {self.device_name} ({self.date})"

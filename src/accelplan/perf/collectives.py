@@ -36,12 +36,15 @@ class Fabric:
     torus_axis_len: float
 
     @classmethod
-    def of(cls, system: System, a: Assumptions) -> Fabric:
+    def of(cls, system: System, a: Assumptions, calibration: object | None = None) -> Fabric:
         up = system.levels[0]
         out = system.levels[1] if len(system.levels) > 1 else None
         up_bw = (up.bytes_per_s or a.unknown_scaleup_gb_s * 1e9) * a.link_efficiency
         # a system with no scale-out level at all cannot span domains; one whose rate is unknown gets the assumption
         out_bw = (0.0 if out is None else (out.bytes_per_s or a.unknown_scaleout_gb_s * 1e9)) * a.link_efficiency
+        measured_up, measured_out = _measured_links(calibration)
+        up_bw = measured_up or up_bw  # a measured bus bandwidth already includes the link efficiency
+        out_bw = (measured_out or out_bw) if out is not None else 0.0
         axes = len(up.torus_dims) if up.torus_dims else (3 if up.topology == "torus3d" else 2 if up.topology == "torus2d" else 0)
         domain = up.size or 1
         axis_len = float(domain) ** (1.0 / axes) if axes else 0.0
@@ -57,11 +60,16 @@ class Fabric:
         )
 
     @staticmethod
-    def assumptions(system: System, a: Assumptions) -> list[str]:
-        """What `of` had to assume for this system, in words for the output."""
+    def assumptions(system: System, a: Assumptions, calibration: object | None = None) -> list[str]:
+        """What `of` had to assume for this system, or took from a calibration profile, in words for the output."""
         out = []
-        for lvl, default in zip(system.levels[:2], (a.unknown_scaleup_gb_s, a.unknown_scaleout_gb_s), strict=False):
-            if lvl.bytes_per_s is None:
+        measured = _measured_links(calibration)
+        for lvl, default, m in zip(system.levels[:2], (a.unknown_scaleup_gb_s, a.unknown_scaleout_gb_s), measured,
+                                   strict=False):
+            if m:
+                out.append(f"{system.id}: {lvl.kind} bandwidth per chip and direction measured: {m / 1e9:.1f} GB/s "
+                           "(largest all-reduce bus bandwidth in the calibration profile)")
+            elif lvl.bytes_per_s is None:
                 out.append(f"{system.id}: {lvl.kind} bandwidth per chip is unknown ({lvl.name}); assumed {default:g} GB/s "
                            "per direction")
         return out
@@ -81,6 +89,12 @@ class Fabric:
         span = np.maximum(np.asarray(k, dtype=float) * np.maximum(stride, 1.0), 2.0)
         axes_used = np.clip(np.ceil(np.log(span) / np.log(max(self.torus_axis_len, 2.0)) - 1e-9), 1, self.torus_axes)
         return self.up_bytes_per_s * axes_used / self.torus_axes
+
+
+def _measured_links(calibration: object | None) -> tuple[float | None, float | None]:
+    if calibration is None or not hasattr(calibration, "link_bandwidths"):
+        return None, None
+    return calibration.link_bandwidths()
 
 
 def _safe_div(num: Array, den: float | Array) -> Array:

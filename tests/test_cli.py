@@ -109,3 +109,12 @@ def test_bad_values_are_one_line_naming_the_flag(args, flag):
     r = cli(*args)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.count("\n") == 1 and flag in r.stderr
+
+
+def test_assumptions_lists_every_constant_with_a_reason():
+    from accelplan.perf.assumptions import Assumptions
+
+    r = run("assumptions", "--json")
+    rows = json.loads(r.stdout)
+    assert [x["name"] for x in rows] == list(Assumptions.model_fields)
+    assert all(x["reason"] for x in rows)

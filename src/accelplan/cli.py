@@ -59,6 +59,27 @@ def _fmt(v: float | None, unit: str = "", digits: int | None = None) -> str:
 
 # ------------------------------------------------------------------------------------------- catalog
 @app.command()
+def assumptions(json_out: bool = JsonOpt) -> None:
+    """Every modelling constant that is not a chip or model figure: its value, unit and reason."""
+    from accelplan.perf.assumptions import DEFAULT, Assumptions
+
+    rows = [{"name": name, "value": getattr(DEFAULT, name), "reason": f.description or ""}
+            for name, f in Assumptions.model_fields.items()]
+    if json_out:
+        _dump(rows)
+        return
+    from rich.table import Table
+
+    t = Table(title="modelling assumptions (perf/assumptions.py); chip and model figures are in the catalog")
+    t.add_column("name")
+    t.add_column("value", justify="right")
+    t.add_column("reason", overflow="fold")
+    for r in rows:
+        t.add_row(r["name"], f"{r['value']:g}", r["reason"])
+    _console().print(t)
+
+
+@app.command()
 def chips(vendor: str = typer.Option(None, help="huawei | nvidia | amd | google | intel | aws"),
           status: str = typer.Option(None, help="shipping | announced | projected"),
           json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:

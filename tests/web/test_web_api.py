@@ -199,3 +199,33 @@ def test_openapi_carries_the_allowed_values_and_bounds(client):
     assert "h100-sxm" in req["chips"]["items"]["enum"] and req["chips"]["maxItems"] == 12
     assert req["tokens"]["maximum"] == 1e16
     assert req["precision"]["enum"] == ["bf16", "fp16", "fp8"]
+
+
+def test_prices_and_power_fill_what_the_catalog_leaves_unknown(client):
+    body = {**SMALL, "chips": ["ascend-910b", "h100-sxm"], "region": "CN",
+            "prices": {"ascend-910b": 1.5}, "board_power_w": {"ascend-910b": 400}}
+    r = client.post("/api/compare", json=body)
+    assert r.status_code == 200, r.text
+    rows = {row["chip"]: row for row in r.json()["comparison"]["rows"]}
+    e = rows["ascend-910b"]["economics"]
+    hours = rows["ascend-910b"]["chips"] * e["effective_days"] * 24
+    assert e["cloud_cost_usd"]["typical"] == pytest.approx(1.5 * hours, rel=1e-6)
+    assert e["energy_mwh"] > 0 and e["board_power_w"] == 400
+    assert rows["h100-sxm"]["economics"]["availability"]["status"] == "licence_required"
+
+
+def test_available_only_leaves_out_what_the_region_prohibits_and_needs_a_region(client):
+    body = {**SMALL, "chips": ["ascend-910b", "b200-hgx"], "region": "CN", "available_only": True}
+    r = client.post("/api/compare", json=body)
+    assert r.status_code == 200, r.text
+    assert [row["chip"] for row in r.json()["comparison"]["rows"]] == ["ascend-910b"]
+    assert any(n.startswith("left out: b200-hgx") for n in r.json()["notes"])
+    bad = client.post("/api/compare", json={**body, "region": None})
+    assert bad.status_code == 422 and "available_only" in errors_by_field(bad)
+
+
+def test_bad_prices_name_their_field(client):
+    r = client.post("/api/compare", json={**SMALL, "prices": {"h100-sxm": -2}})
+    assert r.status_code == 422 and "prices" in errors_by_field(r)
+    r = client.post("/api/compare", json={**SMALL, "board_power_w": {"no-such-chip": 300}})
+    assert r.status_code == 422 and "board_power_w" in errors_by_field(r)

@@ -157,3 +157,33 @@ def test_a_pasted_config_rides_in_the_link(base_url, browser):
     other.context.close()
     ctx.close()
     assert problems == []
+
+
+def test_prices_power_and_leaving_out_ride_in_the_link(base_url, browser):
+    ctx = browser.new_context(viewport=VIEWPORT)
+    page = ctx.new_page()
+    problems = watch(page)
+    page.goto(f"{base_url}/?model=llama3.1-8b&tokens=1e12&n=64&chips=ascend-910b,b200-hgx&region=CN")
+    wait_for_plots(page)
+    assert page.locator("#comparison-table tbody tr").count() == 2
+    page.click("#economics summary")
+    page.fill("#prices", "ascend-910b=oops")
+    page.click("#run")
+    page.wait_for_selector("#err-prices:not(:empty)")
+    assert "CHIP=USD" in page.inner_text("#err-prices")
+    page.fill("#prices", "ascend-910b=1.5")
+    page.fill("#board_power_w", "ascend-910b=400")
+    page.check("#available_only")
+    page.click("#run")
+    page.wait_for_url("**avail=1**")
+    wait_for_plots(page)
+    assert page.locator("#comparison-table tbody tr").count() == 1  # B200 is prohibited in CN and left out
+    assert "left out: b200-hgx" in page.inner_text("#notes")
+    other = browser.new_context(viewport=VIEWPORT).new_page()
+    other.goto(page.url)
+    wait_for_plots(other)
+    assert other.input_value("#prices") == "ascend-910b=1.5" and other.is_checked("#available_only")
+    assert other.inner_text("#comparison-table") == page.inner_text("#comparison-table")
+    other.context.close()
+    ctx.close()
+    assert problems == []

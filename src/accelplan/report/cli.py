@@ -20,6 +20,13 @@ def report(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat
            global_batch: int = typer.Option(4096, "--global-batch", help="sequences per step"),
            precision: str = typer.Option("bf16", "--precision", help="bf16 | fp16 | fp8"),
            region: str = typer.Option(None, "--region", help="region for prices and availability, where supported"),
+           available_only: bool = typer.Option(False, "--available-only", help="drop chips prohibited in --region"),
+           price: list[str] = typer.Option(None, "--price", help="cloud $/chip-hour override, CHIP=USD (repeat)"),
+           power: list[str] = typer.Option(None, "--power", help="board power override in W, CHIP=W (repeat)"),
+           kwh_price: float = typer.Option(None, "--kwh-price", help="electricity $/kWh"),
+           pue: float = typer.Option(None, "--pue", help="data-centre PUE"),
+           years: float = typer.Option(None, "--years", help="years over which owned hardware is amortised"),
+           checkpoint: str = typer.Option("async", "--checkpoint", help="async | sync checkpoint writes"),
            html_out: str = typer.Option(None, "--html", help="write a self-contained HTML report to this file"),
            png_dir: str = typer.Option(None, "--png", help="write the plots as PNG files into this folder"),
            catalog: list[str] = typer.Option(None, "--catalog", help="Extra catalog directory (chips/, systems/, "
@@ -31,6 +38,11 @@ def report(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat
 
     if not html_out and not png_dir:
         raise AccelplanError("report needs --html FILE and/or --png FOLDER")
+    if available_only and not region:
+        raise AccelplanError("--available-only needs --region (e.g. --region CN)")
+    from accelplan.cli import _economics
+
+    econ = _economics(region, price, kwh_price, pue, years, checkpoint, power)
     if precision not in PRECISIONS:
         raise AccelplanError(f"--precision '{precision}' is not one of: {', '.join(PRECISIONS)}")
     if days is not None and days <= 0:
@@ -65,7 +77,7 @@ def report(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat
     with err.status(f"comparing {len(chip_list) if chip_list else 'the default'} chips on {model.id} "
                     "(one plan search per chip)"):
         res, notes = run_compare(model, chip_list, tokens, None if chips else days, chips, seq_len, global_batch,
-                                 precision, region)
+                                 precision, region, econ, available_only)
     for n in notes:
         err.print(f"[yellow]note: {n}[/yellow]")
     if html_out:

@@ -46,7 +46,8 @@ def compare_accepts(name: str) -> bool:
 
 
 def run_compare(model: ModelSpec, chips: list[str] | None, tokens: float, days: float | None, n_chips: int | None,
-                seq_len: int | None, global_batch: int, precision: str, region: str | None = None) -> tuple[Any, list[str]]:
+                seq_len: int | None, global_batch: int, precision: str, region: str | None = None,
+                economics: Any = None, available_only: bool = False) -> tuple[Any, list[str]]:
     """Call `accelplan.api.compare`; returns the Comparison and notes for the reader.
 
     `region` is passed on only where compare() accepts it; otherwise a note says it was not applied.
@@ -56,13 +57,19 @@ def run_compare(model: ModelSpec, chips: list[str] | None, tokens: float, days: 
     kwargs: dict[str, Any] = {"chips": chips, "model": model, "tokens": tokens, "days": days, "n_chips": n_chips,
                               "seq_len": seq_len, "global_batch": global_batch, "precision": precision}
     notes = []
+    if economics is not None:
+        kwargs["economics"] = economics
+    if available_only:
+        kwargs["available_only"] = True
     if region:
         if compare_accepts("region"):
             kwargs["region"] = region
         else:
             notes.append(f"region '{region}' is not applied to this comparison: accelplan.api.compare takes no "
                          "region in this build")
-    return compare(**kwargs), notes
+    res = compare(**kwargs)
+    notes.extend(f"left out: {d}" for d in getattr(res, "dropped", []))
+    return res, notes
 
 
 # ------------------------------------------------------------------------------------------- table

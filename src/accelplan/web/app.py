@@ -25,6 +25,8 @@ from accelplan.errors import AccelplanError, CatalogError, UnknownIdError
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 256 * 1024  # a pasted config.json is a few kB; DeepSeek-V3's is under 2 kB
+MAX_PRICE = 1000.0  # $/chip-hour: far above any published rate, so only typos are refused
+MAX_POWER_W = 10000.0  # W per chip
 MAX_CHIPS = 12
 MIN_TOKENS, MAX_TOKENS = 1e6, 1e16
 MIN_DAYS, MAX_DAYS = 0.1, 3650.0
@@ -144,6 +146,12 @@ def request_model(chip_ids: list[str], model_ids: list[str], regions: list[str])
         global_batch=(int, Field(4096, ge=1, le=MAX_GLOBAL_BATCH, description="sequences per step")),
         precision=(Literal[PRECISIONS], Field("bf16", description="training number format")),  # type: ignore[valid-type]
         region=(region_t | None, Field(None, description="region for prices and availability, where supported")),
+        available_only=(bool, Field(False, description="leave out chips the rules prohibit in `region`")),
+        prices=(dict[chip_t, Annotated[float, Field(gt=0, le=MAX_PRICE)]] | None,  # type: ignore[valid-type]
+                Field(None, description="cloud $/chip-hour per chip, replacing the published range")),
+        board_power_w=(dict[chip_t, Annotated[float, Field(gt=0, le=MAX_POWER_W)]] | None,  # type: ignore[valid-type]
+                       Field(None, description="board power in W per chip, where the catalog has none or you "
+                                               "know better")),
     )
 
 
@@ -292,10 +300,16 @@ def create_app() -> FastAPI:
         if isinstance(model, JSONResponse):
             return model
         chips = list(dict.fromkeys(body.chips))
+        if body.available_only and not body.region:
+            return field_error(["available_only"], "needs a region: chips are left out by the rules of a region")
         try:
+            from accelplan.economics import EconomicsOptions
+
+            econ = EconomicsOptions(prices=body.prices or {}, board_power_w=body.board_power_w or {})
             with slots:
                 res, notes = run_compare(model, chips, body.tokens, None if body.n_chips else (body.days or 90.0),
-                                         body.n_chips, body.seq_len, body.global_batch, body.precision, body.region)
+                                         body.n_chips, body.seq_len, body.global_batch, body.precision, body.region,
+                                         econ, body.available_only)
         except AccelplanError as exc:
             return field_error(_error_field(exc), str(exc))
         out = {"summary": summary(res), "comparison": res.model_dump(mode="json"), "table": table(res),

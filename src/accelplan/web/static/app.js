@@ -6,9 +6,10 @@
   const $ = (id) => document.getElementById(id);
   // URL key -> form field; "chips" and "hf" are handled apart
   const URL_FIELDS = { model: "model", tokens: "tokens", days: "days", n: "n_chips", region: "region",
-                       seq: "seq_len", gbs: "global_batch", prec: "precision" };
+                       seq: "seq_len", gbs: "global_batch", prec: "precision", price: "prices",
+                       power: "board_power_w" };
   const FIELDS = ["model", "hf_config", "tokens", "days", "n_chips", "region", "seq_len", "global_batch",
-                  "precision", "chips"];
+                  "precision", "chips", "prices", "board_power_w", "available_only"];
   let options = null;
 
   function radio(name) { return document.querySelector(`input[name="${name}"]:checked`).value; }
@@ -69,6 +70,8 @@
     if (q.has("days")) setRadio("mode", "deadline");
     if (q.has("n")) setRadio("mode", "chips");
     if (q.has("chips")) setChips(q.get("chips").split(",").filter(Boolean));
+    $("available_only").checked = q.get("avail") === "1";
+    if (q.has("price") || q.has("power") || q.has("avail")) $("economics").open = true;
     syncSource();
     return q.has("chips");
   }
@@ -82,6 +85,9 @@
     if (body.seq_len !== null) q.set("seq", $("seq_len").value.trim());
     if (body.global_batch !== 4096) q.set("gbs", $("global_batch").value.trim());
     if (body.precision !== "bf16") q.set("prec", body.precision);
+    if (body.prices) q.set("price", $("prices").value.trim());
+    if (body.board_power_w) q.set("power", $("board_power_w").value.trim());
+    if (body.available_only) q.set("avail", "1");
     const url = `${location.pathname}?${q.toString()}`;
     if (url !== location.pathname + location.search) history.pushState(null, "", url);
   }
@@ -115,6 +121,22 @@
     const v = Number(t);
     return Number.isFinite(v) ? v : t;
   }
+  // "chip=value, chip=value" as an object; null when empty; undefined (after marking the field) when malformed
+  function pairs(field, unit) {
+    const text = $(field).value.trim();
+    if (text === "") return null;
+    const out = {};
+    for (const part of text.split(/[,;\s]+/).filter(Boolean)) {
+      const [chip, value] = part.split("=");
+      const v = Number(value);
+      if (!chip || value === undefined || !Number.isFinite(v)) {
+        showError(field, `'${part}' is not CHIP=${unit}, e.g. ascend-910b=${unit === "W" ? 400 : 1.9}`);
+        return undefined;
+      }
+      out[chip.trim()] = v;
+    }
+    return out;
+  }
   function buildBody() {
     const body = { chips: checkedChips(), tokens: number($("tokens").value), region: $("region").value.trim() || null,
                    seq_len: number($("seq_len").value), global_batch: number($("global_batch").value),
@@ -134,6 +156,10 @@
       body.model = $("model").value;
     }
     if (body.chips.length === 0) { showError("chips", "pick at least one chip"); return null; }
+    body.prices = pairs("prices", "USD");
+    body.board_power_w = pairs("board_power_w", "W");
+    if (body.prices === undefined || body.board_power_w === undefined) return null;
+    body.available_only = $("available_only").checked;
     return body;
   }
 

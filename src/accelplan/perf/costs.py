@@ -62,6 +62,11 @@ class ModelCosts:
     act_bytes_selective_saved: float  # what selective recompute frees
     act_bytes_full: float  # full recompute: the layer input only
     moe_act_bytes: float  # routed/shared expert activations per token in a MoE layer (EP-local)
+    # fp8 training keeps the saved GEMM inputs in fp8 (1 byte, not 2): what that saves per token per layer
+    fp8_saved_seqpar: float  # attention and MLP GEMM inputs (split by TP only with SP)
+    fp8_saved_attn: float  # attention output, the input of the output projection (split by TP)
+    fp8_saved_mlp: float  # activation output, the input of the second MLP GEMM (split by TP)
+    fp8_saved_moe: float  # routed and shared expert GEMM inputs (EP-local)
     # element-wise memory traffic per token per layer, forward
     elementwise_bytes_tp: float  # split by TP
     elementwise_bytes_seqpar: float  # split by TP only with sequence parallelism
@@ -204,6 +209,10 @@ def model_costs(m: ModelSpec, seq_len: int | None = None) -> ModelCosts:
         act_bytes_selective_saved=float(selective_saved),
         act_bytes_full=float(2 * h),
         moe_act_bytes=float(moe_act),
+        fp8_saved_seqpar=float(2 * h), fp8_saved_attn=float(q_width), fp8_saved_mlp=float(f),
+        fp8_saved_moe=float(m.moe.top_k * (h + m.moe.expert_ffn_hidden)
+                            + m.moe.shared_experts * (m.moe.shared_expert_ffn_hidden or m.moe.expert_ffn_hidden))
+        if m.moe is not None else 0.0,
         elementwise_bytes_tp=float(ew_tp), elementwise_bytes_seqpar=float(ew_seqpar),
         head_elementwise_bytes=head_ew,
     )

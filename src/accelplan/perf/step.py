@@ -248,8 +248,13 @@ def _memory(workload: Workload, chip: Chip, plans: PlanArrays, a: Assumptions, c
         gathered_layer = wb * dense_layer_params / tp
     per_tok_dense = c.act_attn_bytes / tp + c.act_mlp_bytes / tp + c.act_bytes_seqpar / sp_div
     per_tok_moe = c.act_attn_bytes / tp + c.act_bytes_seqpar / sp_div + c.moe_act_bytes / tp
+    selective_saved = c.act_bytes_selective_saved
+    if workload.precision == "fp8":  # saved GEMM inputs are kept in fp8 (Transformer Engine, DeepSeek-V3 sec. 3.3)
+        per_tok_dense = per_tok_dense - c.fp8_saved_seqpar / sp_div - (c.fp8_saved_attn + c.fp8_saved_mlp) / tp
+        per_tok_moe = per_tok_moe - c.fp8_saved_seqpar / sp_div - (c.fp8_saved_attn + c.fp8_saved_moe) / tp
+        selective_saved = selective_saved - c.fp8_saved_attn  # the attention output it frees is fp8 already
     per_tok_all = (1 - frac_moe) * per_tok_dense + frac_moe * per_tok_moe
-    per_tok = np.where(rc == 1, per_tok_all - c.act_bytes_selective_saved / tp, per_tok_all)
+    per_tok = np.where(rc == 1, per_tok_all - selective_saved / tp, per_tok_all)
     f_full = full_recompute_fraction(plans, m.layers)  # recomputing layers keep their input only, the others all
     per_tok = np.where(rc == 2, f_full * c.act_bytes_full / sp_div + (1.0 - f_full) * per_tok_all, per_tok)
     in_flight = np.minimum(micro, pp) * np.where(vpp > 1, 1.0 + (pp - 1.0) / (pp * vpp), 1.0)

@@ -118,3 +118,13 @@ def test_assumptions_lists_every_constant_with_a_reason():
     rows = json.loads(r.stdout)
     assert [x["name"] for x in rows] == list(Assumptions.model_fields)
     assert all(x["reason"] for x in rows)
+
+
+def test_assume_overrides_one_constant_and_names_bad_ones():
+    base = ["estimate", "-c", "h100", "-n", "64", "-m", "llama3.1-70b", "--tp", "8", "--pp", "2", "--json"]
+    plain = json.loads(run(*base).stdout)
+    hidden = json.loads(run(*base, "--assume", "tp_overlap=1").stdout)
+    assert plain["time_breakdown_s"]["tp_comm"] > 0 and hidden["time_breakdown_s"]["tp_comm"] == 0
+    assert hidden["step_time_s"] < plain["step_time_s"]
+    bad = cli("estimate", "-c", "h100", "-n", "64", "-m", "llama3.1-70b", "--tp", "8", "--assume", "tp_overlp=1")
+    assert bad.returncode == 2 and "did you mean tp_overlap" in bad.stderr and bad.stderr.count("\n") == 1

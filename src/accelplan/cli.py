@@ -271,6 +271,44 @@ CalibrationOpt = typer.Option(None, "--calibration", help="calibration profile f
                                                           "measured efficiencies replace the defaults")
 
 
+AssumeOpt = typer.Option(None, "--assume", help="override a modelling assumption, NAME=VALUE (repeat), e.g. "
+                                                  "ep_overlap=1 for a framework that hides MoE all-to-all; "
+                                                  "see `accelplan assumptions`")
+
+
+def _assumptions(items: list[str] | None):  # noqa: ANN202
+    """Assumptions with the --assume overrides; a bad name or value names it and what is allowed."""
+    from pydantic import ValidationError
+
+    from accelplan.errors import AccelplanError
+    from accelplan.perf.assumptions import DEFAULT, Assumptions
+
+    if not items:
+        return DEFAULT
+    names = list(Assumptions.model_fields)
+    values: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if name not in names:
+            import difflib
+
+            close = difflib.get_close_matches(name, names, n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else "; see `accelplan assumptions`"
+            raise AccelplanError(f"--assume '{item}': unknown assumption '{name}'{hint}")
+        try:
+            values[name] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise AccelplanError(f"--assume '{item}' is not NAME=NUMBER, e.g. --assume ep_overlap=1")
+    try:
+        return Assumptions.model_validate({**DEFAULT.model_dump(), **values})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise AccelplanError(f"--assume {err['loc'][0]}={err.get('input')}: {err['msg']}") from None
+
+
 def _calibration(path: str | None):  # noqa: ANN202
     if not path:
         return None
@@ -379,7 +417,8 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
              zero: int = 1,
              sequence_parallel: bool = typer.Option(None, "--sp/--no-sp"),
              system: str = typer.Option(None, help="system id (default: the chip's default system)"),
-             calibration: str = CalibrationOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
+             calibration: str = CalibrationOpt, assume: list[str] = AssumeOpt, json_out: bool = JsonOpt,
+             catalog: list[str] = CatalogOpt) -> None:
     """Predict one given plan: step time and its breakdown, tokens/s, MFU, memory per device."""
     from accelplan.api import estimate as run_estimate
     from accelplan.catalog.schema import Plan
@@ -393,7 +432,7 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
     plan = Plan(tp=tp, pp=pp, dp=chips // tpcp, cp=cp, ep=ep, vpp=vpp, micro_batch=micro_batch,
                 recompute=recompute, recompute_layers=recompute_layers, zero=zero,  # type: ignore[arg-type]
                 sequence_parallel=tp > 1 if sequence_parallel is None else sequence_parallel)
-    e = run_estimate(w, chip_id, plan, system, calibration=_calibration(calibration))
+    e = run_estimate(w, chip_id, plan, system, assumptions=_assumptions(assume), calibration=_calibration(calibration))
     if json_out:
         _dump(e)
         return
@@ -405,7 +444,7 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
              model_id: str = ModelOpt, tokens: float = TokensOpt, seq_len: int = SeqOpt, global_batch: int = GbsOpt,
              precision: str = PrecOpt, top: int = typer.Option(10, "--top", "-k"),
              system: str = typer.Option(None), region: str = RegionOpt, calibration: str = CalibrationOpt,
-             json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
+             assume: list[str] = AssumeOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
     """Search every valid plan for N chips; show the fastest and why the rest were dropped."""
     import time
 
@@ -419,7 +458,7 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
     t0 = time.perf_counter()
     cal = _calibration(calibration)
     econ = _economics(region, None, None, None, None, "async")
-    res = search_plans(w, c, chips, s, calibration=cal)
+    res = search_plans(w, c, chips, s, assumptions=_assumptions(assume), calibration=cal)
     dt = time.perf_counter() - t0
     ests = [] if res.arrays is None else [_estimate_from(res.arrays, int(i), c, s, w, cal) for i in res.order[:top]]
     economics = economics_of(w, c, s, ests[0], econ) if ests else None
@@ -472,8 +511,8 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
             region: str = RegionOpt,
             available_only: bool = typer.Option(False, "--available-only", help="drop chips prohibited in --region"),
             price: list[str] = PriceOpt, power: list[str] = PowerOpt, kwh_price: float = KwhOpt, pue: float = PueOpt,
-            years: float = YearsOpt, checkpoint: str = CheckpointOpt, calibration: str = CalibrationOpt, json_out: bool = JsonOpt,
-            catalog: list[str] = CatalogOpt) -> None:
+            years: float = YearsOpt, checkpoint: str = CheckpointOpt, calibration: str = CalibrationOpt,
+            assume: list[str] = AssumeOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
     """Several chips on one workload: how many, how long, how much, and can it be bought.
 
     With no arguments: an openPangu-2.0-class 505B MoE on 20T tokens within 90 days on Ascend 910B/910C, H100,
@@ -488,7 +527,7 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     econ = _economics(region, price, kwh_price, pue, years, checkpoint, power)
     res = run_compare(chip_ids or None, model_id, tokens, days, chips, seq_len, global_batch, precision,
                       region=region, economics=econ, available_only=available_only,
-                      calibration=_calibration(calibration))
+                      calibration=_calibration(calibration), assumptions=_assumptions(assume))
     if json_out:
         _dump(res)
         return
@@ -545,13 +584,14 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
 def equiv(x: str = typer.Option(..., "--from", help="chip X"), n: int = typer.Option(..., "--chips", "-n"),
           y: str = typer.Option(..., "--to", help="chip Y"), model_id: str = ModelOpt, tokens: float = TokensOpt,
           seq_len: int = SeqOpt, global_batch: int = GbsOpt, precision: str = PrecOpt, region: str = RegionOpt,
-          calibration: str = CalibrationOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
+          calibration: str = CalibrationOpt, assume: list[str] = AssumeOpt, json_out: bool = JsonOpt,
+          catalog: list[str] = CatalogOpt) -> None:
     """How many chips of Y match N chips of X on this workload."""
     from accelplan.api import equivalent
 
     _positive_chips(n)
     w = _workload(model_id, tokens, seq_len, global_batch, precision, catalog)
-    res = equivalent(w, x, n, y, calibration=_calibration(calibration))
+    res = equivalent(w, x, n, y, assumptions=_assumptions(assume), calibration=_calibration(calibration))
     if region:
         from accelplan.economics import availability
 
@@ -578,11 +618,11 @@ def equiv(x: str = typer.Option(..., "--from", help="chip X"), n: int = typer.Op
 
 @app.command()
 def validate(runs_file: str = typer.Argument(..., help="runs YAML in the interchange format"),
-             calibration: str = CalibrationOpt, json_out: bool = JsonOpt) -> None:
+             calibration: str = CalibrationOpt, assume: list[str] = AssumeOpt, json_out: bool = JsonOpt) -> None:
     """Predict published training runs with the shipped defaults; per-run error and MAPE."""
     from accelplan.validate.runs import validate as run_validate
 
-    res = run_validate(runs_file, calibration=_calibration(calibration))
+    res = run_validate(runs_file, calibration=_calibration(calibration), assumptions=_assumptions(assume))
     if json_out:
         _dump(res)
         return

@@ -104,3 +104,22 @@ def test_load_grid_reports_missing_file_and_bad_yaml(tmp_path):
 def test_load_grid_reads_yaml(small_grid_file):
     g = load_grid(small_grid_file)
     assert len(g.scenarios()) == 8
+
+
+def test_price_assumptions_are_a_dimension_per_chip_and_keep_old_ids():
+    g = parse_grid({"models": ["llama3.1-8b"], "chips": ["h100", "ascend-910b"], "cluster_sizes": [64],
+                    "prices": [None, {"h100": 2.0, "ascend-910b": 1.5}, {"h100": 3.0}]})
+    s = g.scenarios()
+    got = sorted(((x.chip, x.price) for x in s), key=lambda t: (t[0], t[1] or 0.0))
+    # {"h100": 3.0} names no Ascend price, so that scenario is the published-price one again (deduplicated)
+    assert got == [("ascend-910b", None), ("ascend-910b", 1.5), ("h100-sxm", None), ("h100-sxm", 2.0),
+                   ("h100-sxm", 3.0)]
+    plain = next(x for x in s if x.chip == "h100-sxm" and x.price is None)
+    assert plain.id == grid().scenarios()[0].id  # adding the dimension kept the ids of older sweeps
+
+
+def test_unknown_price_chip_and_region_name_their_place():
+    with pytest.raises(AccelplanError, match=r"prices\[0\]\.h10.*did you mean"):
+        grid(prices=[{"h10": 2.0}])
+    with pytest.raises(AccelplanError, match=r"region\[1\]"):
+        grid(region=["US", "Atlantis"])

@@ -70,3 +70,9 @@ def test_rows_carry_the_economics_of_the_region():
 def test_a_deadline_holds_in_elapsed_days():
     r = run_scenario(scenario(cluster_size=None, deadline_days=30.0))
     assert r["feasible"] and r["effective_days"] <= 30.0 + 1e-9
+
+
+def test_a_price_assumption_sets_the_cost():
+    r = run_scenario(scenario(price=2.0))
+    assert r["cost_usd"] == pytest.approx(2.0 * r["chips"] * r["effective_days"] * 24, rel=1e-6)
+    assert r["cost_usd_low"] == r["cost_usd"] == r["cost_usd_high"]

@@ -8,7 +8,8 @@ tokens: [1e12]
 seq_len: [4096, 8192]
 global_batch: [1024]
 precision: [bf16]
-region: [null]                  # reserved for the economics columns
+region: [null, CN]              # availability, grid intensity and electricity price of the economics columns
+prices: [null, {h100-sxm: 2.0, ascend-910b: 1.5}]   # cloud $/chip-hour assumptions (null: published ranges)
 exclude:
   - {model: llama3.1-70b, cluster_size: 64}
 ```
@@ -37,10 +38,10 @@ from accelplan.errors import AccelplanError
 DIMENSIONS: dict[str, str] = {
     "models": "model", "chips": "chip", "cluster_sizes": "cluster_size", "deadline_days": "deadline_days",
     "tokens": "tokens", "seq_len": "seq_len", "global_batch": "global_batch", "precision": "precision",
-    "region": "region",
+    "region": "region", "prices": "price",
 }
 FIELDS: dict[str, str] = {v: k for k, v in DIMENSIONS.items()}  # scenario field -> grid key
-_FLOAT_FIELDS = ("deadline_days", "tokens")
+_FLOAT_FIELDS = ("deadline_days", "tokens", "price")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Scenario:
     global_batch: int
     precision: str
     region: str | None
+    price: float | None = None  # cloud $/chip-hour for this chip; None: the published range
 
     def values(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,6 +88,7 @@ class Grid(BaseModel):
     global_batch: list[PositiveInt] = Field(default=[DEFAULT_GLOBAL_BATCH], min_length=1)
     precision: list[Literal["bf16", "fp16", "fp8"]] = Field(default=["bf16"], min_length=1)
     region: list[str | None] = Field(default=[None], min_length=1)
+    prices: list[dict[str, PositiveFloat] | None] = Field(default=[None], min_length=1)
     exclude: list[dict[str, Any]] = Field(default_factory=list)
 
     @model_validator(mode="before")
@@ -113,10 +116,13 @@ class Grid(BaseModel):
             [(n, None) for n in self.cluster_sizes] if self.cluster_sizes else [(None, d) for d in self.deadline_days or []])
         seen: set[str] = set()
         out: list[Scenario] = []
-        for model, chip, (n, days), tokens, seq, gbs, prec, region in itertools.product(
-                self.models, self.chips, sizes, self.tokens, self.seq_len, self.global_batch, self.precision, self.region):
+        for model, chip, (n, days), tokens, seq, gbs, prec, region, prices in itertools.product(
+                self.models, self.chips, sizes, self.tokens, self.seq_len, self.global_batch, self.precision, self.region,
+                self.prices):
+            price = (prices or {}).get(chip)  # a price assumption that does not name this chip leaves it published
             s = Scenario(model=model, chip=chip, cluster_size=n, deadline_days=None if days is None else float(days),
-                         tokens=float(tokens), seq_len=seq, global_batch=gbs, precision=prec, region=region)
+                         tokens=float(tokens), seq_len=seq, global_batch=gbs, precision=prec, region=region,
+                         price=None if price is None else float(price))
             values = s.values()
             if any(all(values[f] in allowed for f, allowed in rule.items()) for rule in rules):
                 continue
@@ -206,7 +212,19 @@ def check_grid(grid: Grid, source: str = "grid", catalog: Catalog | None = None)
                 vals = rule[key] if isinstance(rule[key], list) else [rule[key]]
                 rule[key] = [chip_id(f"exclude[{i}].{key}", v) for v in vals]
         excludes.append(rule)
-    checked = grid.model_copy(update={"chips": chips, "exclude": excludes})
+    prices = []
+    for i, mapping in enumerate(grid.prices):
+        prices.append(None if mapping is None else
+                      {chip_id(f"prices[{i}].{k}", k): float(v) for k, v in mapping.items()})
+    for i, region in enumerate(grid.region):
+        if region is not None:
+            try:
+                from accelplan.economics import resolve_region
+
+                resolve_region(str(region))
+            except AccelplanError as exc:
+                raise AccelplanError(f"{source}: region[{i}]: {exc}") from None
+    checked = grid.model_copy(update={"chips": chips, "exclude": excludes, "prices": prices})
     for i, rule in enumerate(excludes):
         try:
             _exclude_rule(rule, i, checked)

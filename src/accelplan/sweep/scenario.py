@@ -27,7 +27,7 @@ COLUMNS: dict[str, str] = {
     "scenario_id": "string",
     # the scenario (seq_len is the context actually used)
     "model": "string", "chip": "string", "cluster_size": "int64", "deadline_days": "float64", "tokens": "float64",
-    "seq_len": "int64", "global_batch": "int64", "precision": "string", "region": "string",
+    "seq_len": "int64", "global_batch": "int64", "precision": "string", "region": "string", "price": "float64",
     # context
     "mode": "string", "system": "string", "vendor": "string", "chip_status": "string",
     "params_total": "float64", "params_active": "float64",
@@ -96,7 +96,8 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
                mode="chips" if scenario.cluster_size else "deadline", accelplan_version=accelplan.__version__,
                model_fingerprint=model_fingerprint())
     notes = [] if chip.status == "shipping" else [f"{chip.status}: figures are not measured products"]
-    econ_options = EconomicsOptions(region=scenario.region) if scenario.region else None
+    econ_options = EconomicsOptions(region=scenario.region,
+                                    prices={chip.id: scenario.price} if scenario.price else {})
     try:
         if scenario.cluster_size:
             est = best_estimate(workload, chip, system, scenario.cluster_size)

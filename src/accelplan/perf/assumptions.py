@@ -24,10 +24,10 @@ class Assumptions(BaseModel):
                     "mamf-finder; AMD's MAF methodology picks the optimal size), while a step runs the model's own "
                     "shapes, the transposed layouts of dgrad and wgrad, TP-split inner dimensions and kernels "
                     "interleaved with others at power-limited clocks. This is ONE global constant and it is fitted: "
-                    "on the shipped validation runs MAPE is 19.3% at 1.0, 11.3% at 0.85 and 10.0% at 0.80 (the round, "
+                    "on the shipped validation runs MAPE is 18.9% at 1.0, 10.9% at 0.85 and 9.6% at 0.80 (the round, "
                     "less aggressive value is kept). Held out, it transfers: fitted on four vendors, the fifth's MAPE "
                     "improves for AMD, Huawei, Intel and NVIDIA (not Google: TPUs run above it), and leave-one-run-out "
-                    "MAPE is 12.2%. It is the model's largest calibration debt; a measured profile of the user's own "
+                    "MAPE is 11.8%. It is the model's largest calibration debt; a measured profile of the user's own "
                     "GEMM shapes should replace it")
     attention_kernel_efficiency: float = Field(
         0.75, gt=0, le=1,

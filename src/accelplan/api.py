@@ -157,13 +157,11 @@ def check_plan(workload: Workload, system: System, plan: Plan, chips: int | None
 
 
 def _estimate_from(arr: StepArrays, i: int, chip: Chip, system: System, workload: Workload,
-                   calibration: object | None = None) -> Estimate:
+                   calibration: object | None = None, assumptions: Assumptions = DEFAULT) -> Estimate:
+    """Plan `i` of evaluated arrays as an Estimate; `assumptions` and `calibration` must be those it was evaluated with."""
     tps = float(arr.tokens_per_s[i])
     n = int(arr.chips[i])
     days = workload.tokens / tps / SECONDS_PER_DAY if tps > 0 else None
-    eff = chip.efficiency
-    basis = (eff.basis if eff else "default") if calibration is None else \
-        Rates.of(chip, workload.precision, DEFAULT, calibration).basis
     return Estimate(
         chip=chip.id, system=system.id, chips=n, plan=arr.plans.plan(i), step_time_s=float(arr.step_time_s[i]),
         time_breakdown_s={k: float(arr.time[k][i]) for k in TIME_TERMS},
@@ -171,7 +169,8 @@ def _estimate_from(arr: StepArrays, i: int, chip: Chip, system: System, workload
         memory_gb=float(arr.memory_bytes[i]) / 1e9, capacity_gb=arr.capacity_bytes / 1e9, fits=bool(arr.fits[i]),
         tokens_per_s=tps, mfu=float(arr.mfu[i]), hfu=float(arr.hfu[i]), micro_batches=int(arr.micro_batches[i]),
         days=days, chip_hours=None if days is None else days * 24 * n,
-        efficiency_basis=basis, assumptions=Fabric.assumptions(system, DEFAULT, calibration),
+        efficiency_basis=Rates.of(chip, workload.precision, assumptions, calibration).basis,
+        assumptions=Fabric.assumptions(system, assumptions, calibration),
     )
 
 
@@ -183,7 +182,7 @@ def estimate(workload: Workload, chip: Chip | str, plan: Plan, system: System | 
     s = (cat.system(system) if isinstance(system, str) else system) if system else cat.default_system(c)
     check_plan(workload, s, plan)
     arr = evaluate(workload, s, c, PlanArrays.from_plans([plan]), assumptions, calibration)
-    est = _estimate_from(arr, 0, c, s, workload, calibration)
+    est = _estimate_from(arr, 0, c, s, workload, calibration, assumptions)
     if not est.fits:
         parts = ", ".join(f"{k} {v:.1f}" for k, v in est.memory_breakdown_gb.items() if v > 0.05)
         raise PlanError(f"plan does not fit: needs {est.memory_gb:.1f} GB per device, {c.id} has "
@@ -208,7 +207,7 @@ def best_estimate(workload: Workload, chip: Chip, system: System, chips: int, as
     res = search(workload, system, chip, chips, assumptions=assumptions, calibration=calibration)
     if res.best is None or res.arrays is None:
         return None
-    return _estimate_from(res.arrays, res.best, chip, system, workload, calibration)
+    return _estimate_from(res.arrays, res.best, chip, system, workload, calibration, assumptions)
 
 
 def cluster_sizes(system: System, lo: int, hi: int) -> list[int]:

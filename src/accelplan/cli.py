@@ -458,9 +458,11 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
     t0 = time.perf_counter()
     cal = _calibration(calibration)
     econ = _economics(region, None, None, None, None, "async")
-    res = search_plans(w, c, chips, s, assumptions=_assumptions(assume), calibration=cal)
+    assumed = _assumptions(assume)
+    res = search_plans(w, c, chips, s, assumptions=assumed, calibration=cal)
     dt = time.perf_counter() - t0
-    ests = [] if res.arrays is None else [_estimate_from(res.arrays, int(i), c, s, w, cal) for i in res.order[:top]]
+    ests = [] if res.arrays is None else [_estimate_from(res.arrays, int(i), c, s, w, cal, assumed)
+                                          for i in res.order[:top]]
     economics = economics_of(w, c, s, ests[0], econ) if ests else None
     out = {"chip": c.id, "system": s.id, "chips": chips, "model": w.model.id, "candidates": res.candidates,
            "dominated_skipped": res.dominated, "feasible": res.feasible, "dropped": res.reasons, "search_s": dt,

@@ -164,7 +164,7 @@ def validate_run(run: Run, cat: Catalog, calibration: object | None = None,
     for k, v in fixed.items():
         if v is None:
             res.assumptions.append(f"{k}: chosen by the planner (not published)")
-    res.assumptions.extend(Fabric.assumptions(system, DEFAULT, calibration))
+    res.assumptions.extend(Fabric.assumptions(system, assumptions, calibration))
     found = search(w, system, chip, run.chips, fixed=fixed, assumptions=assumptions, calibration=calibration)
     if found.best is None:
         why = "; ".join(f"{n} {r}" for r, n in found.reasons.items()) or "no candidate"

@@ -290,7 +290,7 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
     deadline is met in elapsed days, after failures and checkpoints, not only in failure-free compute days.
     `available_only` drops chips that the rules for `region` prohibit.
     """
-    from accelplan.economics import EconomicsOptions, availability, load_tables
+    from accelplan.economics import EconomicsOptions, availability, load_tables, resolve_region
 
     if n_chips is not None and n_chips <= 0:
         raise PlanError(f"--chips must be a positive number of chips, got {n_chips}")
@@ -307,7 +307,7 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
     mode = "chips" if n_chips else "deadline"
     chips_cat = [cat.chip(cid) for cid in ids]  # unknown ids fail here, before any search
     if opts.region is not None:
-        availability(chips_cat[0].id, opts.region, tables)  # an unknown region fails here, naming the allowed ones
+        resolve_region(opts.region, tables)  # an unknown region fails here, naming the allowed ones
     dropped: list[str] = []
     if available_only and opts.region is not None:
         keep = []

@@ -280,7 +280,7 @@ def _assumptions(items: list[str] | None):  # noqa: ANN202
     """Assumptions with the --assume overrides; a bad name or value names it and what is allowed."""
     from pydantic import ValidationError
 
-    from accelplan.errors import AccelplanError
+    from accelplan.errors import AccelplanError, UnknownIdError
     from accelplan.perf.assumptions import DEFAULT, Assumptions
 
     if not items:
@@ -291,11 +291,7 @@ def _assumptions(items: list[str] | None):  # noqa: ANN202
         name, sep, value = item.partition("=")
         name = name.strip().replace("-", "_")
         if name not in names:
-            import difflib
-
-            close = difflib.get_close_matches(name, names, n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else "; see `accelplan assumptions`"
-            raise AccelplanError(f"--assume '{item}': unknown assumption '{name}'{hint}")
+            raise AccelplanError(f"--assume '{item}': {UnknownIdError('assumption', name, names)}")
         try:
             values[name] = float(value)
         except ValueError:

@@ -96,17 +96,22 @@ def economics_of(workload: Workload, chip: Chip, system: System, e: Estimate, op
 
 
 def chips_for_deadline(workload: Workload, chip: Chip, system: System, days: float, options: Any = None,
-                       assumptions: Assumptions = DEFAULT, calibration: object | None = None) -> Estimate | None:
+                       assumptions: Assumptions = DEFAULT, calibration: object | None = None) -> tuple[Estimate, Any] | None:
     """Fewest chips that finish within `days` of elapsed time: failure-free compute stretched by the goodput
-    that failures, restarts and checkpoints leave (accelplan.economics), not compute days alone."""
+    that failures, restarts and checkpoints leave (accelplan.economics), not compute days alone.
+    Returns the estimate and its economics, or None when no size on the ladder makes it."""
     memo: dict[int, Estimate | None] = {}
     e = chips_needed(workload, chip, system, days, assumptions=assumptions, calibration=calibration, memo=memo)
-    if e is not None:
+    if e is None:
+        return None
+    econ = economics_of(workload, chip, system, e, options)
+    if econ.effective_days is not None and econ.effective_days > days:
+        e = chips_needed(workload, chip, system, days * econ.goodput_pct / 100.0, assumptions=assumptions,
+                         calibration=calibration, memo=memo)
+        if e is None:
+            return None
         econ = economics_of(workload, chip, system, e, options)
-        if econ.effective_days is not None and econ.effective_days > days:
-            e = chips_needed(workload, chip, system, days * econ.goodput_pct / 100.0, assumptions=assumptions,
-                             calibration=calibration, memo=memo)
-    return e
+    return e, econ
 
 
 def check_price_keys(options: Any, catalog: Catalog | None = None) -> None:
@@ -322,13 +327,15 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
     def row(c: Chip) -> CompareRow:
         s = cat.default_system(c)
         note = "" if c.status == "shipping" else f"{c.status}: figures are not measured products"
-        if Fabric.assumptions(s, assumptions):
+        if any("unknown" in x for x in Fabric.assumptions(s, assumptions, calibration)):
             note = "; ".join(x for x in (note, "network bandwidth assumed (not in the catalog)") if x)
         try:
+            econ = None
             if n_chips:
                 e = best_estimate(w, c, s, n_chips, assumptions, calibration)
             else:
-                e = chips_for_deadline(w, c, s, float(days or DEFAULT_DAYS), opts, assumptions, calibration)
+                found = chips_for_deadline(w, c, s, float(days or DEFAULT_DAYS), opts, assumptions, calibration)
+                e, econ = found if found else (None, None)
         except PlanError as exc:
             return _empty_row(c, s, str(exc))
         if e is None:
@@ -336,7 +343,7 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
             return _empty_row(c, s, "; ".join(x for x in (note, why) if x))
         return CompareRow(chip=c.id, name=c.name, vendor=c.vendor, status=c.status, system=s.id, chips=e.chips,
                           days=e.days, tokens_per_s=e.tokens_per_s, mfu=e.mfu, chip_hours=e.chip_hours, plan=e.plan,
-                          note=note, estimate=e, economics=economics_of(w, c, s, e, opts))
+                          note=note, estimate=e, economics=econ or economics_of(w, c, s, e, opts))
 
     # chips are independent and numpy releases the GIL inside the big array operations
     with ThreadPoolExecutor(max_workers=max(1, min(len(chips_cat), os.cpu_count() or 1, 4))) as pool:

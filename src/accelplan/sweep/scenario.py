@@ -98,13 +98,15 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
     notes = [] if chip.status == "shipping" else [f"{chip.status}: figures are not measured products"]
     econ_options = EconomicsOptions(region=scenario.region,
                                     prices={chip.id: scenario.price} if scenario.price else {})
+    e = None
     try:
         if scenario.cluster_size:
             est = best_estimate(workload, chip, system, scenario.cluster_size)
             if est is None:
                 notes.append(_why_no_plan(workload, chip, system, scenario.cluster_size))
         else:
-            est = chips_for_deadline(workload, chip, system, float(scenario.deadline_days or 0), econ_options)
+            found = chips_for_deadline(workload, chip, system, float(scenario.deadline_days or 0), econ_options)
+            est, e = found if found else (None, None)
             if est is None:
                 notes.append(f"no cluster size up to {MAX_CHIPS:,} chips finishes in {scenario.deadline_days:g} days")
     except PlanError as exc:
@@ -120,7 +122,7 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
     row.update({f: getattr(est.plan, f) for f in PLAN_FIELDS})
     row.update({f"time_{k}_s": v for k, v in est.time_breakdown_s.items()})
     row.update({f"memory_{k}_gb": v for k, v in est.memory_breakdown_gb.items()})
-    e = economics_of(workload, chip, system, est, econ_options)
+    e = e or economics_of(workload, chip, system, est, econ_options)
     cloud = e.cloud_cost_usd
     row.update(effective_days=e.effective_days, goodput_pct=e.goodput_pct, expected_interruptions=e.expected_interruptions,
                cost_usd=cloud.typical if cloud else None, cost_usd_low=cloud.low if cloud else None,

@@ -202,6 +202,7 @@ class Memory:
     p_exp: Array
     shard: Array
     exp_shard: Array
+    f_full: Array  # share of layers with full recompute (full_recompute_fraction), which the step time reuses
 
     def take(self, idx: Array) -> Memory:
         sub = {k: v[idx] for k, v in self.__dict__.items() if isinstance(v, np.ndarray)}
@@ -279,7 +280,7 @@ def _memory(workload: Workload, chip: Chip, plans: PlanArrays, a: Assumptions, c
     fits = mem_total <= cap
 
     return Memory(memory=memory, total=mem_total, fits=fits, capacity=cap, per_microbatch=per_microbatch,
-                  p_nonexp=p_nonexp, p_exp=p_exp, shard=shard, exp_shard=exp_shard)
+                  p_nonexp=p_nonexp, p_exp=p_exp, shard=shard, exp_shard=exp_shard, f_full=f_full)
 
 
 
@@ -352,7 +353,8 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     g_f = (n_dense * gd + n_moe * gm) / L
     a_f = (n_dense * ad + n_moe * am) / L
     e_f = (n_dense * ed + n_moe * em) / L
-    f_full = full_recompute_fraction(plans, m.layers)
+    mem = memory if memory is not None else _memory(workload, chip, plans, a, c)
+    f_full = mem.f_full
     re = np.where(rc == 2, f_full * (g_f + a_f + e_f), np.where(rc == 1, a_f + e_f, 0.0))
 
     # ---------- communication per layer per micro-batch ----------
@@ -398,7 +400,6 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     bubble = (pp - 1.0) / vpp * t_mb_mean
 
     wb, gb = a.weight_bytes, a.grad_bytes
-    mem = memory if memory is not None else _memory(workload, chip, plans, a, c)
     p_nonexp, p_exp, shard, exp_shard = mem.p_nonexp, mem.p_exp, mem.shard, mem.exp_shard
     memory, mem_total, fits, per_microbatch = mem.memory, mem.total, mem.fits, mem.per_microbatch
     cap = mem.capacity

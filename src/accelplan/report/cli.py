@@ -45,10 +45,6 @@ def report(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat
     econ = _economics(region, price, kwh_price, pue, years, checkpoint, power)
     if precision not in PRECISIONS:
         raise AccelplanError(f"--precision '{precision}' is not one of: {', '.join(PRECISIONS)}")
-    if days is not None and days <= 0:
-        raise AccelplanError(f"--days must be > 0, got {days:g}")
-    if chips is not None and chips < 1:
-        raise AccelplanError(f"--chips must be >= 1, got {chips}")
     if tokens <= 0:
         raise AccelplanError(f"--tokens must be > 0, got {tokens:g}")
     if html_out:

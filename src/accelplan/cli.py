@@ -616,11 +616,14 @@ def equiv(x: str = typer.Option(..., "--from", help="chip X"), n: int = typer.Op
 
 @app.command()
 def validate(runs_file: str = typer.Argument(..., help="runs YAML in the interchange format"),
-             calibration: str = CalibrationOpt, assume: list[str] = AssumeOpt, json_out: bool = JsonOpt) -> None:
-    """Predict published training runs with the shipped defaults; per-run error and MAPE."""
+             calibration: str = CalibrationOpt, assume: list[str] = AssumeOpt, json_out: bool = JsonOpt,
+             best_plan: bool = typer.Option(False, "--best-plan", help="also search every plan of each run (slow)"),
+             ) -> None:
+    """Predict published training runs with the shipped defaults; per-run error, MAPE, leave-one-source-out MAPE."""
     from accelplan.validate.runs import validate as run_validate
 
-    res = run_validate(runs_file, calibration=_calibration(calibration), assumptions=_assumptions(assume))
+    res = run_validate(runs_file, calibration=_calibration(calibration), assumptions=_assumptions(assume),
+                       best_plan=best_plan)
     if json_out:
         _dump(res)
         return
@@ -644,11 +647,17 @@ def validate(runs_file: str = typer.Argument(..., help="runs YAML in the interch
     con = _console()
     con.print(t)
     if res["mape_pct"] is not None:
-        by = ", ".join(f"{v} {e:.1f}%" for v, e in res["mape_by_vendor_pct"].items())
-        con.print(f"MAPE {res['mape_pct']:.1f}% over {len(res['runs']) - len(res['failed'])} runs; by vendor: {by}; "
-                  f"worst {res['max_abs_error_pct']:.1f}%")
-    if res["failed"]:
-        con.print(f"[red]not predicted: {', '.join(res['failed'])}[/red]")
+        def by(key: str) -> str:
+            return ", ".join(f"{k} {e:.1f}%" for k, e in res[key].items())
+
+        n = len(res["runs"]) - len(res["failed"])
+        con.print(f"MAPE {res['mape_pct']:.1f}% over {n} runs (bias {res['bias_pct']:+.1f}%, worst "
+                  f"{res['max_abs_error_pct']:.1f}%); leave-one-source-out {res['loso_mape_pct']:.1f}%")
+        con.print(f"by vendor: {by('mape_by_vendor_pct')}")
+        con.print(f"by stack: {by('mape_by_framework_pct')}")
+        cov = res["interval_coverage"]
+        con.print(f"published plans that fit the memory model: {res['fit_rate']:.0%}; runs inside their 80% range: "
+                  + (f"{cov:.0%}" if cov is not None else "-"))
     assumed = [(r["id"], a) for r in res["runs"] for a in r["assumptions"]]
     if assumed:
         con.print(f"[dim]assumptions for unpublished fields ({len(assumed)}): "

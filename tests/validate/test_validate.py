@@ -13,6 +13,11 @@ def result(shared_dir):
     return validate(shared_dir / "validation" / "runs.yaml")
 
 
+@pytest.fixture(scope="module")
+def with_best(shared_dir):
+    return validate(shared_dir / "validation" / "runs.yaml", best_plan=True)
+
+
 def test_every_run_reads_and_the_json_shape_is_the_contract(result):
     assert result["runs"] and "mape_pct" in result
     for r in result["runs"]:
@@ -26,14 +31,45 @@ def test_mfu_runs_carry_predicted_and_measured_mfu(result):
 
 
 def test_accuracy_holds_its_floor(result):
-    # issue 12: the 163-run file; a floor that catches regressions (MAPE 25.8%, 19 plans rejected on the
-    # model of 2026-11), tightened as the model improves
-    assert result["mape_pct"] <= 26.0
-    assert len(result["failed"]) <= 19
+    # issue 12: the 163-run file; a floor that catches regressions (on the model of 2026-11: MAPE 27.1%,
+    # leave-one-source-out 24.1%), tightened as the model improves
+    assert result["mape_pct"] <= 27.5
+    assert result["loso_mape_pct"] <= 24.5
+    assert result["failed"] == []  # every run is predicted, also where its plan does not fit the memory model
 
 
-def test_best_plan_is_at_least_as_fast_as_the_published_one(result):
+def test_summary_fields_are_the_contract(result):
+    for key in ("mape_pct", "loso_mape_pct", "bias_pct", "fit_rate", "interval_coverage", "mape_by_vendor_pct",
+                "mape_by_framework_pct"):
+        assert result[key] is not None, key
     for r in result["runs"]:
+        assert {"framework", "predicted_low_tokens_per_s", "predicted_high_tokens_per_s", "memory_over_gb"} <= set(r)
+        assert r["error_pct"] is not None, r["id"]
+        # the range need not hold the point: where a stack's runs are all predicted high, it lies below it
+        assert 0 < r["predicted_low_tokens_per_s"] <= r["predicted_high_tokens_per_s"]
+
+
+def test_a_plan_over_memory_says_by_how_much(result):
+    over = [r for r in result["runs"] if r["published_plan_fits"] is False]
+    for r in over:
+        assert r["memory_over_gb"] > 0 and abs(r["memory_gb"] - r["capacity_gb"] - r["memory_over_gb"]) < 1e-6
+        assert any("GB over" in a for a in r["assumptions"])
+    assert result["fit_rate"] == pytest.approx(1 - len(over) / len(result["runs"]))
+
+
+def test_coverage_counts_the_runs_inside_their_range(result):
+    inside = [r for r in result["runs"] if r["in_range"]]
+    for r in inside:
+        meas = r["measured_tokens_per_s"]
+        if meas is not None:
+            assert r["predicted_low_tokens_per_s"] * (1 - 1e-9) <= meas <= r["predicted_high_tokens_per_s"] * (1 + 1e-9)
+    assert result["interval_coverage"] == pytest.approx(len(inside) / len(result["runs"]))
+
+
+def test_best_plan_is_at_least_as_fast_as_the_published_one(with_best):
+    for r in with_best["runs"]:
+        if not r["published_plan_fits"]:
+            continue  # the search only admits plans that fit
         if r["best_plan_tokens_per_s"] is not None and r["predicted_tokens_per_s"] is not None:
             assert r["best_plan_tokens_per_s"] >= r["predicted_tokens_per_s"] * (1 - 1e-9), r["id"]
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from accelplan import yamlio
 from accelplan.errors import AccelplanError
 
 TERA = 1e12
@@ -281,7 +282,7 @@ def load_profile(path: str | Path) -> CalibrationProfile:
     """Read and validate a calibration profile; a bad file raises AccelplanError naming the file and the field."""
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = yamlio.safe_load(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise AccelplanError(f"calibration profile '{p}' does not exist (write one with `accelplan bench --out {p}`)") from None
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from accelplan import yamlio
 from accelplan.catalog.schema import Chip, ModelSpec, System
 from accelplan.errors import CatalogError, UnknownIdError
 
@@ -93,7 +94,7 @@ def _guess_kind(data: dict) -> str | None:
 
 def _read_yaml(file: Path) -> Any:
     try:
-        return yaml.safe_load(file.read_text(encoding="utf-8"))
+        return yamlio.safe_load(file.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise CatalogError(str(file), None, None, f"not valid YAML: {exc}".splitlines()[0]) from None
 

@@ -258,6 +258,9 @@ class ModelSpec(Strict):
     attention: Attention | None = None
     moe: MoE | None = None
     parallel_block: bool = False  # attention and MLP side by side (PaLM, GPT-J)
+    # bias parameters: "none" (Llama); "qkv" = on the q, k, v projections only (Qwen2); "all" = on every
+    # attention and MLP linear layer, and LayerNorm (weight + bias) in place of RMSNorm (StarCoder2, GPT-2)
+    linear_bias: Literal["none", "qkv", "all"] = "none"
     illustrative: bool = False
     illustrative_note: str | None = None
     published: PublishedCount | None = None

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from accelplan import yamlio
 from accelplan.catalog.schema import Confidence
 from accelplan.errors import CatalogError
 
@@ -320,7 +321,7 @@ _FILES: dict[str, type[BaseModel]] = {
 
 def _load_file(path: Path, model: type[BaseModel]) -> BaseModel:
     try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw: Any = yamlio.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CatalogError(str(path), None, None, "file not found") from None
     except yaml.YAMLError as err:

@@ -92,7 +92,7 @@ class ModelCosts:
             per_moe = (self.params_attn_per_layer + self.params_norm_per_layer + self.params_router_per_layer
                        + self.params_shared_per_layer + moe.experts * self.params_expert)
         return (self.n_dense_layers * per_dense + self.n_moe_layers * per_moe + self.params_embedding
-                + self.params_logits + m.hidden)
+                + self.params_logits + (2 if m.linear_bias == "all" else 1) * m.hidden)  # + final norm
 
     @property
     def params_active(self) -> float:
@@ -144,6 +144,7 @@ def _attention(m: ModelSpec) -> tuple[list[Gemm], float, int, int, float]:
     kv = m.n_kv_heads * d
     gemms = [Gemm("qkv_proj", h, q + 2 * kv, "n"), Gemm("out_proj", q, h, "k")]
     params = h * (q + 2 * kv) + q * h
+    params += (q + 2 * kv if m.linear_bias != "none" else 0) + (h if m.linear_bias == "all" else 0)  # biases
     core_per_s = 2.0 * 2.0 * q / 2.0  # QK^T and AV, 2 FLOPs per MAC, causal half
     return gemms, core_per_s, q, 2 * kv, params
 
@@ -155,17 +156,18 @@ def model_costs(m: ModelSpec, seq_len: int | None = None) -> ModelCosts:
     f = m.ffn_hidden
     fin = 2 * f if m.gated_mlp else f
     mlp_gemms = [Gemm("mlp_in", h, fin, "n"), Gemm("mlp_out", f, h, "k")]
-    dense_mlp_params = h * fin + f * h
+    bias = m.linear_bias == "all"  # MLP biases and LayerNorm biases
+    dense_mlp_params = h * fin + f * h + (fin + h if bias else 0)
     moe_gemms: list[Gemm] = []
     expert_params = shared_params = router_params = moe_act = 0.0
     if m.moe is not None:
         moe = m.moe
         fe = moe.expert_ffn_hidden
         fe_in = 2 * fe if m.gated_mlp else fe
-        expert_params = h * fe_in + fe * h
+        expert_params = h * fe_in + fe * h + (fe_in + h if bias else 0)
         fs = moe.shared_expert_ffn_hidden or fe
         fs_in = 2 * fs if m.gated_mlp else fs
-        shared_params = moe.shared_experts * (h * fs_in + fs * h)
+        shared_params = moe.shared_experts * (h * fs_in + fs * h + (fs_in + h if bias else 0))
         router_params = h * moe.experts
         # routed/shared expert activations kept per token (inputs, fc1 outputs, activation outputs)
         moe_act = moe.top_k * (2 * h + 2 * fe_in + 2 * fe) + moe.shared_experts * (2 * fs_in + 2 * fs)
@@ -175,7 +177,7 @@ def model_costs(m: ModelSpec, seq_len: int | None = None) -> ModelCosts:
         if moe.shared_experts:
             moe_gemms += [Gemm("shared_in", h, fs_in * moe.shared_experts, "n"),
                           Gemm("shared_out", fs * moe.shared_experts, h, "k")]
-    norm_params = 2 * h
+    norm_params = (4 if bias else 2) * h  # two norms per layer, LayerNorm with a bias when `bias`
     head = [Gemm("logits", h, m.vocab, "n", kind="logits")]
 
     # Activations kept per token per layer (bf16 = 2 bytes), after Korthikanti et al. 2022

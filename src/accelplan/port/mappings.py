@@ -13,6 +13,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from accelplan import yamlio
 from accelplan.errors import CatalogError
 
 DATA_FILE = Path(__file__).parent / "data" / "mappings.yaml"
@@ -129,7 +130,7 @@ def _shipped() -> Mapping:
 
 def _read(path: Path) -> Mapping:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlio.safe_load(path.read_text(encoding="utf-8"))
         return Mapping.model_validate(raw)
     except OSError as exc:
         raise CatalogError(str(path), None, None, f"cannot read: {exc.strerror or exc}") from exc

@@ -10,8 +10,7 @@ import re
 import tomllib
 from collections.abc import Iterable
 
-import yaml
-
+from accelplan import yamlio
 from accelplan.port.rules import CODE_CHARS, CUDA_WHEEL, Finding, NameIndex, is_cuda_env, is_nccl_env, requirement_row
 
 _SHELL_WORD = re.compile(r"[A-Za-z0-9_./-]+")
@@ -85,7 +84,7 @@ def scan_setup_cfg(text: str, rel: str, index: NameIndex) -> list[Finding]:
 
 
 def scan_conda_env(text: str, rel: str, index: NameIndex) -> list[Finding]:
-    doc = yaml.safe_load(text)
+    doc = yamlio.safe_load(text)
     if not isinstance(doc, dict) or not isinstance(doc.get("dependencies"), list):
         return []
     reqs: list[str] = []

@@ -30,6 +30,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, model_validator
 
+from accelplan import yamlio
 from accelplan.api import DEFAULT_GLOBAL_BATCH, DEFAULT_TOKENS
 from accelplan.catalog.loader import Catalog, load_catalog
 from accelplan.errors import AccelplanError
@@ -249,7 +250,7 @@ def load_grid(path: str | Path, catalog: Catalog | None = None) -> Grid:
     if not p.is_file():
         raise AccelplanError(f"grid file '{p}' does not exist")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = yamlio.safe_load(p.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise AccelplanError(f"{p}: not valid YAML: {str(exc).splitlines()[0]}") from None
     return parse_grid(data, str(p), catalog)

@@ -8,17 +8,22 @@ output lists each such assumption.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from accelplan import yamlio
 from accelplan.catalog.loader import Catalog, load_catalog
-from accelplan.catalog.schema import Attention, ModelSpec, MoE, Workload
+from accelplan.catalog.schema import Attention, Chip, ModelSpec, MoE, System, Workload
 from accelplan.errors import AccelplanError, CatalogError
 from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.collectives import Fabric
+from accelplan.perf.step import PlanArrays, evaluate
 
 ASSUMED_TOKENS_PER_STEP = 4 * 1024 * 1024
 
@@ -53,13 +58,15 @@ class RunPlan(BaseModel):
     zero: int | None = Field(default=None, ge=0, le=3)
     sequence_parallel: bool | None = None
     precision: Literal["bf16", "fp16", "fp8"] | None = None
+    framework: str | None = None
+    framework_version: str | None = None
 
 
 class Measured(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    tokens_per_s: float | None = None
-    mfu: float | None = None
-    mfu_peak_tflops: float | None = None
+    tokens_per_s: float | None = Field(default=None, gt=0)
+    mfu: float | None = Field(default=None, gt=0, le=1)
+    mfu_peak_tflops: float | None = Field(default=None, gt=0)
     mfu_convention: Literal["6N", "6N+attn", "megatron-72", "megatron-96-hfu"] | None = None
     reported: str | None = None
 
@@ -68,6 +75,7 @@ class Run(BaseModel):
     model_config = ConfigDict(extra="ignore")
     id: str
     source: str = ""
+    source_group: str | None = None  # the document family; leave-one-source-out holds it out whole
     chip: str
     chips: int = Field(gt=0)
     system: str | None = None
@@ -76,19 +84,33 @@ class Run(BaseModel):
     measured: Measured
     notes: str | None = None
 
+    @property
+    def group(self) -> str:
+        """The run's source family: `source_group`, or its source text where a file gives none."""
+        return self.source_group or self.source or self.id
+
 
 class RunResult(BaseModel):
     id: str
     chip: str
     vendor: str
     chips: int
+    framework: str | None = None
+    source_group: str = ""
     predicted_tokens_per_s: float | None = None
+    predicted_low_tokens_per_s: float | None = None  # the 80% range (cross-validated residuals)
+    predicted_high_tokens_per_s: float | None = None
     measured_tokens_per_s: float | None = None
     predicted_mfu: float | None = None
     measured_mfu: float | None = None
-    error_pct: float | None = None
+    error_pct: float | None = None  # on tokens/s, or on MFU where the source gives only MFU
+    loso_error_pct: float | None = None  # the same with every fitted constant refitted without this run's source
+    in_range: bool | None = None
     plan: dict[str, Any] | None = None
     published_plan_fits: bool | None = None
+    memory_gb: float | None = None
+    capacity_gb: float | None = None
+    memory_over_gb: float | None = None  # > 0 where the plan ran although the memory model says it does not fit
     best_plan_tokens_per_s: float | None = None
     assumptions: list[str] = Field(default_factory=list)
     error: str | None = None
@@ -99,7 +121,7 @@ def load_runs(path: str | Path) -> list[Run]:
     if not p.exists():
         raise CatalogError(str(p), None, None, "file not found")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = yamlio.safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise CatalogError(str(p), None, None, f"not valid YAML: {exc}".splitlines()[0]) from None
     if not isinstance(data, list):
@@ -139,13 +161,51 @@ def mfu_under_convention(convention: str, run: Run, m: ModelSpec, tokens_per_s: 
     return f * tokens_per_s / (run.chips * peak_flops)
 
 
-def validate_run(run: Run, cat: Catalog, calibration: object | None = None,
-                 assumptions: Assumptions = DEFAULT) -> RunResult:
+@dataclass
+class Prepared:
+    """A run made ready to predict: its workload, hardware and the plan the published fields resolve to."""
+
+    run: Run
+    result: RunResult
+    workload: Workload | None = None
+    chip: Chip | None = None
+    system: System | None = None
+    plans: PlanArrays | None = None  # the resolved plan, one row
+    mfu_peak_flops_per_s: float = 0.0
+
+    def predict(self, assumptions: Assumptions, calibration: object | None = None) -> float | None:
+        """Whole-job tokens/s of the resolved plan under `assumptions`; None where there is no plan."""
+        if self.plans is None or self.workload is None or self.chip is None or self.system is None:
+            return None
+        arr = evaluate(self.workload, self.system, self.chip, self.plans, assumptions, calibration)
+        tps = float(arr.tokens_per_s[0])
+        return tps if math.isfinite(tps) and tps > 0 else None
+
+    def error_pct(self, tps: float | None) -> float | None:
+        """Signed error of a predicted rate against the measurement, on tokens/s or on the source's MFU."""
+        if tps is None:
+            return None
+        m = self.run.measured
+        if m.tokens_per_s is not None:
+            return 100.0 * (tps - m.tokens_per_s) / m.tokens_per_s
+        if m.mfu is not None and self.workload is not None:
+            conv = m.mfu_convention or "6N+attn"
+            mfu = mfu_under_convention(conv, self.run, self.workload.model, tps, self.mfu_peak_flops_per_s)
+            return 100.0 * (mfu - m.mfu) / m.mfu
+        return None
+
+
+def prepare_run(run: Run, cat: Catalog, calibration: object | None = None, assumptions: Assumptions = DEFAULT,
+                best_plan: bool = False) -> Prepared:
+    """Resolve a run's plan (published fields pinned, the rest chosen as its framework would) and predict it."""
     from accelplan.plan.search import search
 
     chip = cat.chip(run.chip)
-    res = RunResult(id=run.id, chip=chip.id, vendor=chip.vendor, chips=run.chips)
+    res = RunResult(id=run.id, chip=chip.id, vendor=chip.vendor, chips=run.chips, framework=run.plan.framework,
+                    source_group=run.group)
+    prep = Prepared(run=run, result=res, chip=chip)
     system = cat.system(run.system) if run.system else cat.default_system(chip)
+    prep.system = system
     m = run_model(run)
     p = run.plan
     precision = p.precision or "bf16"
@@ -159,68 +219,122 @@ def validate_run(run: Run, cat: Catalog, calibration: object | None = None,
         res.assumptions.append(f"global_batch: {gbs} sequences (not published; ~4M tokens per step, as Llama 2 "
                                "and most open pretraining runs use)")
     w = Workload(model=m, tokens=1e12, seq_len=run.model.seq_len, global_batch=gbs, precision=precision)
+    prep.workload = w
     fixed = {"tp": p.tp, "pp": p.pp, "cp": p.cp, "ep": p.ep, "vpp": p.vpp, "micro_batch": p.micro_batch,
              "recompute": p.recompute, "zero": p.zero, "sequence_parallel": p.sequence_parallel, "dp": p.dp}
     for k, v in fixed.items():
         if v is None:
             res.assumptions.append(f"{k}: chosen by the planner (not published)")
     res.assumptions.extend(Fabric.assumptions(system, assumptions, calibration))
-    found = search(w, system, chip, run.chips, fixed=fixed, assumptions=assumptions, calibration=calibration)
-    if found.best is None:
+    found = search(w, system, chip, run.chips, fixed=fixed, assumptions=assumptions, calibration=calibration,
+                   require_fit=False)
+    if found.best is None or found.arrays is None:
         why = "; ".join(f"{n} {r}" for r, n in found.reasons.items()) or "no candidate"
-        # report how the published plan fails (memory), the most useful diagnosis
-        res.error = f"no feasible plan consistent with the published fields ({why})"
-        res.published_plan_fits = False
-        return res
-    arr = found.arrays
-    assert arr is not None
-    i = found.best
+        res.error = f"no plan consistent with the published fields ({why})"
+        return prep
+    arr, i = found.arrays, found.best
     plan = arr.plans.plan(i)
+    prep.plans = arr.plans.take(np.array([i]))
     res.plan = plan.model_dump()
-    res.published_plan_fits = True
+    res.memory_gb = float(arr.memory_bytes[i]) / 1e9
+    res.capacity_gb = arr.capacity_bytes / 1e9
+    res.published_plan_fits = bool(arr.fits[i])
+    res.memory_over_gb = max(0.0, res.memory_gb - res.capacity_gb)
+    if not res.published_plan_fits:
+        res.assumptions.append(f"memory: the published plan needs {res.memory_gb:.1f} GB per device in this model, "
+                               f"{res.memory_over_gb:.1f} GB over the {res.capacity_gb:.0f} GB it has; it ran, so "
+                               "its throughput is predicted anyway")
+    if best_plan:
+        best_any = search(w, system, chip, run.chips, fixed={"sequence_parallel": None}, assumptions=assumptions,
+                          calibration=calibration)
+        if best_any.best is not None and best_any.arrays is not None:
+            res.best_plan_tokens_per_s = float(best_any.arrays.tokens_per_s[best_any.best])
     tps = float(arr.tokens_per_s[i])
-    best_any = search(w, system, chip, run.chips, fixed={"sequence_parallel": None}, assumptions=assumptions,
-                      calibration=calibration)
-    if best_any.best is not None and best_any.arrays is not None:
-        res.best_plan_tokens_per_s = float(best_any.arrays.tokens_per_s[best_any.best])
-    if run.measured.tokens_per_s is not None:
+    meas = run.measured
+    if meas.tokens_per_s is not None:
         res.predicted_tokens_per_s = tps
-        res.measured_tokens_per_s = run.measured.tokens_per_s
-        res.error_pct = 100.0 * (tps - run.measured.tokens_per_s) / run.measured.tokens_per_s
-    elif run.measured.mfu is not None:
-        peak = (run.measured.mfu_peak_tflops * 1e12 if run.measured.mfu_peak_tflops
+        res.measured_tokens_per_s = meas.tokens_per_s
+    elif meas.mfu is not None:
+        peak = (meas.mfu_peak_tflops * 1e12 if meas.mfu_peak_tflops
                 else chip.peak_flops_per_s(precision) or chip.peak_flops_per_s("bf16") or 0.0)
-        if not run.measured.mfu_peak_tflops:
+        if not meas.mfu_peak_tflops:
             res.assumptions.append(f"MFU peak: catalog {precision} dense peak of {chip.id} ({peak / 1e12:g} TFLOP/s)")
-        conv = run.measured.mfu_convention or "6N+attn"
-        res.predicted_mfu = mfu_under_convention(conv, run, m, tps, peak)
-        res.measured_mfu = run.measured.mfu
-        res.error_pct = 100.0 * (res.predicted_mfu - run.measured.mfu) / run.measured.mfu
+        prep.mfu_peak_flops_per_s = peak
+        res.predicted_tokens_per_s = tps
+        res.predicted_mfu = mfu_under_convention(meas.mfu_convention or "6N+attn", run, m, tps, peak)
+        res.measured_mfu = meas.mfu
     else:
         res.error = "measured carries neither tokens_per_s nor mfu"
-    return res
+        return prep
+    res.error_pct = prep.error_pct(tps)
+    return prep
 
 
-def validate(path: str | Path, calibration: object | None = None, assumptions: Assumptions = DEFAULT) -> dict[str, Any]:
-    """Predict every run in `path`; JSON-ready: runs, mape_pct, per-vendor MAPE (DESIGN.md sec. 6)."""
+def validate_run(run: Run, cat: Catalog, calibration: object | None = None,
+                 assumptions: Assumptions = DEFAULT, best_plan: bool = False) -> RunResult:
+    return prepare_run(run, cat, calibration, assumptions, best_plan).result
+
+
+def _mape(errors: list[float]) -> float | None:
+    return sum(abs(e) for e in errors) / len(errors) if errors else None
+
+
+def _by(results: list[RunResult], key: str, field: str = "error_pct") -> dict[str, float]:
+    groups: dict[str, list[float]] = {}
+    for r in results:
+        e = getattr(r, field)
+        if e is not None:
+            groups.setdefault(getattr(r, key) or "unknown", []).append(e)
+    return {k: _mape(v) for k, v in sorted(groups.items())}  # type: ignore[misc]
+
+
+def validate(path: str | Path, calibration: object | None = None, assumptions: Assumptions = DEFAULT,
+             best_plan: bool = False) -> dict[str, Any]:
+    """Predict every run in `path` with the shipped defaults (DESIGN.md sec. 6), JSON-ready.
+
+    Besides each run's error: MAPE overall, by vendor and by framework; the signed bias; the share of published
+    plans that fit the memory model; grouped leave-one-source-out MAPE (every fitted constant refitted without
+    the run's source family, `validate.fit`); the 80% range of every run from the cross-validated residuals of
+    other sources, and how many runs fall inside it. `best_plan` also searches every plan of each run (slow)."""
+    from accelplan.validate.fit import cross_validate
+
     cat = load_catalog()
-    results: list[RunResult] = []
+    preps: list[Prepared] = []
     for run in load_runs(path):
         try:
-            results.append(validate_run(run, cat, calibration, assumptions))
+            preps.append(prepare_run(run, cat, calibration, assumptions, best_plan))
         except AccelplanError as exc:
-            results.append(RunResult(id=run.id, chip=run.chip, vendor="?", chips=run.chips, error=str(exc)))
-    errs = [abs(r.error_pct) for r in results if r.error_pct is not None]
-    per_vendor: dict[str, list[float]] = {}
-    for r in results:
-        if r.error_pct is not None:
-            per_vendor.setdefault(r.vendor, []).append(abs(r.error_pct))
+            res = RunResult(id=run.id, chip=run.chip, vendor="?", chips=run.chips, framework=run.plan.framework,
+                            source_group=run.group, error=str(exc))
+            preps.append(Prepared(run=run, result=res))
+    cv = cross_validate(preps, assumptions, calibration)
+    results = [p.result for p in preps]
+    errs = [r.error_pct for r in results if r.error_pct is not None]
+    fitted = [r.published_plan_fits for r in results if r.published_plan_fits is not None]
+    covered = [r.in_range for r in results if r.in_range is not None]
     return {
         "file": str(path),
         "runs": [r.model_dump() for r in results],
-        "mape_pct": sum(errs) / len(errs) if errs else None,
-        "mape_by_vendor_pct": {v: sum(e) / len(e) for v, e in sorted(per_vendor.items())},
-        "max_abs_error_pct": max(errs) if errs else None,
+        "mape_pct": _mape(errs),
+        "loso_mape_pct": cv.loso_mape_pct,
+        "bias_pct": sum(errs) / len(errs) if errs else None,
+        "fit_rate": sum(fitted) / len(fitted) if fitted else None,
+        "interval_coverage": sum(covered) / len(covered) if covered else None,
+        "mape_by_vendor_pct": _by(results, "vendor"),
+        "mape_by_framework_pct": _by(results, "framework"),
+        "bias_by_vendor_pct": {k: sum(v) / len(v) for k, v in _signed(results, "vendor").items()},
+        "loso_mape_by_vendor_pct": _by(results, "vendor", "loso_error_pct"),
+        "loso_mape_by_framework_pct": _by(results, "framework", "loso_error_pct"),
+        "fitted_constants": cv.constants,
+        "max_abs_error_pct": max((abs(e) for e in errs), default=None),
         "failed": [r.id for r in results if r.error_pct is None],
         "calibration": "default" if calibration is None else str(calibration),
     }
+
+
+def _signed(results: list[RunResult], key: str) -> dict[str, list[float]]:
+    groups: dict[str, list[float]] = {}
+    for r in results:
+        if r.error_pct is not None:
+            groups.setdefault(getattr(r, key) or "unknown", []).append(r.error_pct)
+    return dict(sorted(groups.items()))

@@ -1,0 +1,98 @@
+"""What the published runs are allowed to decide, and how well that holds on sources they did not see.
+
+A constant in `FITTED` is one the step model takes from the published runs rather than from a datasheet, a paper or
+a stack's documentation. Validation refits each of them without one source family at a time (grouped
+leave-one-source-out, LOSO) and scores that family with the refitted value: the figure that tells how the model
+does on runs nobody has shown it. Refitting is a search over a grid, every run's resolved plan evaluated at every
+grid value once; constants are refitted one at a time, the others at their shipped values.
+
+The 80% range of a prediction comes from the same out-of-source residuals: the 10th and 90th percentiles of the
+signed errors of runs on the same vendor and stack (or, with fewer than `MIN_POOL` such runs, the same vendor, the
+same stack, then all runs), none of them from the run's own source family.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from accelplan.perf.assumptions import Assumptions
+
+if TYPE_CHECKING:
+    from accelplan.validate.runs import Prepared
+
+FITTED: dict[str, tuple[float, ...]] = {
+    "gemm_sustained_fraction": (0.70, 0.75, 0.80, 0.85, 0.90, 0.95, 1.0),
+}
+MIN_POOL = 8
+RANGE_QUANTILES = (0.10, 0.90)
+
+
+@dataclass
+class CrossValidation:
+    loso_mape_pct: float | None
+    constants: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def cross_validate(preps: list[Prepared], assumptions: Assumptions, calibration: object | None = None) -> CrossValidation:
+    """Fill each run's `loso_error_pct`, 80% range and `in_range`; return the LOSO MAPE and the refitted values."""
+    idx = [i for i, p in enumerate(preps) if p.result.error_pct is not None]
+    groups = np.array([preps[i].result.source_group for i in idx])
+    loso = np.array([preps[i].result.error_pct for i in idx], dtype=float)
+    constants: dict[str, dict[str, Any]] = {}
+    for name, grid in FITTED.items():
+        errs = np.array([[_err(preps[i], assumptions.model_copy(update={name: v}), calibration) for v in grid]
+                         for i in idx], dtype=float)  # runs x grid values
+        abs_errs = np.abs(errs)
+        overall = int(np.nanargmin(np.nanmean(abs_errs, axis=0)))
+        picked: dict[str, float] = {}
+        for g in np.unique(groups):
+            train = groups != g
+            j = int(np.nanargmin(np.nanmean(abs_errs[train], axis=0)))
+            picked[str(g)] = grid[j]
+            loso[groups == g] = errs[groups == g, j]
+        constants[name] = {"shipped": getattr(assumptions, name), "best_on_all_runs": grid[overall],
+                           "grid": list(grid), "refitted_without_each_source": picked}
+    for k, i in enumerate(idx):
+        preps[i].result.loso_error_pct = float(loso[k])
+    _ranges(preps, idx, groups, loso)
+    mape = float(np.mean(np.abs(loso))) if len(idx) else None
+    return CrossValidation(loso_mape_pct=mape, constants=constants)
+
+
+def _err(p: Prepared, a: Assumptions, calibration: object | None) -> float:
+    e = p.error_pct(p.predict(a, calibration))
+    return np.nan if e is None else e
+
+
+def pool_for(vendor: str, framework: str | None, rows: list[tuple[str, str | None, float]]) -> list[float]:
+    """Signed residuals (%) to draw a range from: same vendor and stack, else vendor, else stack, else all."""
+    for keep in (lambda v, f: v == vendor and f == framework, lambda v, f: v == vendor,
+                 lambda v, f: f == framework, lambda v, f: True):
+        pool = [e for v, f, e in rows if keep(v, f)]
+        if len(pool) >= MIN_POOL:
+            return pool
+    return [e for _, _, e in rows]
+
+
+def range_factors(residuals_pct: list[float]) -> tuple[float, float]:
+    """Multipliers on a predicted rate that bound the measured one with 80% probability: a prediction that runs
+    e% high means the truth is prediction / (1 + e/100)."""
+    lo_q, hi_q = np.quantile(np.asarray(residuals_pct, dtype=float) / 100.0, RANGE_QUANTILES)
+    return 1.0 / (1.0 + hi_q), 1.0 / (1.0 + lo_q)
+
+
+def _ranges(preps: list[Prepared], idx: list[int], groups: np.ndarray, loso: np.ndarray) -> None:
+    rows = [(preps[i].result.vendor, preps[i].result.framework, float(loso[k])) for k, i in enumerate(idx)]
+    for k, i in enumerate(idx):
+        r = preps[i].result
+        others = [row for row, g in zip(rows, groups, strict=True) if g != groups[k]]
+        if not others or r.predicted_tokens_per_s is None:
+            continue
+        lo, hi = range_factors(pool_for(r.vendor, r.framework, others))
+        r.predicted_low_tokens_per_s = r.predicted_tokens_per_s * lo
+        r.predicted_high_tokens_per_s = r.predicted_tokens_per_s * hi
+        # the run is inside its range when its own error lies between the pool's 10th and 90th percentiles
+        r.in_range = bool(1.0 / hi - 1.0 <= r.error_pct / 100.0 <= 1.0 / lo - 1.0)  # type: ignore[operator]

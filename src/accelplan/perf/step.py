@@ -308,7 +308,7 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     s = float(workload.seq_len)
     fp8 = workload.precision == "fp8"
     r = Rates.of(chip, workload.precision, a, calibration)
-    fab = Fabric.of(system, a, calibration)
+    fab = Fabric.of(system, a, calibration, chips=int(np.max(plans.tp * plans.pp * plans.dp * plans.cp)))
 
     tp, pp, dp, ep, cp = (x.astype(float) for x in (plans.tp, plans.pp, plans.dp, plans.ep, plans.cp))
     vpp, mb = plans.vpp.astype(float), plans.mb.astype(float)

@@ -44,7 +44,8 @@ def main() -> None:
         w = make_workload(model, tokens=1e12, seq_len=seq, global_batch=gbs, catalog=cat)
         c = cat.chip(chip_id)
         s = cat.default_system(c)
-        dt, res = timed(lambda w=w, s=s, c=c, n=n: search(w, s, c, n))
+        st = cat.default_stack(c)
+        dt, res = timed(lambda w=w, s=s, c=c, n=n, st=st: search(w, s, c, n, stack=st))
         print(f"| {model} | {chip_id} | {n} | {res.candidates:,} | {res.feasible:,} | {dt:.3f} | "
               f"{res.candidates / dt:,.0f} |")
     dt, _ = timed(lambda: compare(), repeats=1)

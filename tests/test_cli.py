@@ -122,9 +122,24 @@ def test_assumptions_lists_every_constant_with_a_reason():
 
 def test_assume_overrides_one_constant_and_names_bad_ones():
     base = ["estimate", "-c", "h100", "-n", "64", "-m", "llama3.1-70b", "--tp", "8", "--pp", "2", "--json"]
-    plain = json.loads(run(*base).stdout)
-    hidden = json.loads(run(*base, "--assume", "tp_overlap=1").stdout)
+    plain = json.loads(run(*base, "--assume", "tp_overlap=0").stdout)
+    hidden = json.loads(run(*base).stdout)  # Megatron-LM, the default stack on CUDA, overlaps TP traffic
     assert plain["time_breakdown_s"]["tp_comm"] > 0 and hidden["time_breakdown_s"]["tp_comm"] == 0
     assert hidden["step_time_s"] < plain["step_time_s"]
+    assert "megatron-lm" in hidden["stack"] and "default" in hidden["stack"]
     bad = cli("estimate", "-c", "h100", "-n", "64", "-m", "llama3.1-70b", "--tp", "8", "--assume", "tp_overlp=1")
     assert bad.returncode == 2 and "did you mean tp_overlap" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_the_framework_is_an_input_and_the_estimate_names_it():
+    base = ["estimate", "-c", "h100", "-n", "64", "-m", "llama3.1-70b", "--tp", "8", "--pp", "2", "--json"]
+    mcore = json.loads(run(*base, "--framework", "megatron-lm").stdout)
+    fsdp = json.loads(run(*base, "--framework", "fsdp").stdout)  # plain FSDP: no tensor-parallel overlap
+    assert fsdp["time_breakdown_s"]["tp_comm"] > mcore["time_breakdown_s"]["tp_comm"] == 0
+    assert fsdp["stack"].startswith("stack: fsdp")
+    old = json.loads(run(*base, "--framework", "nemo", "--framework-version", "24.07").stdout)
+    assert "nemo 24.07" in old["stack"]
+    bad = cli(*base, "--framework", "megatorn")
+    assert bad.returncode == 2 and "unknown stack 'megatorn'" in bad.stderr and bad.stderr.count("\n") == 1
+    wrong = cli("estimate", "-c", "ascend-910b", "-n", "8", "-m", "llama3.1-8b", "--framework", "nemo")
+    assert wrong.returncode == 2 and "does not run on ascend-910b" in wrong.stderr

@@ -46,6 +46,10 @@ KEYWORDS = {  # words that identify which source speaks of a figure, when the nu
 VENDOR_SITES = ("nvidia.com", "cloud.google.com", "amd.com", "intel.com", "habana", "hiascend.com",
                 "huawei.com", "aws.amazon.com", "awsdocs", "Huawei Connect", "docs.cloud.google")
 
+# The software runtime each vendor's training frameworks run on (CUDA, ROCm, CANN, Gaudi's SynapseAI, XLA, Neuron).
+RUNTIME_OF_VENDOR = {"nvidia": "cuda", "amd": "rocm", "huawei": "cann", "intel": "habana", "google": "xla",
+                     "aws": "neuron"}
+
 # Canonical short ids: the validation alias where there is one, else the research id minus vendor.
 EXTRA_ALIASES = {
     "a100-sxm-80gb": ["a100", "a100-80gb"], "h100-sxm": ["h100"], "h200-sxm": ["h200"], "b200-hgx": ["b200"],
@@ -55,45 +59,127 @@ EXTRA_ALIASES = {
     "mi300x": [], "gaudi3": ["gaudi-3"], "gaudi2": ["gaudi-2"],
 }
 
-# Measured GEMM efficiency (MAMF / theoretical dense bf16, mean of 100 iterations at the best shape).
+# Measured best-shape GEMM rates (MAMF: the best shape of a sweep, mean of 100 iterations), TFLOP/s. The efficiency
+# stored is this rate over the chip's own catalog peak, so it always multiplies back to the measured rate.
 MAMF_REF = ("stas00/ml-engineering compute/accelerator/README.md, 'Maximum Achievable Matmul FLOPS "
             "comparison table' (BF16)")
-MEASURED_MATMUL = {
-    "a100-sxm-80gb": (0.869, f"measured: {MAMF_REF}: A100 SXM 271.2 of 312"),
-    "a100-sxm-40gb": (0.869, f"measured: {MAMF_REF}: A100 SXM 271.2 of 312 (same GA100 die)"),
-    "a800-sxm4-80gb": (0.869, f"measured: {MAMF_REF}: A100 SXM 271.2 of 312 (same GA100 die)"),
-    "h100-sxm": (0.803, f"measured: {MAMF_REF}: H100 SXM 794.5 of 989"),
-    "h800-sxm": (0.803, f"measured: {MAMF_REF}: H100 SXM 794.5 of 989 (same GH100 compute)"),
-    "h200-sxm": (0.803, f"measured: {MAMF_REF}: H100 SXM 794.5 of 989, 'H200 is the same'"),
-    "b200-hgx": (0.776, f"measured: {MAMF_REF}: B200 SXM 1745 of 2250"),
-    "b300-hgx": (0.786, f"measured: {MAMF_REF}: B300 SXM 1769 of 2250"),
-    "gb200": (0.729, f"measured: {MAMF_REF}: GB200 1822 of 2500"),
-    "mi250x": (0.767, f"measured: {MAMF_REF} (ROCm 6.2 edition): MI250X 147.0 of 191.5 per GCD"),
-    "mi300x": (0.514, f"measured: {MAMF_REF}: MI300X 668.4 of 1300"),
-    "mi325x": (0.604, f"measured: {MAMF_REF}: MI325X 784.9 of 1300"),
-    "mi355x": (0.680, f"measured: {MAMF_REF}: MI355X 1565 of 2300"),
-    "gaudi2": (0.969, f"measured: {MAMF_REF}: Gaudi 2 418.7 of 432"),
-    "gaudi3": (0.741, f"measured: {MAMF_REF}: Gaudi 3 1243 of 1677"),
-    "ascend-910b": (0.972, "measured: FlagPerf computation-BF16/ascend README: 304.3 of 313 TF (8-card average)"),
-    "ascend-910b3": (0.972, "measured: FlagPerf computation-BF16/ascend README: 304.3 of 313 TF (Atlas 800T A2)"),
-    "ascend-910b2": (0.839, "measured: zzc0721/torch-performance-test-data issue #109: bf16 GEMM 315.4 of 376 TF"),
-    "ascend-910c": (0.972, "measured on the 910B die: FlagPerf BF16 304.3 of 313 TF (910C = two 910B-class dies)"),
+KE_REF = "docs/research/kernel_efficiency.md"
+MEASURED_MATMUL_TFLOPS = {
+    "a100-sxm-80gb": (271.2, f"{MAMF_REF}: A100 SXM 271.2 TF (bf16)"),
+    "a100-sxm-40gb": (271.2, f"{MAMF_REF}: A100 SXM 271.2 TF (bf16; same GA100 die)"),
+    "a800-sxm4-80gb": (271.2, f"{MAMF_REF}: A100 SXM 271.2 TF (bf16; same GA100 die)"),
+    "h100-sxm": (794.5, f"{MAMF_REF}: H100 SXM 794.5 TF (bf16)"),
+    "h800-sxm": (794.5, f"{MAMF_REF}: H100 SXM 794.5 TF (bf16; same GH100 compute)"),
+    "h200-sxm": (794.5, f"{MAMF_REF}: H100 SXM 794.5 TF (bf16), 'H200 is the same'"),
+    "b200-hgx": (1745.0, f"{MAMF_REF}: B200 SXM 1745 TF (bf16)"),
+    "b300-hgx": (1769.0, f"{MAMF_REF}: B300 SXM 1769 TF (bf16)"),
+    "gb200": (1822.0, f"{MAMF_REF}: GB200 1822 TF (bf16)"),
+    "mi250x": (294.0, f"{MAMF_REF} (ROCm 6.2 edition): MI250X 147.0 TF per GCD (bf16), 294 per two-GCD module"),
+    "mi300x": (668.4, f"{MAMF_REF}: MI300X 668.4 TF (bf16)"),
+    "mi325x": (784.9, f"{MAMF_REF}: MI325X 784.9 TF (bf16)"),
+    "mi355x": (1565.0, f"{MAMF_REF}: MI355X 1565 TF (bf16; the table divides by 2300, the catalog peak is 2516)"),
+    "gaudi2": (418.7, f"{MAMF_REF}: Gaudi 2 418.7 TF (bf16)"),
+    "gaudi3": (1243.0, f"{MAMF_REF}: Gaudi 3 1243 TF (bf16)"),
+    "ascend-910b": (304.3, "FlagOpen/FlagPerf base/benchmarks/computation-BF16/ascend/README.md (commit 39866c04): "
+                           "304.3 TF bf16 by Huawei's ascend-dmi -f diagnostic on an Atlas 800T A2, 8-card average; the "
+                           "910B SKU is not stated and the README gives no nominal peak (the catalog's 313 is FlagPerf's "
+                           "own measured fp16 figure), so this ratio overstates the efficiency; a 24-core 910B2 "
+                           f"(CANN-derived 353.9 TF) would put it at 0.86 ({KE_REF} sec. 4)"),
+    "ascend-910b3": (304.3, "FlagPerf computation-BF16/ascend README: 304.3 TF bf16 by ascend-dmi on an Atlas 800T A2 "
+                            "whose SKU is not stated (assumed 910B3 by the research catalog, not by FlagPerf)"),
+    "ascend-910b2": (322.5, "gameofdimension/gpu_benchmark README (2024-11-01): mamf-finder best of >1000 shapes on an "
+                            f"Ascend910B2C, 322.5 TF bf16 ({KE_REF} sec. 4; torch.matmul 4096^3 reaches 315.4)"),
+    "ascend-910c": (645.0, "two dies x mamf-finder 322.5 TF bf16 on an Ascend910B2C (24 cube cores), the 910B-class die "
+                           f"of which a 910C package has two, each one NPU to software ({KE_REF} sec. 4)"),
 }
-# Chips with no published matmul measurement get the median of the measured ones above.
-_MEASURED_MEDIAN = sorted(v for v, _ in MEASURED_MATMUL.values())[len(MEASURED_MATMUL) // 2]
-# Measured elsewhere than the MAMF table; kept out of the median so the defaults above stay as they were.
-MEASURED_MATMUL["tpu-v5e"] = (0.923, "measured: JAX docs, Pallas TPU 'Your First Matmul' guide (docs/pallas/tpu/"
-                                     "matmul), XLA jnp.matmul bf16 8192^3 on TPU v5e: 181.8 of 197 TFLOP/s "
-                                     "(timed with Python dispatch, so a lower bound)")
-MEASURED_FP8 = {  # same table, FP8 (float8_e4m3fn) section
-    "h100-sxm": (0.709, "H100 SXM 1402.6 of 1979"), "h800-sxm": (0.709, "H100 SXM 1402.6 of 1979"),
-    "h200-sxm": (0.734, "H200 SXM 1453.4 of 1979"), "b200-hgx": (0.763, "B200 SXM 3432.5 of 4500"),
-    "b300-hgx": (0.745, "B300 SXM 3353.3 of 4500"), "gb200": (0.723, "GB200 3615.6 of 5000"),
-    "gaudi2": (0.955, "Gaudi 2 826.5 of 865"), "gaudi3": (0.769, "Gaudi 3 1289.5 of 1677"),
+# Chips with no published matmul measurement get the median efficiency of the measured ones above. Measured elsewhere
+# than the MAMF table, and kept out of that median so the defaults stay as they were:
+MEASURED_MATMUL_OTHER = {
+    "tpu-v5e": (181.8, "JAX docs, Pallas TPU 'Your First Matmul' guide (docs/pallas/tpu/matmul), XLA jnp.matmul bf16 "
+                       "8192^3 on TPU v5e: 181.8 TF (timed with Python dispatch, so a lower bound)"),
 }
+MEASURED_FP8_TFLOPS = {  # same table, FP8 (float8_e4m3fn) section
+    "h100-sxm": (1402.6, "H100 SXM 1402.6 TF"), "h800-sxm": (1402.6, "H100 SXM 1402.6 TF"),
+    "h200-sxm": (1453.4, "H200 SXM 1453.4 TF"), "b200-hgx": (3432.5, "B200 SXM 3432.5 TF"),
+    "b300-hgx": (3353.3, "B300 SXM 3353.3 TF"), "gb200": (3615.6, "GB200 3615.6 TF"),
+    "gaudi2": (826.5, "Gaudi 2 826.5 TF"), "gaudi3": (1289.5, "Gaudi 3 1289.5 TF (its fp8 is about its bf16 rate)"),
+}
+# Measured fused attention, TFLOP/s, causal, head dim 128, 8k tokens, FlashAttention benchmark convention (causal
+# counted at half): (forward, backward) for the chip's vendor-tuned kernel, and for FlashAttention-2 where measured.
+_H100_ATTN = ((529.0, 516.0), (333.0, 318.0),
+              "H100 SXM5: cuDNN fwd 529 / bwd 516 and FlashAttention-2 fwd 333 / bwd 318 TF (FA3 paper arXiv 2407.08608 "
+              "Fig. 5 and its backward figure; the backward curves carry no causal label) "
+              f"({KE_REF} sec. 1)")
+_A100_ATTN = ((182.0, 182.0), (182.0, 182.0),
+              "A100 SXM4 80GB: FlashAttention-2 causal hd128 fwd+bwd 182 TF at 8k (Dao-AILab/flash-attention "
+              f"assets/flash2_a100_fwd_bwd_benchmark.png; forward and backward not given apart) ({KE_REF} sec. 1)")
+_B200_ATTN = ((1091.0, 1099.0), None,
+              "B200 (sm100): FlashAttention-4 causal hd128 8k fwd 1418 / bwd 1209 TF (Dao-AILab/flash-attention PR "
+              "#2280); cuDNN, which Transformer Engine runs, is derived from FA4's stated margins ('up to 1.3x over "
+              f"cuDNN 9.13' forward, arXiv 2603.05451; '~1.1x' backward, PR #1945) ({KE_REF} sec. 1)")
+MEASURED_ATTENTION = {
+    "h100-sxm": _H100_ATTN, "h800-sxm": _H100_ATTN, "h200-sxm": _H100_ATTN,
+    "a100-sxm-80gb": _A100_ATTN, "a100-sxm-40gb": _A100_ATTN, "a800-sxm4-80gb": _A100_ATTN,
+    "b200-hgx": _B200_ATTN, "gb200": _B200_ATTN,
+    "mi355x": ((1173.0, 1034.0), None,
+               "MI355X: AITER flash_attn_func MHA causal hd128 fwd 1173 / bwd 1034 TF at 8k (HazyResearch/HipKittens "
+               "analysis/attn mi355x_mha_*.json, tflops_ref); grouped-query backward measured far lower (0.11-0.13 "
+               f"of peak) ({KE_REF} sec. 1)"),
+}
+# GEMM wave quantization: streaming multiprocessors / compute units / AI cores that run GEMM tiles in parallel.
+COMPUTE_UNITS = {
+    **{c: (132, "132 SMs (NVIDIA H100 Tensor Core GPU Architecture whitepaper, H100 SXM5)")
+       for c in ("h100-sxm", "h800-sxm", "h200-sxm")},
+    **{c: (108, "108 SMs (NVIDIA A100 Tensor Core GPU Architecture whitepaper)")
+       for c in ("a100-sxm-80gb", "a100-sxm-40gb", "a800-sxm4-80gb")},
+    **{c: (148, "148 SMs (stas00/ml-engineering training/performance 'Do more SMs give more TFLOPS?')")
+       for c in ("b200-hgx", "gb200")},
+    **{c: (304, "304 compute units (AMD CDNA 3 architecture whitepaper, MI300X)") for c in ("mi300x", "mi325x")},
+    **{c: (256, "256 compute units (AMD Instinct MI350 series datasheet)") for c in ("mi350x", "mi355x")},
+    "ascend-910b2": (24, f"24 cube cores (CANN Ascend910B2.ini ai_core_cnt=24; {KE_REF} sec. 4)"),
+    "ascend-910b3": (20, f"20 cube cores (CANN Ascend910B3.ini ai_core_cnt=20; {KE_REF} sec. 4)"),
+    "ascend-910b4": (20, f"20 cube cores (CANN Ascend910B4.ini ai_core_cnt=20; {KE_REF} sec. 4)"),
+}
+MEASURED_MEDIAN = 0.8  # set by main() from the measured chips
 MEMORY_EFF = 0.85
 MEMORY_BASIS = ("memory 0.85 is a default, not a measurement: device copy kernels typically reach "
                 "80-90% of HBM peak; replace with `accelplan bench`")
+
+
+def _peak(peaks: dict, dtype: str) -> float | None:
+    return peaks.get(dtype) or (peaks.get("fp16") if dtype == "bf16" else None)
+
+
+def _measured_effs(peaks_of: dict[str, dict]) -> list[float]:
+    return sorted(tf / p for cid, (tf, _) in MEASURED_MATMUL_TFLOPS.items() if (p := _peak(peaks_of.get(cid, {}), "bf16")))
+
+
+def efficiency(cid: str, peaks: dict) -> dict:
+    """Efficiency by kernel class for chip `cid`: each measured rate over the chip's own catalog peak, with its source;
+    the median of the measured chips where there is no measurement."""
+    bf16 = _peak(peaks, "bf16")
+    measured = {**MEASURED_MATMUL_TFLOPS, **MEASURED_MATMUL_OTHER}
+    if cid in measured and bf16:
+        tf, ref = measured[cid]
+        mm, basis = round(tf / bf16, 3), f"matmul measured: {ref}, over the catalog's {bf16:g} TF bf16 peak"
+    else:
+        mm, basis = MEASURED_MEDIAN, (f"matmul default: no published matmul measurement; median ({MEASURED_MEDIAN}) "
+                                      "of the measured chips in this catalog")
+    out: dict = {"matmul": mm, "memory": MEMORY_EFF, "basis": f"{basis}; {MEMORY_BASIS}"}
+    p8 = _peak(peaks, "fp8")
+    if cid in MEASURED_FP8_TFLOPS and p8:
+        tf, ref = MEASURED_FP8_TFLOPS[cid]
+        out["matmul_fp8"] = round(tf / p8, 3)
+        out["basis"] += f"; fp8 measured: {MAMF_REF.replace('(BF16)', '(FP8)')}: {ref} over the {p8:g} TF fp8 peak"
+    if cid in MEASURED_ATTENTION and bf16:
+        (fwd, bwd), flash2, ref = MEASURED_ATTENTION[cid]
+        out["attention_fwd"], out["attention_bwd"] = round(fwd / bf16, 3), round(bwd / bf16, 3)
+        if flash2:
+            out["attention_flash2_fwd"], out["attention_flash2_bwd"] = round(flash2[0] / bf16, 3), round(flash2[1] / bf16, 3)
+        out["attention_basis"] = f"measured: {ref}; fractions of the catalog's {bf16:g} TF bf16 peak"
+    if cid in COMPUTE_UNITS:
+        out["compute_units"], out["compute_units_basis"] = COMPUTE_UNITS[cid]
+    return out
 
 
 def canonical_id(entry: dict) -> str:
@@ -133,6 +219,8 @@ def convert(entry: dict) -> dict:
     for k in PLAIN:
         if k in entry and k not in ("hbm_gb", "hbm_tb_s", "tdp_w"):
             out[k] = entry[k]
+            if k == "vendor":
+                out["runtime"] = RUNTIME_OF_VENDOR[entry[k]]
     out["peak_tflops"] = {v: entry.get(k) for k, v in PEAK_KEYS.items()}
     if entry.get("sparse"):
         out["sparse_tflops"] = {SPARSE_KEYS[k]: v for k, v in entry["sparse"].items() if k in SPARSE_KEYS}
@@ -142,13 +230,7 @@ def convert(entry: dict) -> dict:
     out["scaleup"] = {v: entry.get(k) for k, v in SCALEUP_KEYS.items() if entry.get(k) is not None}
     out["scaleout"] = {v: entry.get(k) for k, v in SCALEOUT_KEYS.items() if entry.get(k) is not None}
 
-    eff, basis = MEASURED_MATMUL.get(cid, (_MEASURED_MEDIAN, (
-        f"default: no published matmul measurement; median ({_MEASURED_MEDIAN}) of the measured chips "
-        f"in this catalog")))
-    out["efficiency"] = {"matmul": eff, "memory": MEMORY_EFF, "basis": f"matmul {basis}; {MEMORY_BASIS}"}
-    if cid in MEASURED_FP8:
-        out["efficiency"]["matmul_fp8"] = MEASURED_FP8[cid][0]
-        out["efficiency"]["basis"] += f"; fp8 measured: {MAMF_REF.replace('(BF16)', '(FP8)')}: {MEASURED_FP8[cid][1]}"
+    out["efficiency"] = efficiency(cid, out["peak_tflops"])
 
     notes = {k: str(v) for k, v in entry.items() if k.endswith("_note") or k == "note"}
     handled = set(PLAIN) | set(PEAK_KEYS) | set(SCALEUP_KEYS) | set(SCALEOUT_KEYS) | set(notes) | {
@@ -198,7 +280,11 @@ def convert(entry: dict) -> dict:
 
 
 def main(path: str) -> None:
+    global MEASURED_MEDIAN
     data = yaml.safe_load(Path(path).read_text())
+    peaks_of = {canonical_id(e): {v: e.get(k) for k, v in PEAK_KEYS.items()} for e in data["chips"]}
+    effs = _measured_effs(peaks_of)
+    MEASURED_MEDIAN = round(effs[len(effs) // 2], 3)
     OUT.mkdir(parents=True, exist_ok=True)
     for entry in data["chips"]:
         chip = convert(entry)

@@ -11,11 +11,13 @@ from pydantic import BaseModel, Field
 
 from accelplan.catalog.loader import Catalog, load_catalog
 from accelplan.catalog.schema import Chip, ModelSpec, Plan, System, Workload
-from accelplan.errors import PlanError
+from accelplan.catalog.stack import Stack
+from accelplan.errors import AccelplanError, PlanError
 from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.collectives import Fabric
 from accelplan.perf.costs import ATTENTION_CONVENTION, model_costs
-from accelplan.perf.step import MEMORY_TERMS, TIME_TERMS, PlanArrays, Rates, StepArrays, evaluate
+from accelplan.perf.kernels import Rates
+from accelplan.perf.step import MEMORY_TERMS, TIME_TERMS, PlanArrays, StepArrays, evaluate
 from accelplan.plan.search import SearchResult, search
 
 SECONDS_PER_DAY = 86400.0
@@ -45,6 +47,8 @@ class Estimate(BaseModel):
     days: float | None = None
     chip_hours: float | None = None
     efficiency_basis: str = ""
+    attention_basis: str = ""
+    stack: str = ""  # the training stack and release the estimate assumes, and why
     assumptions: list[str] = Field(default_factory=list)  # figures the catalog lacks and the model assumed
     conventions: str = ATTENTION_CONVENTION
 
@@ -84,30 +88,38 @@ class Comparison(BaseModel):
     disclaimer: str = ""
 
 
-CHECKPOINT_BYTES_PER_PARAM = 14.0  # bf16 weights (2) + fp32 master weights and Adam moments (12); grads are not saved
-
-
 def economics_of(workload: Workload, chip: Chip, system: System, e: Estimate, options: Any = None) -> Any:
     """Cost, energy, goodput and availability of finishing `workload` at estimate `e` (accelplan.economics)."""
     from accelplan.economics import assess
 
-    state = model_costs(workload.model, workload.seq_len).params_total * CHECKPOINT_BYTES_PER_PARAM
+    state = model_costs(workload.model, workload.seq_len).params_total * DEFAULT.checkpoint_bytes_per_param
     return assess(chip, system, e.chips, e.days or 0.0, state_bytes=state, mfu=e.mfu, options=options)
 
 
+def resolve_stack(chip: Chip, framework: str | Stack | None = None, version: str | None = None,
+                  catalog: Catalog | None = None) -> tuple[Stack, str]:
+    """The training stack a request runs on, at the release it names, and a note saying which and why: a named stack
+    (checked to run on the chip), or, with none named, the catalog's default for the chip's runtime."""
+    if isinstance(framework, Stack):
+        return framework, f"stack: {framework.id} {framework.version or ''}".rstrip()
+    return (catalog or load_catalog()).resolve_stack(chip, framework, version)
+
+
 def chips_for_deadline(workload: Workload, chip: Chip, system: System, days: float, options: Any = None,
-                       assumptions: Assumptions = DEFAULT, calibration: object | None = None) -> tuple[Estimate, Any] | None:
+                       assumptions: Assumptions = DEFAULT, calibration: object | None = None,
+                       stack: Stack | None = None) -> tuple[Estimate, Any] | None:
     """Fewest chips that finish within `days` of elapsed time: failure-free compute stretched by the goodput
     that failures, restarts and checkpoints leave (accelplan.economics), not compute days alone.
     Returns the estimate and its economics, or None when no size on the ladder makes it."""
     memo: dict[int, Estimate | None] = {}
-    e = chips_needed(workload, chip, system, days, assumptions=assumptions, calibration=calibration, memo=memo)
+    e = chips_needed(workload, chip, system, days, assumptions=assumptions, calibration=calibration, memo=memo,
+                     stack=stack)
     if e is None:
         return None
     econ = economics_of(workload, chip, system, e, options)
     if econ.effective_days is not None and econ.effective_days > days:
         e = chips_needed(workload, chip, system, days * econ.goodput_pct / 100.0, assumptions=assumptions,
-                         calibration=calibration, memo=memo)
+                         calibration=calibration, memo=memo, stack=stack)
         if e is None:
             return None
         econ = economics_of(workload, chip, system, e, options)
@@ -162,10 +174,14 @@ def check_plan(workload: Workload, system: System, plan: Plan, chips: int | None
 
 
 def _estimate_from(arr: StepArrays, i: int, chip: Chip, system: System, workload: Workload,
-                   calibration: object | None = None, assumptions: Assumptions = DEFAULT) -> Estimate:
-    """Plan `i` of evaluated arrays as an Estimate; `assumptions` and `calibration` must be those it was evaluated with."""
+                   calibration: object | None = None, assumptions: Assumptions = DEFAULT, stack: Stack | None = None,
+                   stack_note: str = "") -> Estimate:
+    """Plan `i` of evaluated arrays as an Estimate; `assumptions`, `calibration` and `stack` must be those it was
+    evaluated with."""
     tps = float(arr.tokens_per_s[i])
     n = int(arr.chips[i])
+    st = stack if stack is not None else resolve_stack(chip)[0]
+    rates = Rates.of(chip, workload.precision, assumptions, calibration, st.kernels.attention)
     days = workload.tokens / tps / SECONDS_PER_DAY if tps > 0 else None
     return Estimate(
         chip=chip.id, system=system.id, chips=n, plan=arr.plans.plan(i), step_time_s=float(arr.step_time_s[i]),
@@ -174,20 +190,23 @@ def _estimate_from(arr: StepArrays, i: int, chip: Chip, system: System, workload
         memory_gb=float(arr.memory_bytes[i]) / 1e9, capacity_gb=arr.capacity_bytes / 1e9, fits=bool(arr.fits[i]),
         tokens_per_s=tps, mfu=float(arr.mfu[i]), hfu=float(arr.hfu[i]), micro_batches=int(arr.micro_batches[i]),
         days=days, chip_hours=None if days is None else days * 24 * n,
-        efficiency_basis=Rates.of(chip, workload.precision, assumptions, calibration).basis,
+        efficiency_basis=rates.basis, attention_basis=rates.attention_basis, stack=stack_note,
         assumptions=Fabric.assumptions(system, assumptions, calibration),
     )
 
 
 def estimate(workload: Workload, chip: Chip | str, plan: Plan, system: System | str | None = None,
-             assumptions: Assumptions = DEFAULT, calibration: object | None = None) -> Estimate:
-    """One plan, one system. A plan that does not fit raises PlanError saying by how much."""
+             assumptions: Assumptions = DEFAULT, calibration: object | None = None,
+             framework: str | Stack | None = None, framework_version: str | None = None) -> Estimate:
+    """One plan, one system, one training stack (`framework`; None = the default for the chip, stated in the
+    estimate). A plan that does not fit raises PlanError saying by how much."""
     cat = load_catalog()
     c = cat.chip(chip) if isinstance(chip, str) else chip
     s = (cat.system(system) if isinstance(system, str) else system) if system else cat.default_system(c)
+    st, note = resolve_stack(c, framework, framework_version, cat)
     check_plan(workload, s, plan)
-    arr = evaluate(workload, s, c, PlanArrays.from_plans([plan]), assumptions, calibration)
-    est = _estimate_from(arr, 0, c, s, workload, calibration, assumptions)
+    arr = evaluate(workload, s, c, PlanArrays.from_plans([plan]), assumptions, calibration, stack=st)
+    est = _estimate_from(arr, 0, c, s, workload, calibration, assumptions, st, note)
     if not est.fits:
         parts = ", ".join(f"{k} {v:.1f}" for k, v in est.memory_breakdown_gb.items() if v > 0.05)
         raise PlanError(f"plan does not fit: needs {est.memory_gb:.1f} GB per device, {c.id} has "
@@ -200,19 +219,22 @@ def estimate(workload: Workload, chip: Chip | str, plan: Plan, system: System | 
 
 def search_plans(workload: Workload, chip: Chip | str, chips: int, system: System | str | None = None,
                  assumptions: Assumptions = DEFAULT, calibration: object | None = None,
-                 fixed: dict[str, Any] | None = None) -> SearchResult:
+                 fixed: dict[str, Any] | None = None, framework: str | Stack | None = None,
+                 framework_version: str | None = None) -> SearchResult:
     cat = load_catalog()
     c = cat.chip(chip) if isinstance(chip, str) else chip
     s = (cat.system(system) if isinstance(system, str) else system) if system else cat.default_system(c)
-    return search(workload, s, c, chips, fixed=fixed, assumptions=assumptions, calibration=calibration)
+    st, _ = resolve_stack(c, framework, framework_version, cat)
+    return search(workload, s, c, chips, fixed=fixed, assumptions=assumptions, calibration=calibration, stack=st)
 
 
 def best_estimate(workload: Workload, chip: Chip, system: System, chips: int, assumptions: Assumptions = DEFAULT,
-                  calibration: object | None = None) -> Estimate | None:
-    res = search(workload, system, chip, chips, assumptions=assumptions, calibration=calibration)
+                  calibration: object | None = None, stack: Stack | None = None) -> Estimate | None:
+    st, note = resolve_stack(chip, stack)
+    res = search(workload, system, chip, chips, assumptions=assumptions, calibration=calibration, stack=st)
     if res.best is None or res.arrays is None:
         return None
-    return _estimate_from(res.arrays, res.best, chip, system, workload, calibration, assumptions)
+    return _estimate_from(res.arrays, res.best, chip, system, workload, calibration, assumptions, st, note)
 
 
 def cluster_sizes(system: System, lo: int, hi: int) -> list[int]:
@@ -234,7 +256,7 @@ REFERENCE_CHIPS = 1024
 
 def chips_needed(workload: Workload, chip: Chip, system: System, days: float, max_chips: int = 262144,
                  assumptions: Assumptions = DEFAULT, calibration: object | None = None,
-                 memo: dict[int, Estimate | None] | None = None) -> Estimate | None:
+                 memo: dict[int, Estimate | None] | None = None, stack: Stack | None = None) -> Estimate | None:
     """Fewest chips on the `cluster_sizes` ladder whose best plan finishes the tokens within `days`.
 
     Starts from the per-chip rate at a reference size, then walks the ladder up or down; throughput is
@@ -249,7 +271,7 @@ def chips_needed(workload: Workload, chip: Chip, system: System, days: float, ma
 
     def at(i: int) -> Estimate | None:
         if ladder[i] not in memo:
-            memo[ladder[i]] = best_estimate(workload, chip, system, ladder[i], assumptions, calibration)
+            memo[ladder[i]] = best_estimate(workload, chip, system, ladder[i], assumptions, calibration, stack)
         return memo[ladder[i]]
 
     ref_i = min(range(len(ladder)), key=lambda j: abs(ladder[j] - REFERENCE_CHIPS))
@@ -288,7 +310,8 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
             days: float | None = DEFAULT_DAYS, n_chips: int | None = None, seq_len: int | None = None,
             global_batch: int = DEFAULT_GLOBAL_BATCH, precision: str = "bf16", assumptions: Assumptions = DEFAULT,
             calibration: object | None = None, region: str | None = None, economics: Any = None,
-            available_only: bool = False) -> Comparison:
+            available_only: bool = False, framework: str | None = None,
+            framework_version: str | None = None) -> Comparison:
     """Several chips on one workload: chips needed to finish within `days`, or time on `n_chips` chips.
 
     Every row carries its economics (cost, energy, goodput, availability in `region`). In deadline mode the
@@ -326,15 +349,19 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
 
     def row(c: Chip) -> CompareRow:
         s = cat.default_system(c)
+        try:
+            st, _ = resolve_stack(c, framework, framework_version, cat)
+        except AccelplanError as exc:
+            return _empty_row(c, s, str(exc))
         note = "" if c.status == "shipping" else f"{c.status}: figures are not measured products"
         if any("unknown" in x for x in Fabric.assumptions(s, assumptions, calibration)):
             note = "; ".join(x for x in (note, "network bandwidth assumed (not in the catalog)") if x)
         try:
             econ = None
             if n_chips:
-                e = best_estimate(w, c, s, n_chips, assumptions, calibration)
+                e = best_estimate(w, c, s, n_chips, assumptions, calibration, st)
             else:
-                found = chips_for_deadline(w, c, s, float(days or DEFAULT_DAYS), opts, assumptions, calibration)
+                found = chips_for_deadline(w, c, s, float(days or DEFAULT_DAYS), opts, assumptions, calibration, st)
                 e, econ = found if found else (None, None)
         except PlanError as exc:
             return _empty_row(c, s, str(exc))
@@ -358,16 +385,20 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
 
 
 def equivalent(workload: Workload, chip_x: str, n_x: int, chip_y: str, assumptions: Assumptions = DEFAULT,
-               calibration: object | None = None) -> dict[str, Any]:
-    """How many chips of Y match N chips of X on this workload (best plans on both sides)."""
+               calibration: object | None = None, framework_x: str | None = None,
+               framework_y: str | None = None) -> dict[str, Any]:
+    """How many chips of Y match N chips of X on this workload (best plans on both sides), each on its training
+    stack (None = the default for its runtime)."""
     cat = load_catalog()
     cx, cy = cat.chip(chip_x), cat.chip(chip_y)
     sx, sy = cat.default_system(cx), cat.default_system(cy)
-    ex = best_estimate(workload, cx, sx, n_x, assumptions, calibration)
+    stx, _ = resolve_stack(cx, framework_x, None, cat)
+    sty, _ = resolve_stack(cy, framework_y, None, cat)
+    ex = best_estimate(workload, cx, sx, n_x, assumptions, calibration, stx)
     if ex is None:
         raise PlanError(f"no plan of {workload.model.id} fits on {n_x} x {cx.id}")
     days = workload.tokens / ex.tokens_per_s / SECONDS_PER_DAY
-    ey = chips_needed(workload, cy, sy, days, assumptions=assumptions, calibration=calibration)
+    ey = chips_needed(workload, cy, sy, days, assumptions=assumptions, calibration=calibration, stack=sty)
     return {"x": ex.model_dump(), "y": None if ey is None else ey.model_dump(),
             "ratio": None if ey is None else ey.chips / n_x,
             "note": "Y's count is the smallest size (whole nodes x 2^k or 3 x 2^k) whose best plan is at least "
@@ -375,4 +406,4 @@ def equivalent(workload: Workload, chip_x: str, n_x: int, chip_y: str, assumptio
 
 
 __all__ = ["Estimate", "Comparison", "CompareRow", "compare", "estimate", "search_plans", "equivalent",
-           "chips_needed", "chips_for_deadline", "economics_of", "make_workload", "check_plan"]
+           "chips_needed", "chips_for_deadline", "economics_of", "make_workload", "check_plan", "resolve_stack"]

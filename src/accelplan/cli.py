@@ -75,7 +75,7 @@ def assumptions(json_out: bool = JsonOpt) -> None:
     t.add_column("value", justify="right")
     t.add_column("reason", overflow="fold")
     for r in rows:
-        t.add_row(r["name"], f"{r['value']:g}", r["reason"])
+        t.add_row(r["name"], "the stack's" if r["value"] is None else f"{r['value']:g}", r["reason"])
     _console().print(t)
 
 
@@ -188,6 +188,58 @@ def systems(json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
 
 
 @app.command()
+def stacks(json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
+    """List the training stacks: what each overlaps, fuses and compiles (at its latest release)."""
+    cat = _catalog(catalog)
+    rows = [cat.stacks[k].at_release(None)[0] for k in sorted(cat.stacks)]
+    if json_out:
+        _dump([st.model_dump(mode="json") for st in rows])
+        return
+    from rich.table import Table
+
+    t = Table(title=f"{len(rows)} training stacks (`accelplan stack ID` for every property with its source)")
+    for col in ("id", "runtimes", "default for", "execution", "overlap tp/dp/pp/ep/cp", "attention", "grad/opt B",
+                "latest"):
+        t.add_column(col)
+    for st in rows:
+        o, ex = st.overlap, st.execution
+        t.add_row(st.id, ", ".join(st.runtimes), ", ".join(st.default_for), f"{ex.mode}, graphs {ex.graphs}",
+                  "/".join(f"{v:g}" for v in (o.tp, o.dp, o.pp, o.ep, o.cp)), st.kernels.attention,
+                  f"{st.memory.grad_bytes:g}/{st.memory.optimizer_bytes:g}", st.version or "-")
+    _console().print(t)
+
+
+@app.command()
+def stack(stack_id: str = typer.Argument(..., help="stack id or alias, e.g. megatron-lm, nemo, mindspeed-llm"),
+          version: str = typer.Option(None, "--version", help="a release (default: the latest)"),
+          json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
+    """Every property of one training stack with its source and confidence, and its release history."""
+    st, note = _catalog(catalog).stack(stack_id).at_release(version)
+    if json_out:
+        _dump(st.model_dump(mode="json"))
+        return
+    from rich.table import Table
+
+    con = _console()
+    con.print(f"[bold]{st.name}[/bold] ({note})")
+    t = Table()
+    for col in ("property", "value", "confidence", "source"):
+        t.add_column(col, overflow="fold")
+    data = st.model_dump()
+    for path in st.figure_paths():
+        group, key = path.split(".", 1)
+        src = "; ".join(s.ref for s in st.sources_for(path))
+        t.add_row(path, str(data[group][key]), st.confidence.get(path, ""), src)
+    con.print(t)
+    for r in st.releases:
+        con.print(f"release {r.version} ({r.date or 'undated'}): {r.changes or 'base'} [dim]{r.source}[/dim]")
+    for rt, rc in st.by_runtime.items():
+        con.print(f"on {rt}: {rc.changes} [dim]{rc.source}[/dim]")
+    if st.notes:
+        con.print(f"[dim]{st.notes}[/dim]")
+
+
+@app.command()
 def models(json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
     """List the model presets with total and active parameters."""
     from accelplan.perf.costs import model_costs
@@ -269,6 +321,13 @@ YearsOpt = typer.Option(None, "--years", help="years over which owned hardware i
 CheckpointOpt = typer.Option("async", "--checkpoint", help="async | sync checkpoint writes")
 CalibrationOpt = typer.Option(None, "--calibration", help="calibration profile from `accelplan bench --out FILE`: "
                                                           "measured efficiencies replace the defaults")
+
+
+FrameworkOpt = typer.Option(None, "--framework", help="training stack id (megatron-lm, nemo, torchtitan, mindspeed-llm, "
+                                                      "maxtext, ...; `accelplan stacks`); default: the stack of the "
+                                                      "chip's runtime, stated in the output")
+FrameworkVersionOpt = typer.Option(None, "--framework-version", help="the stack's release (e.g. 25.04, core_v0.14.0) "
+                                                                      "or a date; default: its latest release")
 
 
 AssumeOpt = typer.Option(None, "--assume", help="override a modelling assumption, NAME=VALUE (repeat), e.g. "
@@ -400,6 +459,7 @@ def _print_estimate(e: Any, title: str) -> None:
     for k, v in e.memory_breakdown_gb.items():
         m.add_row(k, f"{v:.1f}")
     con.print(t, m)
+    con.print(f"[dim]{e.stack}[/dim]")
     con.print(f"[dim]{e.conventions}; efficiency: {e.efficiency_basis[:160]}[/dim]")
 
 
@@ -413,6 +473,11 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
              zero: int = 1,
              sequence_parallel: bool = typer.Option(None, "--sp/--no-sp"),
              system: str = typer.Option(None, help="system id (default: the chip's default system)"),
+             optimizer_dtype: str = typer.Option(None, "--optimizer-dtype", help="fp32 | bf16 Adam moments (default: "
+                                                                                   "the stack's)"),
+             offload_activations: bool = typer.Option(False, "--offload-activations", help="saved activations to host"),
+             offload_optimizer: bool = typer.Option(False, "--offload-optimizer", help="optimizer state in host memory"),
+             framework: str = FrameworkOpt, framework_version: str = FrameworkVersionOpt,
              calibration: str = CalibrationOpt, assume: list[str] = AssumeOpt, json_out: bool = JsonOpt,
              catalog: list[str] = CatalogOpt) -> None:
     """Predict one given plan: step time and its breakdown, tokens/s, MFU, memory per device."""
@@ -427,8 +492,11 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
         raise PlanError(f"--chips {chips} is not a multiple of tp*pp*cp = {tpcp}")
     plan = Plan(tp=tp, pp=pp, dp=chips // tpcp, cp=cp, ep=ep, vpp=vpp, micro_batch=micro_batch,
                 recompute=recompute, recompute_layers=recompute_layers, zero=zero,  # type: ignore[arg-type]
-                sequence_parallel=tp > 1 if sequence_parallel is None else sequence_parallel)
-    e = run_estimate(w, chip_id, plan, system, assumptions=_assumptions(assume), calibration=_calibration(calibration))
+                sequence_parallel=tp > 1 if sequence_parallel is None else sequence_parallel,
+                optimizer_dtype=optimizer_dtype, offload_activations=offload_activations,  # type: ignore[arg-type]
+                offload_optimizer=offload_optimizer)
+    e = run_estimate(w, chip_id, plan, system, assumptions=_assumptions(assume), calibration=_calibration(calibration),
+                     framework=framework, framework_version=framework_version)
     if json_out:
         _dump(e)
         return
@@ -439,12 +507,13 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
 def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = typer.Option(..., "--chips", "-n"),
              model_id: str = ModelOpt, tokens: float = TokensOpt, seq_len: int = SeqOpt, global_batch: int = GbsOpt,
              precision: str = PrecOpt, top: int = typer.Option(10, "--top", "-k"),
-             system: str = typer.Option(None), region: str = RegionOpt, calibration: str = CalibrationOpt,
+             system: str = typer.Option(None), region: str = RegionOpt, framework: str = FrameworkOpt,
+             framework_version: str = FrameworkVersionOpt, calibration: str = CalibrationOpt,
              assume: list[str] = AssumeOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
     """Search every valid plan for N chips; show the fastest and why the rest were dropped."""
     import time
 
-    from accelplan.api import _estimate_from, economics_of, search_plans
+    from accelplan.api import _estimate_from, economics_of, resolve_stack, search
 
     _positive_chips(chips)
     cat = _catalog(catalog)
@@ -455,9 +524,10 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
     cal = _calibration(calibration)
     econ = _economics(region, None, None, None, None, "async")
     assumed = _assumptions(assume)
-    res = search_plans(w, c, chips, s, assumptions=assumed, calibration=cal)
+    st, note = resolve_stack(c, framework, framework_version, cat)
+    res = search(w, s, c, chips, assumptions=assumed, calibration=cal, stack=st)
     dt = time.perf_counter() - t0
-    ests = [] if res.arrays is None else [_estimate_from(res.arrays, int(i), c, s, w, cal, assumed)
+    ests = [] if res.arrays is None else [_estimate_from(res.arrays, int(i), c, s, w, cal, assumed, st, note)
                                           for i in res.order[:top]]
     economics = economics_of(w, c, s, ests[0], econ) if ests else None
     out = {"chip": c.id, "system": s.id, "chips": chips, "model": w.model.id, "candidates": res.candidates,
@@ -488,7 +558,7 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
                   _rc(p), str(p.zero), f"{e.tokens_per_s:,.0f}", f"{e.mfu:.1%}", f"{e.step_time_s:.2f}",
                   f"{e.memory_gb:.0f}", f"{e.days:,.1f}" if e.days else "")
     con.print(t)
-    con.print(f"[dim]efficiencies: {ests[0].efficiency_basis}[/dim]")
+    con.print(f"[dim]{ests[0].stack}; efficiencies: {ests[0].efficiency_basis}[/dim]")
     if economics is not None:
         ec = economics
         cost = f"${_musd(ec.cloud_cost_usd)}M" if ec.cloud_cost_usd else "no public price"
@@ -509,7 +579,8 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
             region: str = RegionOpt,
             available_only: bool = typer.Option(False, "--available-only", help="drop chips prohibited in --region"),
             price: list[str] = PriceOpt, power: list[str] = PowerOpt, kwh_price: float = KwhOpt, pue: float = PueOpt,
-            years: float = YearsOpt, checkpoint: str = CheckpointOpt, calibration: str = CalibrationOpt,
+            years: float = YearsOpt, checkpoint: str = CheckpointOpt, framework: str = FrameworkOpt,
+            framework_version: str = FrameworkVersionOpt, calibration: str = CalibrationOpt,
             assume: list[str] = AssumeOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
     """Several chips on one workload: how many, how long, how much, and can it be bought.
 
@@ -525,7 +596,8 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     econ = _economics(region, price, kwh_price, pue, years, checkpoint, power)
     res = run_compare(chip_ids or None, model_id, tokens, days, chips, seq_len, global_batch, precision,
                       region=region, economics=econ, available_only=available_only,
-                      calibration=_calibration(calibration), assumptions=_assumptions(assume))
+                      calibration=_calibration(calibration), assumptions=_assumptions(assume), framework=framework,
+                      framework_version=framework_version)
     if json_out:
         _dump(res)
         return
@@ -582,6 +654,8 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
 def equiv(x: str = typer.Option(..., "--from", help="chip X"), n: int = typer.Option(..., "--chips", "-n"),
           y: str = typer.Option(..., "--to", help="chip Y"), model_id: str = ModelOpt, tokens: float = TokensOpt,
           seq_len: int = SeqOpt, global_batch: int = GbsOpt, precision: str = PrecOpt, region: str = RegionOpt,
+          framework: str = typer.Option(None, "--framework", help="training stack of X (default: its runtime's)"),
+          framework_to: str = typer.Option(None, "--framework-to", help="training stack of Y (default: its runtime's)"),
           calibration: str = CalibrationOpt, assume: list[str] = AssumeOpt, json_out: bool = JsonOpt,
           catalog: list[str] = CatalogOpt) -> None:
     """How many chips of Y match N chips of X on this workload."""
@@ -589,7 +663,8 @@ def equiv(x: str = typer.Option(..., "--from", help="chip X"), n: int = typer.Op
 
     _positive_chips(n)
     w = _workload(model_id, tokens, seq_len, global_batch, precision, catalog)
-    res = equivalent(w, x, n, y, assumptions=_assumptions(assume), calibration=_calibration(calibration))
+    res = equivalent(w, x, n, y, assumptions=_assumptions(assume), calibration=_calibration(calibration),
+                     framework_x=framework, framework_y=framework_to)
     if region:
         from accelplan.economics import availability
 

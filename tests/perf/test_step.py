@@ -1,15 +1,16 @@
 """Invariants of the step model (hypothesis) and worked examples."""
 
-import dataclasses
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accelplan.api import make_workload
+from accelplan.catalog.loader import load_catalog
 from accelplan.catalog.schema import Plan
 from accelplan.perf.step import TIME_TERMS, PlanArrays, evaluate
+
+STACKS = load_catalog()
 
 PLANS = st.builds(
     Plan,
@@ -29,7 +30,7 @@ def setup(catalog):
 
 def _eval(setup, plans):
     w, s, c = setup
-    return evaluate(w, s, c, PlanArrays.from_plans(plans))
+    return evaluate(w, s, c, PlanArrays.from_plans(plans), stack=STACKS.default_stack(c))
 
 
 @settings(max_examples=60, deadline=None)
@@ -62,8 +63,8 @@ def test_a_faster_chip_never_gives_a_slower_step(setup, plan, factor):
         update={"bf16": c.peak_tflops.bf16 * factor, "fp16": c.peak_tflops.fp16 * factor}),
         "hbm_tb_s": c.hbm_tb_s * factor})
     arr = PlanArrays.from_plans([plan])
-    slow = evaluate(w, s, c, arr).step_time_s[0]
-    fast = evaluate(w, s, faster, arr).step_time_s[0]
+    slow = evaluate(w, s, c, arr, stack=STACKS.default_stack(c)).step_time_s[0]
+    fast = evaluate(w, s, faster, arr, stack=STACKS.default_stack(c)).step_time_s[0]
     assert fast <= slow * (1 + 1e-9)
 
 
@@ -72,7 +73,8 @@ def test_single_device_dense_step_is_bounded_by_its_roofline(catalog):
     w = make_workload("llama3.1-8b", tokens=1e12, seq_len=4096, global_batch=4, catalog=catalog)
     c = catalog.chip("h100-sxm")
     r = evaluate(w, catalog.default_system(c), c,
-                 PlanArrays.from_plans([Plan(micro_batch=1, recompute="none", zero=0, sequence_parallel=False)]))
+                 PlanArrays.from_plans([Plan(micro_batch=1, recompute="none", zero=0, sequence_parallel=False)]),
+                 stack=catalog.default_stack(c))
     from accelplan.perf.costs import model_costs
 
     flops = model_costs(w.model, 4096).model_flops_per_token() * 4 * 4096
@@ -83,7 +85,7 @@ def test_single_device_dense_step_is_bounded_by_its_roofline(catalog):
 
 def test_full_recompute_costs_time_and_saves_memory(setup):
     base = Plan(tp=8, pp=4, dp=1, micro_batch=1, recompute="none", zero=1)
-    r = _eval(setup, [base, dataclasses.replace(base) if False else base.model_copy(update={"recompute": "full"})])
+    r = _eval(setup, [base, base.model_copy(update={"recompute": "full"})])
     assert r.step_time_s[1] > r.step_time_s[0]
     assert r.memory["activations"][1] < r.memory["activations"][0]
 
@@ -115,7 +117,8 @@ def test_the_search_offers_partial_recompute_unless_recompute_is_pinned(catalog)
     w = make_workload("llama3.1-70b", tokens=1e12, seq_len=8192, global_batch=512, catalog=catalog)
     c = catalog.chip("h100-sxm")
     s = catalog.default_system(c)
-    res = search(w, s, c, 64)
+    res = search(w, s, c, 64, stack=catalog.default_stack(c))
     assert (res.arrays.plans.rlayers > 0).any()
-    whole = search(w, s, c, 64, fixed={"recompute": "full"})  # a pinned recompute means every layer
+    # a pinned recompute means every layer
+    whole = search(w, s, c, 64, fixed={"recompute": "full"}, stack=catalog.default_stack(c))
     assert not (whole.arrays.plans.rlayers > 0).any()

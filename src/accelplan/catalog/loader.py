@@ -1,8 +1,8 @@
 """Load and validate the catalog: shipped YAML plus the user's own directories.
 
 User directories come from `--catalog DIR` or the ACCELPLAN_CATALOG environment variable
-(os.pathsep-separated). A user directory may hold `chips/`, `systems/` and `models/` subfolders (or
-YAML files directly, told apart by their keys). A user entry with the id of a shipped one replaces it.
+(os.pathsep-separated). A user directory may hold `chips/`, `systems/`, `models/` and `stacks/` subfolders
+(or YAML files directly, told apart by their keys). A user entry with the id of a shipped one replaces it.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from pydantic import BaseModel, ValidationError
 
 from accelplan import yamlio
 from accelplan.catalog.schema import Chip, ModelSpec, System
+from accelplan.catalog.stack import Stack
 from accelplan.errors import CatalogError, UnknownIdError
 
 DATA = Path(__file__).parent / "data"
 ENV_VAR = "ACCELPLAN_CATALOG"
-_KINDS: dict[str, type[BaseModel]] = {"chips": Chip, "systems": System, "models": ModelSpec}
+_KINDS: dict[str, type[BaseModel]] = {"chips": Chip, "systems": System, "models": ModelSpec, "stacks": Stack}
 
 
 @dataclass
@@ -31,7 +32,9 @@ class Catalog:
     chips: dict[str, Chip] = field(default_factory=dict)
     systems: dict[str, System] = field(default_factory=dict)
     models: dict[str, ModelSpec] = field(default_factory=dict)
+    stacks: dict[str, Stack] = field(default_factory=dict)
     chip_alias: dict[str, str] = field(default_factory=dict)
+    stack_alias: dict[str, str] = field(default_factory=dict)
     origin: dict[str, str] = field(default_factory=dict)  # "chips/h100-sxm" -> file it came from
 
     def chip(self, chip_id: str) -> Chip:
@@ -52,6 +55,35 @@ class Catalog:
             if c.id in s.default_for:
                 return s
         raise CatalogError("catalog", c.id, "default_for", "no system names this chip in default_for")
+
+    def stack(self, stack_id: str) -> Stack:
+        key = stack_id.strip().lower()
+        sid = self.stack_alias.get(key, key)
+        if sid not in self.stacks:
+            raise UnknownIdError("stack", stack_id, [*self.stacks, *self.stack_alias])
+        return self.stacks[sid]
+
+    def default_stack(self, chip: Chip) -> Stack:
+        """The stack assumed for a chip when a request names none: the one whose `default_for` lists its runtime."""
+        for st in self.stacks.values():
+            if chip.runtime in st.default_for:
+                return st
+        raise CatalogError("catalog", chip.id, "runtime", f"no stack names runtime '{chip.runtime}' in default_for")
+
+    def resolve_stack(self, chip: Chip, stack_id: str | None = None, version: str | None = None) -> tuple[Stack, str]:
+        """The stack a request runs on, at the release it names, with a note that says which and why."""
+        if stack_id is None:
+            st = self.default_stack(chip)
+            resolved, why = st.at_release(version)
+            return (resolved.on_runtime(chip.runtime),
+                    f"stack: {why}; none was named, so the default for {chip.runtime} devices is assumed")
+        st = self.stack(stack_id)
+        if chip.runtime not in st.runtimes:
+            raise CatalogError("catalog", st.id, "runtimes",
+                               f"does not run on {chip.id} ({chip.runtime}); it runs on {', '.join(st.runtimes)}")
+        resolved, why = st.at_release(version)
+        note = f"stack: {why}" + (f"; its {chip.runtime} properties" if chip.runtime in st.by_runtime else "")
+        return resolved.on_runtime(chip.runtime), note
 
     def model(self, model_id: str) -> ModelSpec:
         if model_id in self.models:
@@ -89,6 +121,8 @@ def _guess_kind(data: dict) -> str | None:
         return "systems"
     if "layers" in data and "hidden" in data:
         return "models"
+    if "overlap" in data and "kernels" in data:
+        return "stacks"
     return None
 
 
@@ -110,16 +144,18 @@ def _load_dir(cat: Catalog, root: Path) -> None:
         kind = _guess_kind(data) if isinstance(data, dict) else None
         if kind is None:
             raise CatalogError(str(f), None, None,
-                               "cannot tell whether this is a chip (peak_tflops), system (levels) or model (layers)")
+                               "cannot tell whether this is a chip (peak_tflops), system (levels), model (layers) "
+                               "or stack (overlap, kernels)")
         _add(cat, kind, _parse(kind, data, f), f)
 
 
 def _add(cat: Catalog, kind: str, obj: Any, file: Path) -> None:
     getattr(cat, kind)[obj.id] = obj
     cat.origin[f"{kind}/{obj.id}"] = str(file)
-    if kind == "chips":
+    if kind in ("chips", "stacks"):
+        alias = cat.chip_alias if kind == "chips" else cat.stack_alias
         for a in obj.aliases:
-            cat.chip_alias[a.lower()] = obj.id
+            alias[a.lower()] = obj.id
 
 
 def _check_links(cat: Catalog) -> None:

@@ -20,6 +20,11 @@ Status = Literal["shipping", "announced", "projected"]
 STATUSES: tuple[str, ...] = ("shipping", "announced", "projected")
 Confidence = Literal["vendor", "paper", "derived", "third_party", "reported", "estimate", "unverified", "measured"]
 Vendor = Literal["huawei", "nvidia", "amd", "google", "intel", "aws"]
+# the software runtime a chip's frameworks run on: it decides what an eager kernel launch costs the host
+Runtime = Literal["cuda", "rocm", "cann", "habana", "xla", "neuron"]
+RUNTIMES: tuple[str, ...] = ("cuda", "rocm", "cann", "habana", "xla", "neuron")
+_VENDOR_RUNTIME: dict[str, str] = {"nvidia": "cuda", "amd": "rocm", "huawei": "cann", "intel": "habana",
+                                   "google": "xla", "aws": "neuron"}
 Topology = Literal["switched", "full_mesh", "torus2d", "torus3d", "fat_tree", "hypercube"]
 Recompute = Literal["none", "selective", "full"]
 RECOMPUTES: tuple[str, ...] = ("none", "selective", "full")
@@ -92,18 +97,31 @@ class ScaleOut(Strict):
 
 
 class Efficiency(Strict):
-    """Achievable fraction of datasheet peaks, with where it comes from (shipped defaults)."""
+    """Achievable fraction of datasheet peaks by kernel class, with where each comes from (shipped defaults).
+
+    `matmul` is the best-shape GEMM rate (MAMF) over the dense bf16 peak; `attention_*` are fused attention forward and
+    backward rates over the same peak, causal, head dim 128, 8k-16k tokens, the FLOP convention of the
+    FlashAttention benchmarks (causal counted at half); `compute_units` (SMs, CUs, AI cores) sets GEMM wave
+    quantization. Each basis names the SKU, dtype, kernel and source it was measured on, or says it is a default."""
 
     matmul: float = Field(gt=0, le=1)
     matmul_fp8: float | None = Field(default=None, gt=0, le=1)
     memory: float = Field(gt=0, le=1)
     basis: str  # "measured: <what>" or "default: <reason>"
+    attention_fwd: float | None = Field(default=None, gt=0, le=1)  # the chip's vendor-tuned fused attention
+    attention_bwd: float | None = Field(default=None, gt=0, le=1)
+    attention_flash2_fwd: float | None = Field(default=None, gt=0, le=1)  # the FlashAttention-2 algorithm
+    attention_flash2_bwd: float | None = Field(default=None, gt=0, le=1)
+    attention_basis: str = "default: no attention measurement; a median ratio to the chip's GEMM rate"
+    compute_units: int | None = Field(default=None, gt=0)
+    compute_units_basis: str = ""
 
 
 class Chip(Sourced):
     id: str
     aliases: list[str] = Field(default_factory=list)
     vendor: Vendor
+    runtime: Runtime | None = None  # None: the vendor's own training runtime (see `_runtime`)
     name: str
     architecture: str | None = None
     year: int | None = None
@@ -138,6 +156,13 @@ class Chip(Sourced):
             if v is not None:
                 out[k] = float(v)
         return out
+
+    @model_validator(mode="after")
+    def _runtime(self) -> Chip:
+        """A chip file that names no runtime runs its vendor's own: CUDA, ROCm, CANN, Gaudi's SynapseAI, XLA, Neuron."""
+        if self.runtime is None:
+            object.__setattr__(self, "runtime", _VENDOR_RUNTIME[self.vendor])
+        return self
 
     # SI accessors used by the model
     def peak_flops_per_s(self, precision: str) -> float | None:
@@ -326,6 +351,11 @@ class Plan(Strict):
     recompute_layers: int | None = Field(default=None, gt=0)
     zero: int = Field(default=1, ge=0, le=3)
     sequence_parallel: bool = True
+    # Adam moments in bf16 instead of fp32 (the master weights stay fp32): MaxText's mu_dtype, Megatron's
+    # precision-aware optimizer, torchtitan's bf16 optimizer states; None = the stack's default (fp32)
+    optimizer_dtype: Literal["fp32", "bf16"] | None = None
+    offload_activations: bool = False  # saved activations go to host memory and come back for backward
+    offload_optimizer: bool = False  # optimizer state lives in host memory (ZeRO-Offload, swap-optimizer)
 
     @field_validator("recompute", mode="before")
     @classmethod

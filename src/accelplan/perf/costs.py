@@ -38,6 +38,28 @@ class Gemm:
 
 
 @dataclass(frozen=True)
+class Activations:
+    """Elements per token per layer that a layer keeps for its backward pass, by how they shard.
+
+    `*_gemm_in` are the inputs of GEMMs (fp8 training keeps them in fp8, Transformer Engine and DeepSeek-V3 sec. 3.3);
+    the rest stay bf16."""
+
+    seqpar_gemm_in: float  # QKV and fc1 inputs (the normalised hidden state): split by TP only with SP
+    seqpar_other: float  # norm inputs: split by TP only with SP
+    attn_qkv: float  # q, k, v as the attention kernel keeps them (MLA: expanded per head): split by TP
+    attn_out_gemm_in: float  # attention output = input of the output projection: split by TP
+    mlp_hidden: float  # fc1 output = the activation's input: split by TP
+    mlp_out_gemm_in: float  # activation output = input of fc2: split by TP
+    attn_latent: float  # MLA's compressed q and kv (inputs of the up-projections): not split
+    scores_per_s: float  # unfused attention only: softmax output per token per unit sequence length (heads)
+    moe_in: float  # the routed copies' inputs (top_k x hidden): GEMM inputs
+    moe_act_out: float  # routed and shared experts' activation outputs (inputs of their fc2): GEMM inputs
+    moe_fc1_out: float  # routed and shared experts' fc1 outputs
+    layer_input: float  # what full recompute keeps: the layer input (split by TP only with SP)
+    qkv_keep: float  # what a "keep q, k, v" remat policy (MaxText save_qkv_proj) keeps besides the layer input
+
+
+@dataclass(frozen=True)
 class ModelCosts:
     model: ModelSpec
     seq_len: int
@@ -55,22 +77,16 @@ class ModelCosts:
     moe_layer_gemms: tuple[Gemm, ...]
     head_gemms: tuple[Gemm, ...]
     attn_core_flops_per_token: float  # forward, causal, per layer
-    # bytes per token per layer kept for backward (no recompute, flash attention, no dropout)
-    act_attn_bytes: float  # attention block, split by TP always
-    act_mlp_bytes: float  # dense MLP block, split by TP always
-    act_bytes_seqpar: float  # split by TP only with sequence parallelism (norm and residual inputs)
-    act_bytes_selective_saved: float  # what selective recompute frees
-    act_bytes_full: float  # full recompute: the layer input only
-    moe_act_bytes: float  # routed/shared expert activations per token in a MoE layer (EP-local)
-    # fp8 training keeps the saved GEMM inputs in fp8 (1 byte, not 2): what that saves per token per layer
-    fp8_saved_seqpar: float  # attention and MLP GEMM inputs (split by TP only with SP)
-    fp8_saved_attn: float  # attention output, the input of the output projection (split by TP)
-    fp8_saved_mlp: float  # activation output, the input of the second MLP GEMM (split by TP)
-    fp8_saved_moe: float  # routed and shared expert GEMM inputs (EP-local)
-    # element-wise memory traffic per token per layer, forward
-    elementwise_bytes_tp: float  # split by TP
-    elementwise_bytes_seqpar: float  # split by TP only with sequence parallelism
-    head_elementwise_bytes: float  # logits softmax / cross-entropy per token, forward + backward
+    # activations kept for backward, ELEMENTS per token per layer (Korthikanti et al. 2022, arXiv 2205.05198 sec. 4.1,
+    # with flash attention and no dropout); `Activations` says which split them and which fp8 training stores in fp8
+    act: Activations
+    # element-wise memory traffic per token per layer, forward, ELEMENTS read + written (the minimal fused count)
+    elementwise_tp: float  # split by TP: rotary on q and k
+    elementwise_mlp: float  # split by TP: the dense MLP's activation
+    elementwise_seqpar: float  # split by TP only with sequence parallelism: norms, residual adds
+    elementwise_moe_permute: float  # token permute and unpermute (per token entering the MoE layer)
+    elementwise_moe_act: float  # routed and shared experts' activations (split by expert tensor parallelism)
+    head_elementwise: float  # logits: fp32 logits write, softmax read/write, gradient write, per vocab entry
     notes: list[str] = field(default_factory=list)
 
     # totals ------------------------------------------------------------------------------
@@ -159,7 +175,7 @@ def model_costs(m: ModelSpec, seq_len: int | None = None) -> ModelCosts:
     bias = m.linear_bias == "all"  # MLP biases and LayerNorm biases
     dense_mlp_params = h * fin + f * h + (fin + h if bias else 0)
     moe_gemms: list[Gemm] = []
-    expert_params = shared_params = router_params = moe_act = 0.0
+    expert_params = shared_params = router_params = 0.0
     if m.moe is not None:
         moe = m.moe
         fe = moe.expert_ffn_hidden
@@ -169,8 +185,6 @@ def model_costs(m: ModelSpec, seq_len: int | None = None) -> ModelCosts:
         fs_in = 2 * fs if m.gated_mlp else fs
         shared_params = moe.shared_experts * (h * fs_in + fs * h + (fs_in + h if bias else 0))
         router_params = h * moe.experts
-        # routed/shared expert activations kept per token (inputs, fc1 outputs, activation outputs)
-        moe_act = moe.top_k * (2 * h + 2 * fe_in + 2 * fe) + moe.shared_experts * (2 * fs_in + 2 * fs)
         moe_gemms = [Gemm("router", h, moe.experts, "none"),
                      Gemm("expert_in", h, fe_in, "none", count=moe.top_k, kind="expert"),
                      Gemm("expert_out", fe, h, "none", count=moe.top_k, kind="expert")]
@@ -180,20 +194,47 @@ def model_costs(m: ModelSpec, seq_len: int | None = None) -> ModelCosts:
     norm_params = (4 if bias else 2) * h  # two norms per layer, LayerNorm with a bias when `bias`
     head = [Gemm("logits", h, m.vocab, "n", kind="logits")]
 
-    # Activations kept per token per layer (bf16 = 2 bytes), after Korthikanti et al. 2022
-    # (arXiv 2205.05198, sec. 4.1) with flash attention (no s^2 term) and no dropout masks.
-    act_attn_sharded = 2 * (q_width + kv_width) + 2 * q_width  # QKV outputs, attention output
-    act_mlp_sharded = 2 * fin + 2 * f  # fc1 output, activation output
-    act_seqpar = 2 * h + 2 * h + 2 * 2 * h  # inputs of attention and MLP GEMMs, two norm inputs
-    selective_saved = 2 * q_width + (2 * fin if m.gated_mlp else 0)  # core-attention output, act inputs
-
-    # Element-wise traffic per token per layer, forward, bf16: two norms (read+write h), two residual
-    # adds (read 2h, write h), activation (gated: read 2f write f), rotary on q and k (read+write).
-    ew_seqpar = 2 * (2 * 2 * h) + 2 * (3 * 2 * h)
-    ew_tp = (6 * f if m.gated_mlp else 4 * f) + 2 * 2 * (q_width + kv_width)
+    # Activations kept per token per layer (elements), after Korthikanti et al. 2022 (arXiv 2205.05198, sec. 4.1):
+    # their 34sbh for a GPT layer is 32sbh without the two dropout masks, which these terms give for MHA, a 4h MLP and
+    # bf16. Flash attention keeps q, k, v and its output (no s^2 scores); MLA's kernel works on the expanded per-head
+    # k and v, so those are kept, not the 576-wide latent (DeepSeek-V3: ~168 KB per token per layer in bf16).
+    n_norms = 1 if m.parallel_block else 2  # a parallel block normalises once and feeds attention and MLP together
+    attn_qkv = float(q_width + kv_width)
+    latent = 0.0
+    if m.is_mla:
+        a = m.attention
+        assert a is not None
+        attn_qkv = float(m.heads * (2 * (a.qk_nope_head_dim + a.qk_rope_head_dim) + a.v_head_dim))  # type: ignore[operator]
+        latent = float((a.q_lora_rank or 0) + a.kv_lora_rank)  # type: ignore[operator]
+    o_width = m.heads * (m.attention.v_head_dim if m.is_mla and m.attention else m.d_head)  # type: ignore[union-attr]
+    moe_in = moe_act_out = moe_fc1_out = 0.0
     if m.moe is not None:
-        ew_tp += 2 * 2 * 2 * m.moe.top_k * h  # token permute + unpermute (read + write)
-    head_ew = 12.0 * m.vocab  # fp32 logits: write, softmax read/write, gradient write (3 x 4 bytes)
+        moe = m.moe
+        fe = moe.expert_ffn_hidden
+        fe_in = 2 * fe if m.gated_mlp else fe
+        fs = moe.shared_expert_ffn_hidden or fe
+        fs_in = 2 * fs if m.gated_mlp else fs
+        moe_in = moe.top_k * h
+        moe_act_out = moe.top_k * fe + moe.shared_experts * fs
+        moe_fc1_out = moe.top_k * fe_in + moe.shared_experts * fs_in
+    act = Activations(
+        seqpar_gemm_in=float(n_norms * h), seqpar_other=float(n_norms * h),
+        attn_qkv=attn_qkv, attn_out_gemm_in=float(o_width), mlp_hidden=float(fin), mlp_out_gemm_in=float(f),
+        attn_latent=latent, scores_per_s=float(m.heads) / 2.0,  # causal: half of the s x s scores are kept
+        moe_in=float(moe_in), moe_act_out=float(moe_act_out), moe_fc1_out=float(moe_fc1_out), layer_input=float(h),
+        qkv_keep=float(q_width + kv_width))
+
+    # Element-wise traffic per token per layer, forward (elements read + written): norms (read + write h), residual
+    # adds (read 2h, write h; a parallel block adds both branches at once: read 3h, write h), the MLP activation
+    # (gated: read 2f, write f), rotary on q and k (read + write), MoE token permute and unpermute (read + write).
+    ew_seqpar = n_norms * 2 * h + (4 * h if m.parallel_block else 2 * 3 * h)
+    act_rw = 3 if m.gated_mlp else 2  # elements read + written per hidden unit of the activation
+    ew_tp = 2 * (q_width + kv_width)
+    ew_moe = 2 * 2 * m.moe.top_k * h if m.moe is not None else 0.0
+    ew_moe_act = (act_rw * (m.moe.top_k * m.moe.expert_ffn_hidden
+                            + m.moe.shared_experts * (m.moe.shared_expert_ffn_hidden or m.moe.expert_ffn_hidden))
+                  if m.moe is not None else 0.0)
+    head_ew = 3.0 * m.vocab  # fp32 logits: write, softmax read + write and gradient write (in fp32 elements)
 
     emb = float(m.vocab * h)
     return ModelCosts(
@@ -206,15 +247,8 @@ def model_costs(m: ModelSpec, seq_len: int | None = None) -> ModelCosts:
         moe_layer_gemms=tuple(attn_gemms + moe_gemms),
         head_gemms=tuple(head),
         attn_core_flops_per_token=core_per_s * s,
-        act_attn_bytes=float(act_attn_sharded), act_mlp_bytes=float(act_mlp_sharded),
-        act_bytes_seqpar=float(act_seqpar),
-        act_bytes_selective_saved=float(selective_saved),
-        act_bytes_full=float(2 * h),
-        moe_act_bytes=float(moe_act),
-        fp8_saved_seqpar=float(2 * h), fp8_saved_attn=float(q_width), fp8_saved_mlp=float(f),
-        fp8_saved_moe=float(m.moe.top_k * (h + m.moe.expert_ffn_hidden)
-                            + m.moe.shared_experts * (m.moe.shared_expert_ffn_hidden or m.moe.expert_ffn_hidden))
-        if m.moe is not None else 0.0,
-        elementwise_bytes_tp=float(ew_tp), elementwise_bytes_seqpar=float(ew_seqpar),
-        head_elementwise_bytes=head_ew,
+        act=act,
+        elementwise_tp=float(ew_tp), elementwise_mlp=float(act_rw * f), elementwise_seqpar=float(ew_seqpar),
+        elementwise_moe_permute=float(ew_moe), elementwise_moe_act=float(ew_moe_act),
+        head_elementwise=head_ew,
     )

@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from accelplan.catalog.schema import Chip, System, Workload
+from accelplan.catalog.stack import Stack
 from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.costs import model_costs
-from accelplan.perf.step import RECOMPUTE_CODE, PlanArrays, StepArrays, evaluate, memory_of
+from accelplan.perf.plans import RECOMPUTE_CODE, PlanArrays
+from accelplan.perf.step import StepArrays, evaluate, memory_of
 
 MICRO_BATCHES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
-VPPS = (1, 2, 3, 4, 6, 8)
+VPPS = tuple(range(1, 17))  # kept where they divide the layers per stage (Megatron needs that)
 CPS = (1, 2, 4, 8, 16)
 ZEROS = (0, 1, 2, 3)
 PARTIAL_RECOMPUTE = (0.25, 0.5, 0.75)  # shares of a virtual stage's layers that recompute (besides all of them)
@@ -122,15 +124,19 @@ def _build(workload: Workload, system: System, chips: int, fixed: dict | None) -
     col["rlayers"] = np.where(col["recompute"] == RECOMPUTE_CODE["full"], pinned, 0)
     sp_fixed = vals["sequence_parallel"][0]
     sp = (col["tp"] > 1) if sp_fixed is None else np.full(col["tp"].shape, bool(sp_fixed))
+    shape = col["tp"].shape
     return PlanArrays(tp=col["tp"], pp=col["pp"], dp=col["dp"], ep=col["ep"], cp=col["cp"], vpp=col["vpp"],
                       mb=col["mb"], recompute=col["recompute"], zero=col["zero"], sp=np.asarray(sp),
-                      rlayers=col["rlayers"]), dominated
+                      rlayers=col["rlayers"], opt_bf16=np.full(shape, fixed_now.get("optimizer_dtype") == "bf16"),
+                      off_act=np.full(shape, bool(fixed_now.get("offload_activations", False))),
+                      off_opt=np.full(shape, bool(fixed_now.get("offload_optimizer", False)))), dominated
 
 
 def _partial_variants(cand: PlanArrays, layers: int) -> PlanArrays:
     """Full recompute of a quarter, half or three quarters of each virtual stage's layers (Megatron's block
     method) for the given full-recompute plans; shares that round to every layer, or repeat, are dropped."""
-    col = {f: getattr(cand, f) for f in ("tp", "pp", "dp", "ep", "cp", "vpp", "mb", "recompute", "zero", "sp")}
+    col = {f: getattr(cand, f) for f in ("tp", "pp", "dp", "ep", "cp", "vpp", "mb", "recompute", "zero", "sp",
+                                         "opt_bf16", "off_act", "off_opt")}
     fr = _cross(col, "share", list(PARTIAL_RECOMPUTE), base=np.arange(len(cand)))
     chunk = np.ceil(layers / fr["pp"]) // fr["vpp"]
     rl = np.maximum(1, np.round(fr.pop("share") * chunk)).astype(int)
@@ -154,7 +160,7 @@ def _cross(col: dict[str, np.ndarray], name: str, values: list, **extra: np.ndar
 
 def search(workload: Workload, system: System, chip: Chip, chips: int, fixed: dict | None = None,
            assumptions: Assumptions = DEFAULT, calibration: object | None = None,
-           objective: str = "tokens_per_s", require_fit: bool = True) -> SearchResult:
+           objective: str = "tokens_per_s", require_fit: bool = True, *, stack: Stack) -> SearchResult:
     """All valid plans for `chips` chips, evaluated at once; feasible ones ranked fastest first.
 
     With `require_fit=False`, when no plan fits in memory the plans that exceed it least (to the next GB) are
@@ -168,7 +174,7 @@ def search(workload: Workload, system: System, chip: Chip, chips: int, fixed: di
                             dominated=dominated)
     costs = model_costs(workload.model, workload.seq_len)
     # memory first (cheap): only plans that fit are timed
-    mem = memory_of(workload, chip, cand, assumptions, costs)
+    mem = memory_of(workload, chip, cand, stack, assumptions, costs)
     f = fixed or {}
     if f.get("recompute") is None and f.get("recompute_layers") is None:
         # partial full recompute helps only where full recompute fits and selective does not (where selective
@@ -180,7 +186,7 @@ def search(workload: Workload, system: System, chip: Chip, chips: int, fixed: di
         if len(need):
             part = _partial_variants(cand.take(need), workload.model.layers)
             cand = cand.concat(part)
-            mem = mem.concat(memory_of(workload, chip, part, assumptions, costs))
+            mem = mem.concat(memory_of(workload, chip, part, stack, assumptions, costs))
     fit = mem.fits
     n_mem = int((~fit).sum())
     if n_mem:
@@ -192,7 +198,8 @@ def search(workload: Workload, system: System, chip: Chip, chips: int, fixed: di
         over_gb = np.ceil((mem.total - mem.capacity) / 1e9)
         fit = over_gb <= over_gb.min()
     keep = np.flatnonzero(fit)
-    res = evaluate(workload, system, chip, cand.take(keep), assumptions, calibration, costs=costs, memory=mem.take(keep))
+    res = evaluate(workload, system, chip, cand.take(keep), assumptions, calibration, costs=costs, memory=mem.take(keep),
+                   stack=stack)
     finite = np.isfinite(res.step_time_s)
     admitted = res.fits if require_fit else np.ones(len(res.fits), bool)
     good = res.valid & admitted & finite

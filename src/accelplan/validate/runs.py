@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from accelplan import yamlio
 from accelplan.catalog.loader import Catalog, load_catalog
 from accelplan.catalog.schema import Attention, Chip, ModelSpec, MoE, System, Workload
+from accelplan.catalog.stack import Stack
 from accelplan.errors import AccelplanError, CatalogError
 from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.collectives import Fabric
@@ -60,6 +61,9 @@ class RunPlan(BaseModel):
     precision: Literal["bf16", "fp16", "fp8"] | None = None
     framework: str | None = None
     framework_version: str | None = None
+    optimizer_dtype: Literal["fp32", "bf16"] | None = None  # Adam moments (docs/runs-format.md)
+    offload_activations: bool | None = None
+    offload_optimizer: bool | None = None
 
 
 class Measured(BaseModel):
@@ -171,13 +175,14 @@ class Prepared:
     chip: Chip | None = None
     system: System | None = None
     plans: PlanArrays | None = None  # the resolved plan, one row
+    stack: Stack | None = None
     mfu_peak_flops_per_s: float = 0.0
 
     def predict(self, assumptions: Assumptions, calibration: object | None = None) -> float | None:
         """Whole-job tokens/s of the resolved plan under `assumptions`; None where there is no plan."""
-        if self.plans is None or self.workload is None or self.chip is None or self.system is None:
+        if self.plans is None or self.workload is None or self.chip is None or self.system is None or self.stack is None:
             return None
-        arr = evaluate(self.workload, self.system, self.chip, self.plans, assumptions, calibration)
+        arr = evaluate(self.workload, self.system, self.chip, self.plans, assumptions, calibration, stack=self.stack)
         tps = float(arr.tokens_per_s[0])
         return tps if math.isfinite(tps) and tps > 0 else None
 
@@ -220,14 +225,19 @@ def prepare_run(run: Run, cat: Catalog, calibration: object | None = None, assum
                                "and most open pretraining runs use)")
     w = Workload(model=m, tokens=1e12, seq_len=run.model.seq_len, global_batch=gbs, precision=precision)
     prep.workload = w
+    stack, note = cat.resolve_stack(chip, p.framework, p.framework_version)
+    prep.stack = stack
+    res.assumptions.append(note)
     fixed = {"tp": p.tp, "pp": p.pp, "cp": p.cp, "ep": p.ep, "vpp": p.vpp, "micro_batch": p.micro_batch,
              "recompute": p.recompute, "zero": p.zero, "sequence_parallel": p.sequence_parallel, "dp": p.dp}
     for k, v in fixed.items():
         if v is None:
             res.assumptions.append(f"{k}: chosen by the planner (not published)")
+    fixed.update({"optimizer_dtype": p.optimizer_dtype, "offload_activations": p.offload_activations,
+                  "offload_optimizer": p.offload_optimizer})
     res.assumptions.extend(Fabric.assumptions(system, assumptions, calibration))
     found = search(w, system, chip, run.chips, fixed=fixed, assumptions=assumptions, calibration=calibration,
-                   require_fit=False)
+                   require_fit=False, stack=stack)
     if found.best is None or found.arrays is None:
         why = "; ".join(f"{n} {r}" for r, n in found.reasons.items()) or "no candidate"
         res.error = f"no plan consistent with the published fields ({why})"
@@ -246,7 +256,7 @@ def prepare_run(run: Run, cat: Catalog, calibration: object | None = None, assum
                                "its throughput is predicted anyway")
     if best_plan:
         best_any = search(w, system, chip, run.chips, fixed={"sequence_parallel": None}, assumptions=assumptions,
-                          calibration=calibration)
+                          calibration=calibration, stack=stack)
         if best_any.best is not None and best_any.arrays is not None:
             res.best_plan_tokens_per_s = float(best_any.arrays.tokens_per_s[best_any.best])
     tps = float(arr.tokens_per_s[i])

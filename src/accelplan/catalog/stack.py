@@ -1,0 +1,211 @@
+"""The training stack (framework) as data: what it overlaps, fuses and compiles, sourced like a chip.
+
+The same plan runs at different speeds on different stacks. A `Stack` records, for one framework, the properties
+the step model reads, each with a source in the stack's own code or documentation
+(`catalog/data/stacks/*.yaml`, from shared/research/training_stacks.md). The properties describe the stack's
+published performance configuration (its recipes: what its published throughput ran with); where the library
+default differs, the YAML's notes say so.
+
+Releases differ. `releases` lists, oldest first, what each release changed; a run or request names a release in
+`framework_version` and gets the base properties with every change up to that release applied. With no version,
+the latest release is assumed and the output says so.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from accelplan.catalog.schema import Runtime, Sourced, Strict
+
+
+class Execution(Strict):
+    # eager: the framework dispatches kernel by kernel from Python (PyTorch, torch_npu); graph: a compiled graph that
+    # a runtime still launches kernel by kernel (MindSpore O0/O1, Gaudi lazy mode); compiled: one compiled program runs
+    # the whole step (XLA, MindSpore O2 sink), with no per-kernel host work
+    mode: Literal["eager", "graph", "compiled"]
+    # kernel-graph capture in an eager stack (CUDA graphs, HPU graphs): none, parts of each layer, or the whole
+    # forward+backward
+    graphs: Literal["none", "per_layer", "full_iteration"] = "none"
+    # a compiler fuses element-wise ops (norms, activations, casts, residuals) into their neighbours (XLA,
+    # torch.compile, MindSpore graph-kernel fusion)
+    compiler_fusion: bool = False
+    # the MoE token dispatcher blocks the host on the device in every MoE layer (token counts copied to the host to
+    # size the all-to-all), so the host cannot run ahead there
+    moe_dispatch_sync: bool = False
+
+
+class Overlap(Strict):
+    """Share (0..1) of each kind of collective that the stack's schedule can hide behind independent compute. The
+    model still hides no more than the compute beside it, and hidden traffic still slows that compute."""
+
+    tp: float = Field(ge=0, le=1)  # tensor-parallel all-gather / reduce-scatter (userbuffers, async TP, MC2)
+    dp: float = Field(ge=0, le=1)  # gradient reduce-scatter and parameter all-gather (bucketed DP / FSDP prefetch)
+    pp: float = Field(ge=0, le=1)  # pipeline send/recv in the steady 1F1B phase
+    pp_needs_interleaving: bool = False  # pipeline sends overlap only with the interleaved (virtual-stage) schedule
+    ep: float = Field(ge=0, le=1)  # MoE all-to-all (A2A overlap, DualPipe, fb-overlap)
+    cp: float = Field(ge=0, le=1)  # context-parallel KV exchange with the attention compute
+
+
+class Kernels(Strict):
+    # vendor: the chip's tuned fused attention (cuDNN / TE, FlashAttention-3/4, AITER/CK, FlashAttentionScore,
+    # FusedSDPA, Splash); flash2: the FlashAttention-2 algorithm (flash-attn 2, PyTorch SDPA's flash backend);
+    # unfused: scores materialised in memory (s^2 per head)
+    attention: Literal["vendor", "flash2", "unfused"]
+    fused_norm: bool
+    fused_rope: bool
+    fused_swiglu: bool
+    fused_cross_entropy: bool
+    fused_adam: bool
+    grouped_gemm: bool  # one grouped GEMM for all local experts, rather than one GEMM per expert
+
+
+class Fp8Recipe(Strict):
+    """What the stack's fp8 training puts in fp8, and how it scales."""
+
+    scaling: Literal["delayed", "tensorwise", "rowwise", "blockwise", "mxfp8"]
+    lm_head: bool = False  # the output projection (logits) in fp8
+    attention: bool = False  # fp8 dot-product attention
+
+
+class Memory(Strict):
+    """Bytes per parameter the stack keeps, by default, outside the activations."""
+
+    weight_bytes: float = Field(gt=0)  # the weights the step computes with (bf16 = 2; MaxText keeps fp32 = 4)
+    grad_bytes: float = Field(gt=0)  # main gradient buffer, per element (fp32 = 4, bf16 = 2)
+    optimizer_bytes: float = Field(gt=0)  # master weights (where separate) and Adam moments per parameter
+    master_bytes: float = Field(default=4.0, ge=0)  # of which a separate fp32 master copy (0 where weights are fp32)
+    expert_tensor_parallel: Literal["tp", "1"] = "tp"  # experts split like the dense layers (Megatron default) or not
+    # what "selective" recompute keeps: core_attention = Megatron's (recompute the attention core; with flash
+    # attention that frees almost nothing), keep_qkv = keep the layer input and q, k, v and recompute the rest
+    # (MaxText save_qkv_proj), keep_qkv_offloaded = the same kept tensors moved to host memory (qkv_proj_offloaded)
+    selective_recompute: Literal["core_attention", "keep_qkv", "keep_qkv_offloaded"] = "core_attention"
+    # the compiler shards every saved activation along the tensor-parallel axis, as sequence parallelism does
+    activations_follow_sharding: bool = False
+
+
+class Release(Strict):
+    version: str
+    date: str | None = None  # YYYY-MM-DD or YYYY-MM
+    changes: dict[str, Any] = Field(default_factory=dict)  # dotted property -> its value from this release on
+    source: str = ""
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _iso(cls, v: Any) -> Any:
+        return v.isoformat() if isinstance(v, datetime.date) else v
+
+
+class RuntimeChanges(Strict):
+    """Properties that differ on one device runtime (a vendor's fork of the stack, its own kernels)."""
+
+    changes: dict[str, Any]  # dotted property -> its value on that runtime
+    source: str
+
+
+class Stack(Sourced):
+    id: str
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    runtimes: list[Runtime]  # the device runtimes it runs on
+    default_for: list[Runtime] = Field(default_factory=list)  # assumed on these runtimes when none is named
+    execution: Execution
+    overlap: Overlap
+    kernels: Kernels
+    fp8: Fp8Recipe | None = None  # None: the stack has no fp8 training
+    memory: Memory
+    releases: list[Release] = Field(default_factory=list)
+    by_runtime: dict[Runtime, RuntimeChanges] = Field(default_factory=dict)
+    notes: str = ""
+    version: str | None = None  # the release these properties are at (set by `at_release`)
+
+    def figure_paths(self) -> dict[str, float]:
+        """Every property the model reads is a figure that needs a source, booleans and choices included."""
+        out: dict[str, float] = {}
+        for group in ("execution", "overlap", "kernels", "fp8", "memory"):
+            sub = getattr(self, group)
+            if sub is None:
+                continue
+            for k, v in sub.model_dump().items():
+                out[f"{group}.{k}"] = float(v) if isinstance(v, int | float) else 0.0  # a choice: its value is text
+        return out
+
+    @model_validator(mode="after")
+    def _releases_name_properties(self) -> Stack:
+        known = set(self.figure_paths()) | {f"fp8.{k}" for k in Fp8Recipe.model_fields}
+        changes = [(f"release {r.version}", r.changes) for r in self.releases]
+        changes += [(f"by_runtime.{rt}", rc.changes) for rt, rc in self.by_runtime.items()]
+        for where, ch in changes:
+            for path in ch:
+                if path not in known:
+                    raise ValueError(f"{where} changes unknown property '{path}' (allowed: {', '.join(sorted(known))})")
+        return self
+
+    def on_runtime(self, runtime: str | None) -> Stack:
+        """The stack with the properties it has on `runtime` (its `by_runtime` changes applied)."""
+        rc = self.by_runtime.get(runtime) if runtime else None  # type: ignore[call-overload]
+        return self if rc is None else Stack.model_validate(_apply(self.model_dump(), rc.changes))
+
+    @property
+    def latest(self) -> str | None:
+        return self.releases[-1].version if self.releases else None
+
+    def at_release(self, version: str | None) -> tuple[Stack, str]:
+        """The stack as of `version` (a release of `releases`, a container tag such as 'NeMo 25.04.01', or text
+        with a date), and a note saying which release was used and why."""
+        if not self.releases:
+            return self, f"{self.id}: properties as documented (no release history recorded)"
+        if version is None:
+            idx, why = len(self.releases) - 1, "no version given: the latest release is assumed"
+        else:
+            found = match_release(version, self.releases)
+            if found is None:
+                idx, why = len(self.releases) - 1, f"version '{version}' not recognised: the latest release is assumed"
+            else:
+                idx, why = found, f"version '{version}'"
+        data = self.model_dump()
+        for r in self.releases[: idx + 1]:
+            data = _apply(data, r.changes)
+        data["version"] = self.releases[idx].version
+        return Stack.model_validate(data), f"{self.id} {self.releases[idx].version} ({why})"
+
+
+def _apply(data: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    for path, value in changes.items():
+        group, key = path.split(".", 1)
+        if data.get(group) is None:
+            data[group] = {}
+        data[group][key] = value
+    return data
+
+
+_DATE = re.compile(r"(20\d\d)-(\d\d)(?:-(\d\d))?")
+_CONTAINER = re.compile(r"(?<![\d.])(\d\d)\.(\d\d)(?:\.(\d\d|rc\d+))?(?![\d])")
+
+
+def _date_key(text: str) -> str | None:
+    """YYYY-MM(-DD) from a date in the text, or from a YY.MM container tag (NeMo 25.04 -> 2025-04)."""
+    m = _DATE.search(text)
+    if m:
+        return f"{m.group(1)}-{m.group(2)}-{m.group(3) or '00'}"
+    m = _CONTAINER.search(text)
+    if m and 20 <= int(m.group(1)) <= 40 and 1 <= int(m.group(2)) <= 12:
+        return f"20{m.group(1)}-{m.group(2)}-99"  # any day of that month: the release of that month is included
+    return None
+
+
+def match_release(version: str, releases: list[Release]) -> int | None:
+    """Index of the release `version` names: an exact release name inside the text, else the last release dated on
+    or before the date (or YY.MM container tag) the text carries."""
+    norm = version.lower()
+    for i in range(len(releases) - 1, -1, -1):
+        if releases[i].version.lower() in norm:
+            return i
+    when = _date_key(version)
+    if when is None:
+        return None
+    dated = [i for i, r in enumerate(releases) if r.date is not None and r.date <= when]
+    return dated[-1] if dated else 0

@@ -1,0 +1,111 @@
+"""What a chip sustains by kernel class: GEMMs by shape, fused attention forward and backward, memory traffic.
+
+- GEMM: the chip's best-shape rate (MAMF, from its catalog entry or a calibration profile) at the workload's
+  precision, scaled by wave quantization and the inner-dimension overhead of the GEMM's own shape:
+      rate(M, N, K) = peak x MAMF x sustained x waves(M, N) x k(K) / (waves x k at MAMF's best shape)
+      waves(M, N) = tiles / (ceil(tiles / compute units) x compute units), tiles = ceil(M/Tm) ceil(N/Tn)
+      k(K) = K / (K + K0)
+  (NVIDIA "Matrix Multiplication Background User's Guide", tile and wave quantization). A GEMM also never runs
+  faster than its operands can be read and written (roofline).
+- Attention: the chip's measured fused-attention forward and backward rates (causal, head dim 128, long
+  sequences) for the stack's kernel class, scaled for head dim and sequence length; a chip with no measurement
+  gets its MAMF times the median ratio of the chips that have one.
+- Everything runs at `gemm_sustained_fraction` of its isolated rate inside a training step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from accelplan.catalog.schema import Chip
+from accelplan.errors import PlanError
+from accelplan.perf.assumptions import Assumptions
+
+Array = np.ndarray
+MAMF_BEST_SHAPE = 8192  # M = N = K of a large square GEMM: the shapes MAMF sweeps find the best rate at
+
+
+@dataclass(frozen=True)
+class Rates:
+    """What the chip sustains inside a training step: peaks times the efficiencies of the chip or its calibration."""
+
+    matmul_flops_per_s: float  # GEMMs at the workload's precision, at the best shape
+    bf16_flops_per_s: float  # GEMMs in bf16 (logits under fp8 training), at the best shape
+    mfu_peak_flops_per_s: float
+    hbm_bytes_per_s: float
+    attention_fwd_flops_per_s: float  # causal, head dim 128, long sequences
+    attention_bwd_flops_per_s: float
+    gemm_bytes: float  # bytes per GEMM input element at the workload's precision
+    compute_units: int | None
+    basis: str
+    attention_basis: str
+
+    @classmethod
+    def of(cls, chip: Chip, precision: str, a: Assumptions, calibration: object | None = None,
+           attention_kernel: str = "vendor") -> Rates:
+        eff = chip.efficiency
+        mm, mem, basis = (eff.matmul, eff.memory, eff.basis) if eff else (0.8, 0.85, "default")
+        mm8 = (eff.matmul_fp8 if eff and eff.matmul_fp8 else mm)
+        if calibration is not None:
+            mm, mm8, mem, basis = calibration.efficiencies(chip, mm, mm8, mem)  # type: ignore[attr-defined]
+        bf16 = chip.peak_flops_per_s("bf16") or chip.peak_flops_per_s("fp16")
+        if bf16 is None:
+            raise PlanError(f"chip '{chip.id}' has no bf16/fp16 peak in the catalog (unknown), so it cannot be modelled")
+        if chip.hbm_bytes_per_s is None:
+            raise PlanError(f"chip '{chip.id}' has no HBM bandwidth in the catalog (unknown)")
+        sustained = a.gemm_sustained_fraction
+        if precision == "fp8":
+            p8 = chip.peak_flops_per_s("fp8")
+            if p8 is None or "fp8" in chip.unsupported:
+                raise PlanError(f"precision 'fp8' is not supported by chip '{chip.id}' (allowed: bf16, fp16)")
+            mat, gemm_bytes = p8 * mm8, 1.0
+        else:
+            mat, gemm_bytes = bf16 * mm, 2.0
+        fwd, bwd, abasis = _attention_efficiency(chip, mm, a, attention_kernel)
+        measured = getattr(calibration, "attention_efficiencies", None)
+        if measured is not None:  # a calibration profile's attention replaces the catalog's, pass by pass
+            f_cal, b_cal = measured(chip)
+            if f_cal is not None:
+                b_cal = b_cal if b_cal is not None else f_cal * bwd / fwd
+                fwd, bwd, abasis = f_cal, b_cal, getattr(calibration, "attention_basis", "measured (calibration profile)")
+        return cls(matmul_flops_per_s=mat * sustained, bf16_flops_per_s=bf16 * mm * sustained,
+                   mfu_peak_flops_per_s=(chip.peak_flops_per_s(precision) or bf16),
+                   hbm_bytes_per_s=chip.hbm_bytes_per_s * mem,
+                   attention_fwd_flops_per_s=bf16 * fwd * sustained, attention_bwd_flops_per_s=bf16 * bwd * sustained,
+                   gemm_bytes=gemm_bytes, compute_units=eff.compute_units if eff else None, basis=basis,
+                   attention_basis=abasis)
+
+    def shape_factor(self, m: Array, n: Array, k: Array, a: Assumptions) -> Array:
+        """GEMM rate at shape (m, n, k) over the rate at MAMF's best shape: wave quantization and inner-dim overhead."""
+        kfac = k / (k + a.gemm_k_overhead)
+        best_k = MAMF_BEST_SHAPE / (MAMF_BEST_SHAPE + a.gemm_k_overhead)
+        if not self.compute_units:
+            return kfac / best_k
+        cu = float(self.compute_units)
+        tiles = np.ceil(m / a.gemm_tile_rows) * np.ceil(n / a.gemm_tile_cols)
+        waves = tiles / (np.ceil(tiles / cu) * cu)
+        best_tiles = math.ceil(MAMF_BEST_SHAPE / a.gemm_tile_rows) * math.ceil(MAMF_BEST_SHAPE / a.gemm_tile_cols)
+        best_waves = best_tiles / (math.ceil(best_tiles / cu) * cu)
+        return waves * kfac / (best_waves * best_k)
+
+    def attention_rates(self, head_dim: float, seq_len: float, a: Assumptions) -> tuple[float, float]:
+        """Forward and backward flash-attention FLOP/s at this head dim and (causal) key length."""
+        d = a.attention_head_dim_64_factor if head_dim <= 64 else 1.0
+        long = 8192.0
+        s = (seq_len / (seq_len + a.attention_seq_half_tokens)) / (long / (long + a.attention_seq_half_tokens))
+        f = d * min(s, 1.0)
+        return self.attention_fwd_flops_per_s * f, self.attention_bwd_flops_per_s * f
+
+
+def _attention_efficiency(chip: Chip, mm: float, a: Assumptions, kernel: str) -> tuple[float, float, str]:
+    """Forward and backward attention efficiency (fraction of the bf16 peak) for the stack's kernel class."""
+    eff = chip.efficiency
+    if eff is not None and kernel == "flash2" and eff.attention_flash2_fwd and eff.attention_flash2_bwd:
+        return eff.attention_flash2_fwd, eff.attention_flash2_bwd, eff.attention_basis
+    if eff is not None and eff.attention_fwd and eff.attention_bwd:
+        return eff.attention_fwd, eff.attention_bwd, eff.attention_basis
+    return (mm * a.attention_fwd_to_gemm, mm * a.attention_bwd_to_gemm,
+            "default: no attention measurement for this chip; its MAMF x the median ratio of the measured chips")

@@ -1,0 +1,194 @@
+"""Memory per device of arrays of plans: weights, gradients, optimizer state, activations, logits, reserve.
+
+Per rank, on the pipeline stage with the most layers. Activations follow Korthikanti et al. 2022 (arXiv 2205.05198,
+sec. 4) with flash attention, sequence parallelism splitting the norm and GEMM inputs, and what the stack's
+recompute keeps. Optimizer state follows ZeRO (Rajbhandari et al. 2020, arXiv 1910.02054, sec. 5): stage 1 shards it,
+stage 2 also the gradients, stage 3 also the weights, over the data-parallel (and context-parallel) ranks; expert
+weights shard over their own expert-data-parallel ranks (Megatron's parallel folding).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from accelplan.catalog.schema import Chip, Workload
+from accelplan.catalog.stack import Stack
+from accelplan.perf.assumptions import Assumptions
+from accelplan.perf.costs import ModelCosts
+from accelplan.perf.plans import PlanArrays
+
+Array = np.ndarray
+MEMORY_TERMS = ("weights", "grads", "optimizer", "activations", "logits", "reserve")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a plan places the model on one rank: the quantities both memory and step time read."""
+
+    micro: Array  # micro-batches per step
+    tokens: Array  # rows of every dense GEMM on a rank (a TP group shares them)
+    sp_div: Array  # what sequence parallelism divides the norm and GEMM inputs by (tp, or 1)
+    etp: Array  # expert tensor parallelism: experts split like the dense layers (tp), or whole (1)
+    tokens_moe: Array  # tokens a rank feeds its experts (all of its TP group's with etp = tp)
+    layers_per_stage: Array
+    p_nonexp: Array  # parameters per rank outside the routed experts (the stage with the most layers)
+    p_exp: Array  # routed-expert parameters per rank
+    shard: Array  # ranks the dense parameters' optimizer state shards over (dp x cp)
+    exp_shard: Array  # ranks the expert parameters' state shards over (expert data parallel)
+    f_full: Array  # share of layers that recompute their forward (full recompute)
+
+
+def layout(workload: Workload, plans: PlanArrays, c: ModelCosts, stack: Stack) -> Layout:
+    m = workload.model
+    tp, pp, dp, ep, cp = (x.astype(float) for x in (plans.tp, plans.pp, plans.dp, plans.ep, plans.cp))
+    micro = np.maximum(np.round(float(workload.global_batch) / (dp * plans.mb)), 1.0)
+    sp = plans.sp.astype(bool) | (stack.memory.activations_follow_sharding & (tp > 1))
+    tokens = plans.mb * float(workload.seq_len) / cp
+    # Megatron splits experts like the dense layers unless told otherwise; that needs ep to fold inside dp x cp
+    # (ETP x EP x EDP = TP x DP x CP), so where it does not, the experts stay whole (ETP 1)
+    etp = np.where((stack.memory.expert_tensor_parallel == "tp") & (np.mod(dp * cp, ep) == 0), tp, 1.0)
+    L = float(m.layers)
+    frac_moe = c.n_moe_layers / L
+    lps = np.ceil(L / pp)
+    dense = c.params_attn_per_layer + c.params_dense_mlp_per_layer + c.params_norm_per_layer
+    moe_nonexp = c.params_attn_per_layer + c.params_norm_per_layer + c.params_router_per_layer + c.params_shared_per_layer
+    emb = np.where(pp > 1, max(c.params_embedding, c.params_logits), c.params_embedding + c.params_logits) / tp
+    p_nonexp = lps * ((1 - frac_moe) * dense + frac_moe * moe_nonexp) / tp + emb
+    p_exp = lps * frac_moe * (m.moe.experts / ep if m.moe else 0.0) * c.params_expert / etp
+    return Layout(micro=micro, tokens=tokens, sp_div=np.where(sp, tp, 1.0), etp=etp,
+                  tokens_moe=tokens / tp * etp, layers_per_stage=lps, p_nonexp=p_nonexp, p_exp=p_exp, shard=dp * cp,
+                  exp_shard=np.maximum(dp * cp * tp / (ep * etp), 1.0), f_full=full_recompute_fraction(plans, m.layers))
+
+
+def full_recompute_fraction(plans: PlanArrays, layers: int) -> Array:
+    """Share of layers that recompute their forward: 1 for full recompute of every layer, N / (layers per virtual
+    stage) for Megatron's block method with N layers, 0 without full recompute."""
+    chunk = np.ceil(layers / plans.pp.astype(float)) / plans.vpp.astype(float)
+    rl = np.asarray(plans.rlayers, dtype=float)
+    return np.where(plans.recompute == 2, np.where(rl > 0, np.minimum(rl / chunk, 1.0), 1.0), 0.0)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Memory per device of each plan (bytes), and the placement the step time reuses."""
+
+    memory: dict[str, Array]
+    total: Array
+    fits: Array
+    capacity: float
+    per_microbatch: Array  # ZeRO-3 plans that regather weights every micro-batch
+    lay: Layout
+    act_bytes_per_microbatch: Array  # activations one micro-batch keeps on the stage (what offload moves)
+    optimizer_bytes_local: Array  # optimizer state this rank updates (what optimizer offload moves)
+    params_local: Array  # parameters this rank's optimizer updates
+
+    def take(self, idx: Array) -> Memory:
+        lay = Layout(**{k: v[idx] for k, v in self.lay.__dict__.items()})
+        return Memory(memory={k: v[idx] for k, v in self.memory.items()}, total=self.total[idx], fits=self.fits[idx],
+                      capacity=self.capacity, per_microbatch=self.per_microbatch[idx], lay=lay,
+                      act_bytes_per_microbatch=self.act_bytes_per_microbatch[idx],
+                      optimizer_bytes_local=self.optimizer_bytes_local[idx], params_local=self.params_local[idx])
+
+    def concat(self, other: Memory) -> Memory:
+        lay = Layout(**{k: np.concatenate([v, getattr(other.lay, k)]) for k, v in self.lay.__dict__.items()})
+        return Memory(memory={k: np.concatenate([v, other.memory[k]]) for k, v in self.memory.items()},
+                      total=np.concatenate([self.total, other.total]), fits=np.concatenate([self.fits, other.fits]),
+                      capacity=self.capacity,
+                      per_microbatch=np.concatenate([self.per_microbatch, other.per_microbatch]), lay=lay,
+                      act_bytes_per_microbatch=np.concatenate([self.act_bytes_per_microbatch,
+                                                               other.act_bytes_per_microbatch]),
+                      optimizer_bytes_local=np.concatenate([self.optimizer_bytes_local, other.optimizer_bytes_local]),
+                      params_local=np.concatenate([self.params_local, other.params_local]))
+
+
+def bytes_per_param(stack: Stack, plans: PlanArrays, a: Assumptions) -> tuple[float, float, Array]:
+    """Weight, gradient and optimizer-state bytes per parameter: the stack's, unless an assumption overrides them;
+    bf16 optimizer state halves the Adam moments (the master copy stays fp32)."""
+    mem = stack.memory
+    wb = a.weight_bytes if a.weight_bytes is not None else mem.weight_bytes
+    gb = a.grad_bytes if a.grad_bytes is not None else mem.grad_bytes
+    ob = a.optimizer_bytes if a.optimizer_bytes is not None else mem.optimizer_bytes
+    moments = ob - mem.master_bytes
+    return wb, gb, np.where(plans.opt_bf16, ob - moments / 2.0, ob)
+
+
+def activations_per_token(workload: Workload, plans: PlanArrays, c: ModelCosts, stack: Stack, lay: Layout,
+                          a: Assumptions) -> tuple[Array, Array]:
+    """Bytes one token keeps per layer on a rank: (averaged over dense and MoE layers without recompute, with the
+    plan's recompute). fp8 training keeps GEMM inputs in fp8."""
+    act = c.act
+    tp = plans.tp.astype(float)
+    eb = a.activation_bytes_per_element
+    eb_in = a.fp8_bytes_per_element if workload.precision == "fp8" else eb
+    attn = ((act.seqpar_gemm_in * eb_in + act.seqpar_other * eb) / lay.sp_div
+            + (act.attn_qkv * eb + act.attn_out_gemm_in * eb_in) / tp + act.attn_latent * eb)
+    if stack.kernels.attention == "unfused":  # the softmax output per head, s / cp keys per token (causal: half)
+        attn = attn + act.scores_per_s * float(workload.seq_len) / plans.cp * eb / tp
+    dense_mlp = (act.mlp_hidden * eb + act.mlp_out_gemm_in * eb_in) / tp
+    moe_mlp = (lay.tokens_moe / lay.tokens) * (act.moe_in * eb_in + (act.moe_act_out * eb_in + act.moe_fc1_out * eb)
+                                               / lay.etp)
+    frac_moe = c.n_moe_layers / workload.model.layers
+    full_layer = attn + (1 - frac_moe) * dense_mlp + frac_moe * moe_mlp
+    per_tok = full_layer
+    sel = stack.memory.selective_recompute
+    if sel == "core_attention":  # recomputes the attention core: frees only what the core keeps alone (the scores)
+        freed = act.scores_per_s * float(workload.seq_len) / plans.cp * eb / tp if stack.kernels.attention == "unfused" \
+            else np.zeros_like(tp)
+        selective = full_layer - freed
+    else:  # keeps the layer input and q, k, v (on the device, or on the host when offloaded), recomputes the rest
+        kept = act.layer_input * eb / lay.sp_div + act.qkv_keep * eb / tp
+        selective = np.zeros_like(tp) if sel == "keep_qkv_offloaded" else kept
+    per_tok = np.where(plans.recompute == 1, selective, per_tok)
+    recompute_kept = lay.f_full * act.layer_input * eb / lay.sp_div + (1.0 - lay.f_full) * full_layer
+    per_tok = np.where(plans.recompute == 2, recompute_kept, per_tok)
+    return full_layer, per_tok
+
+
+def memory_per_device(workload: Workload, chip: Chip, plans: PlanArrays, a: Assumptions, c: ModelCosts,
+                      stack: Stack) -> Memory:
+    m = workload.model
+    lay = layout(workload, plans, c, stack)
+    pp, vpp = plans.pp.astype(float), plans.vpp.astype(float)
+    zero = plans.zero
+    wb, gb, ob = bytes_per_param(stack, plans, a)
+    p_all = lay.p_nonexp + lay.p_exp
+    p_sharded = lay.p_nonexp / lay.shard + lay.p_exp / lay.exp_shard
+    full_weights, sharded_weights = wb * p_all, wb * p_sharded
+    grads = gb * np.where(zero >= 2, p_sharded, p_all)
+    params_local = np.where(zero >= 1, p_sharded, p_all)
+    local_opt = ob * params_local
+    optim = np.where(plans.off_opt, 0.0, local_opt)
+    if m.moe is not None:  # ZeRO-3 holds one gathered layer at a time
+        gathered_layer = wb * ((c.params_attn_per_layer + c.params_norm_per_layer + c.params_router_per_layer
+                                + c.params_shared_per_layer) / plans.tp + (m.moe.experts / plans.ep) * c.params_expert
+                               / lay.etp)
+    else:
+        gathered_layer = wb * (c.params_attn_per_layer + c.params_dense_mlp_per_layer + c.params_norm_per_layer) / plans.tp
+    full_layer, per_tok = activations_per_token(workload, plans, c, stack, lay, a)
+    in_flight = np.minimum(lay.micro, pp) * np.where(vpp > 1, 1.0 + (pp - 1.0) / (pp * vpp), 1.0)
+    per_mb = lay.tokens * per_tok * lay.layers_per_stage
+    # offloaded activations leave two layers' worth on the device: the one computing and the one in transfer
+    kept_mb = np.where(plans.off_act, lay.tokens * per_tok * np.minimum(lay.layers_per_stage, 2.0), per_mb)
+    activations = kept_mb * in_flight
+    # recomputing a layer rebuilds its full activations for its backward
+    activations = activations + np.where(plans.recompute == 2, lay.tokens * full_layer, 0.0)
+    logits_bytes = lay.tokens * m.vocab / plans.tp * a.logits_bytes_per_element
+    cap = chip.hbm_bytes or 0.0
+    reserve = a.xla_reserve_bytes if stack.execution.mode == "compiled" else cap * a.fragmentation + a.reserve_bytes
+    memory = {"weights": np.where(zero == 3, sharded_weights + 2.0 * gathered_layer, full_weights), "grads": grads,
+              "optimizer": optim, "activations": activations, "logits": np.zeros_like(activations),
+              "reserve": np.full_like(activations, reserve)}
+    # without PP the only stage holds the logits; with PP the last stage holds them instead of the first stage's
+    # extra in-flight micro-batches
+    last_stage = logits_bytes + kept_mb
+    memory["logits"] = np.where(pp > 1, np.maximum(last_stage - activations, 0.0), logits_bytes)
+    # ZeRO-3 keeps the weights it gathered for the whole step when they fit (no regather per micro-batch; Llama 3,
+    # arXiv 2407.21783 sec. 3.3.2, does this under PP), and otherwise regathers them layer by layer every micro-batch
+    keep_total = sum(memory.values()) - memory["weights"] + full_weights + sharded_weights
+    keep = (zero == 3) & (keep_total <= cap)
+    memory["weights"] = np.where(keep, full_weights + sharded_weights, memory["weights"])
+    total = sum(memory.values())
+    return Memory(memory=memory, total=total, fits=total <= cap, capacity=cap, per_microbatch=(zero == 3) & ~keep,
+                  lay=lay, act_bytes_per_microbatch=per_mb, optimizer_bytes_local=local_opt, params_local=params_local)

@@ -1,0 +1,69 @@
+"""A batch of plans as arrays (struct of arrays): what the vectorized model evaluates at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from accelplan.catalog.schema import Plan
+
+Array = np.ndarray
+RECOMPUTE_CODE = {"none": 0, "selective": 1, "full": 2}
+
+
+@dataclass
+class PlanArrays:
+    tp: Array
+    pp: Array
+    dp: Array
+    ep: Array
+    cp: Array
+    vpp: Array
+    mb: Array
+    recompute: Array  # 0 none, 1 selective, 2 full
+    zero: Array
+    sp: Array  # bool
+    rlayers: Array | None = None  # full recompute: layers per virtual stage that recompute; 0 = all
+    opt_bf16: Array | None = None  # bool: bf16 Adam moments
+    off_act: Array | None = None  # bool: activations offloaded to host
+    off_opt: Array | None = None  # bool: optimizer state offloaded to host
+
+    def __post_init__(self) -> None:
+        n = len(self.tp)
+        if self.rlayers is None:
+            self.rlayers = np.zeros(n, dtype=int)
+        for name in ("opt_bf16", "off_act", "off_opt"):
+            if getattr(self, name) is None:
+                setattr(self, name, np.zeros(n, dtype=bool))
+
+    @classmethod
+    def from_plans(cls, plans: list[Plan]) -> PlanArrays:
+        def col(f):  # noqa: ANN001, ANN202
+            return np.array([f(p) for p in plans])
+
+        return cls(tp=col(lambda p: p.tp), pp=col(lambda p: p.pp), dp=col(lambda p: p.dp), ep=col(lambda p: p.ep),
+                   cp=col(lambda p: p.cp), vpp=col(lambda p: p.vpp), mb=col(lambda p: p.micro_batch),
+                   recompute=col(lambda p: RECOMPUTE_CODE[p.recompute]), zero=col(lambda p: p.zero),
+                   sp=col(lambda p: p.sequence_parallel), rlayers=col(lambda p: p.recompute_layers or 0),
+                   opt_bf16=col(lambda p: p.optimizer_dtype == "bf16"), off_act=col(lambda p: p.offload_activations),
+                   off_opt=col(lambda p: p.offload_optimizer))
+
+    def __len__(self) -> int:
+        return len(self.tp)
+
+    def take(self, idx: Array) -> PlanArrays:
+        return PlanArrays(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+    def concat(self, other: PlanArrays) -> PlanArrays:
+        return PlanArrays(**{f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)])
+                             for f in fields(self)})
+
+    def plan(self, i: int) -> Plan:
+        rc = {v: k for k, v in RECOMPUTE_CODE.items()}
+        return Plan(tp=int(self.tp[i]), pp=int(self.pp[i]), dp=int(self.dp[i]), ep=int(self.ep[i]), cp=int(self.cp[i]),
+                    vpp=int(self.vpp[i]), micro_batch=int(self.mb[i]), recompute=rc[int(self.recompute[i])],  # type: ignore[arg-type]
+                    zero=int(self.zero[i]), sequence_parallel=bool(self.sp[i]),
+                    recompute_layers=int(self.rlayers[i]) or None,  # type: ignore[index]
+                    optimizer_dtype="bf16" if self.opt_bf16[i] else None,  # type: ignore[index]
+                    offload_activations=bool(self.off_act[i]), offload_optimizer=bool(self.off_opt[i]))  # type: ignore[index]

@@ -1,0 +1,102 @@
+"""Memory per device against independent figures: Korthikanti et al. 2022, the issue's worked repros, hand sums."""
+
+import numpy as np
+import pytest
+
+from accelplan.api import estimate, make_workload
+from accelplan.catalog.schema import ModelSpec, Plan, Workload
+from accelplan.perf.costs import model_costs
+from accelplan.perf.plans import PlanArrays
+from accelplan.perf.step import evaluate, memory_of
+
+GB = 1e9
+
+
+def _gpt(h=6144, layers=4, heads=48, vocab=51200):
+    # a GPT-3-style layer: MHA, plain 4h MLP (the architecture Korthikanti et al. count)
+    return ModelSpec(id="gpt", name="gpt", layers=layers, hidden=h, heads=heads, ffn_hidden=4 * h, gated_mlp=False,
+                     vocab=vocab, seq_len=2048)
+
+
+@pytest.mark.parametrize("tp", [1, 2, 8])
+def test_selective_recompute_with_sp_keeps_korthikanti_34sbh_less_the_dropout_masks(catalog, tp):
+    # Korthikanti et al. 2022 (arXiv 2205.05198) sec. 4.2.3: with selective recompute and sequence parallelism a
+    # layer keeps 34 s b h / t bytes; 2 s b h / t of that are the two dropout masks, which dropout-free training
+    # (and this model) does not keep: 32 s b h / t. Flash attention keeps no s^2 scores either.
+    m = _gpt()
+    s, b, h = 2048, 1, m.hidden
+    w = Workload(model=m, tokens=1e9, seq_len=s, global_batch=8, precision="bf16")
+    chip = catalog.chip("h100-sxm")
+    plans = PlanArrays.from_plans([Plan(tp=tp, pp=1, dp=1, micro_batch=b, recompute="selective", zero=1,
+                                        sequence_parallel=True)])
+    stack = catalog.stack("megatron-lm")
+    mem = memory_of(w, chip, plans, stack)
+    per_layer = (mem.memory["activations"][0]) / m.layers
+    assert per_layer == pytest.approx(32 * s * b * h / tp, rel=1e-9)
+
+
+def test_selective_recompute_frees_the_scores_only_without_flash_attention(catalog):
+    # Korthikanti: the attention core keeps 5 a s^2 b bytes without flash (2 softmax + 1 dropout mask + 2 dropout
+    # output); dropout-free that is the 2 a s^2 b of the softmax output, half of it under a causal kernel that skips
+    # masked blocks. Selective recompute frees exactly that.
+    m = _gpt()
+    s, heads = 2048, m.heads
+    w = Workload(model=m, tokens=1e9, seq_len=s, global_batch=8, precision="bf16")
+    chip = catalog.chip("h100-sxm")
+    unfused = catalog.stack("megatron-lm").model_copy(
+        update={"kernels": catalog.stack("megatron-lm").kernels.model_copy(update={"attention": "unfused"})})
+    none, sel = (memory_of(w, chip, PlanArrays.from_plans([Plan(tp=1, dp=1, micro_batch=1, recompute=r, zero=1,
+                                                                sequence_parallel=False)]), unfused)
+                 for r in ("none", "selective"))
+    freed = (none.memory["activations"][0] - sel.memory["activations"][0]) / m.layers
+    assert freed == pytest.approx(2 * heads * s * s / 2, rel=1e-9)
+
+
+def test_the_issue_repro_llama3_8b_selective_on_8_h100_needs_about_93_gb(catalog):
+    # issue 12: the old model said 75.8 GB and "fits"; with bf16 gradients (NeMo's performance recipes) it is about
+    # 93 GB: weights 2 + grads 2 bytes x 8.03B, optimizer 12 x 8.03B / 8, activations 34 s h per layer (GQA and a gated
+    # MLP happen to give Korthikanti's 34 per token per h: 2+2+2+2 h of norm and GEMM inputs, 6144 q+kv, 4096 out, 2 x
+    # 14336 + 14336 MLP = 69632 elements per token), logits, reserve.
+    w = make_workload("llama3.1-8b", tokens=1e12, seq_len=8192, global_batch=128, catalog=catalog)
+    plan = Plan(tp=1, pp=1, dp=8, micro_batch=1, recompute="selective", zero=1, sequence_parallel=False)
+    from accelplan.errors import PlanError
+
+    with pytest.raises(PlanError, match=r"needs 9[23]\.\d GB"):
+        estimate(w, "h100-sxm", plan, framework="nemo")
+    act = 69632 * 2 * 8192 * 32
+    mem = memory_of(w, catalog.chip("h100-sxm"), PlanArrays.from_plans([plan]), catalog.stack("nemo"))
+    assert mem.memory["activations"][0] == pytest.approx(act, rel=1e-9)
+
+
+def test_mla_keeps_the_expanded_heads_not_the_latent(catalog):
+    # DeepSeek-V3: flash keeps q (128 x 192), expanded k (128 x 192) and v (128 x 128), its output (128 x 128) and the
+    # compressed q and kv (1536 + 512): ~168 KB per token per layer in bf16, not the 99 KB of a 576-wide latent
+    c = model_costs(catalog.model("deepseek-v3"), 4096)
+    attn_bytes = 2 * (c.act.attn_qkv + c.act.attn_out_gemm_in + c.act.attn_latent)
+    assert attn_bytes == 2 * (128 * 192 * 2 + 128 * 128 + 128 * 128 + 1536 + 512)
+    assert attn_bytes / 1024 == pytest.approx(164, abs=1)  # 167,936 B = 164 KiB = 168 KB
+
+
+def test_bf16_optimizer_state_halves_the_moments_only(catalog):
+    w = make_workload("llama3.1-8b", tokens=1e12, seq_len=4096, global_batch=64, catalog=catalog)
+    chip, stack = catalog.chip("h100-sxm"), catalog.stack("megatron-lm")
+    base = Plan(tp=1, dp=8, micro_batch=1, recompute="full", zero=1, sequence_parallel=False)
+    fp32, bf16 = (memory_of(w, chip, PlanArrays.from_plans([base.model_copy(update={"optimizer_dtype": d})]), stack)
+                  for d in ("fp32", "bf16"))
+    # Adam: 4 (fp32 master) + 8 (two fp32 moments) = 12 bytes per parameter; bf16 moments: 4 + 4 = 8
+    assert bf16.memory["optimizer"][0] / fp32.memory["optimizer"][0] == pytest.approx(8 / 12)
+
+
+def test_offloading_moves_memory_to_the_host_and_costs_time_only_when_the_link_is_slower(catalog):
+    w = make_workload("llama3.1-70b", tokens=1e12, seq_len=8192, global_batch=64, catalog=catalog)
+    chip, system, stack = catalog.chip("h100-sxm"), catalog.system("hgx-h100-ib400"), catalog.stack("megatron-lm")
+    base = Plan(tp=8, pp=1, dp=8, micro_batch=1, recompute="none", zero=1)
+    plans = PlanArrays.from_plans([base, base.model_copy(update={"offload_activations": True}),
+                                   base.model_copy(update={"offload_optimizer": True})])
+    r = evaluate(w, system, chip, plans, stack=stack)
+    assert r.memory["activations"][1] < r.memory["activations"][0] / 10  # two of 80 layers stay on the device
+    assert r.memory["optimizer"][2] == 0.0
+    # the optimizer state crosses the host link twice a step: 12 bytes x params / 8 ranks, at 50 GB/s each way
+    params = model_costs(w.model, 8192).params_total
+    assert r.time["offload"][2] == pytest.approx(2 * 12 * params / 8 / 8 / 50e9, rel=0.02)
+    assert np.isclose(r.time["offload"][0], 0.0)

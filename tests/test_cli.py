@@ -124,7 +124,9 @@ def test_assume_overrides_one_constant_and_names_bad_ones():
     base = ["estimate", "-c", "h100", "-n", "64", "-m", "llama3.1-70b", "--tp", "8", "--pp", "2", "--json"]
     plain = json.loads(run(*base, "--assume", "tp_overlap=0").stdout)
     hidden = json.loads(run(*base).stdout)  # Megatron-LM, the default stack on CUDA, overlaps TP traffic
-    assert plain["time_breakdown_s"]["tp_comm"] > 0 and hidden["time_breakdown_s"]["tp_comm"] == 0
+    # decomposed overlap hides all but the first of tp = 8 chunks (the GEMMs of a 70B layer are long enough)
+    # (to 1%: the critical stage carries the logits as a share of a layer, and the layer got shorter)
+    assert hidden["time_breakdown_s"]["tp_comm"] == pytest.approx(plain["time_breakdown_s"]["tp_comm"] / 8, rel=1e-2)
     assert hidden["step_time_s"] < plain["step_time_s"]
     assert "megatron-lm" in hidden["stack"] and "default" in hidden["stack"]
     bad = cli("estimate", "-c", "h100", "-n", "64", "-m", "llama3.1-70b", "--tp", "8", "--assume", "tp_overlp=1")
@@ -135,7 +137,7 @@ def test_the_framework_is_an_input_and_the_estimate_names_it():
     base = ["estimate", "-c", "h100", "-n", "64", "-m", "llama3.1-70b", "--tp", "8", "--pp", "2", "--json"]
     mcore = json.loads(run(*base, "--framework", "megatron-lm").stdout)
     fsdp = json.loads(run(*base, "--framework", "fsdp").stdout)  # plain FSDP: no tensor-parallel overlap
-    assert fsdp["time_breakdown_s"]["tp_comm"] > mcore["time_breakdown_s"]["tp_comm"] == 0
+    assert fsdp["time_breakdown_s"]["tp_comm"] > 7 * mcore["time_breakdown_s"]["tp_comm"] > 0
     assert fsdp["stack"].startswith("stack: fsdp")
     old = json.loads(run(*base, "--framework", "nemo", "--framework-version", "24.07").stdout)
     assert "nemo 24.07" in old["stack"]

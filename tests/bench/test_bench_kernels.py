@@ -96,3 +96,66 @@ def test_attention_check_catches_a_wrong_output():
 def test_causal_attention_flops_are_half_of_full():
     assert attention.flops((2, 4, 128, 64), causal=False) == 4 * 2 * 4 * 128 * 128 * 64
     assert attention.flops((2, 4, 128, 64)) == 2 * 2 * 4 * 128 * 128 * 64
+
+
+def test_backward_flops_are_two_and_a_half_forward():
+    # FlashAttention's benchmark convention (benchmarks/benchmark_flash_attention.py: mode "bwd" = 2.5 x "fwd")
+    assert attention.bwd_flops((1, 32, 8192, 128)) == 2.5 * 2 * 1 * 32 * 8192 * 8192 * 128
+    assert attention.bwd_flops((2, 4, 128, 64), causal=False) == 2.5 * 4 * 2 * 4 * 128 * 128 * 64
+
+
+def _dq(q, k, v, do, causal=True):
+    q, k, v = (x.clone().requires_grad_() for x in (q, k, v))
+    o = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+    return torch.autograd.grad(o, q, do)[0]
+
+
+@pytest.mark.parametrize("dtype", ["bf16", "fp32"])
+def test_attention_backward_check_accepts_dq_and_catches_a_wrong_one(dtype):
+    from accelplan.bench.buffers import randn
+
+    q, k, v, do = (randn(torch, (1, 2, 256, 32), dtype, "cpu") for _ in range(4))
+    tol = attention.BWD_TOLERANCE[dtype]
+    assert attention.dq_error(torch, q, k, v, do, _dq(q, k, v, do)) <= tol
+    # the gradient without the causal mask, of another output gradient, or zero, is wrong
+    assert attention.dq_error(torch, q, k, v, do, _dq(q, k, v, do, causal=False)) > attention.BWD_TOLERANCE["bf16"]
+    assert attention.dq_error(torch, q, k, v, do, _dq(q, k, v, -do)) > attention.BWD_TOLERANCE["bf16"]
+    assert attention.dq_error(torch, q, k, v, do, torch.zeros_like(q)) > attention.BWD_TOLERANCE["bf16"]
+
+
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+def test_attention_point_times_and_verifies_forward_and_backward(cpu, dtype):
+    shape = (1, 2, 128, 32)
+    p = attention.bench(torch, cpu, shape, dtype, None, FAST)
+    assert p.verified and p.bwd_verified
+    assert p.seconds > 0 and p.bwd_seconds is not None and p.bwd_seconds > 0
+    assert p.tflops == pytest.approx(attention.flops(shape) / p.seconds / 1e12)
+    assert p.bwd_tflops == pytest.approx(2.5 * attention.flops(shape) / p.bwd_seconds / 1e12)
+    assert p.bwd_max_abs_error is not None and p.bwd_max_abs_error <= attention.BWD_TOLERANCE[dtype]
+
+
+def test_attention_forward_only_leaves_the_backward_empty(cpu):
+    p = attention.bench(torch, cpu, (1, 2, 64, 16), "fp32", None, FAST, backward=False)
+    assert p.verified and p.tflops > 0
+    assert (p.bwd_tflops, p.bwd_seconds, p.bwd_max_abs_error, p.bwd_verified) == (None, None, None, None)
+
+
+def test_cpu_times_the_backward_only_on_small_shapes():
+    assert attention.measures_backward("cpu", attention.CPU_QUICK[0])
+    assert not attention.measures_backward("cpu", (1, 16, 2048, 128))
+    assert any(attention.measures_backward("cpu", s) for s in attention.shapes("cpu", quick=False))
+    assert all(attention.measures_backward("cuda", s) for s in attention.shapes("cuda", quick=False))
+
+
+def test_attention_backward_respects_the_memory_budget(cpu):
+    import dataclasses
+
+    from accelplan.errors import AccelplanError
+
+    tensor = 1 * 2 * 128 * 32 * 4  # one fp32 (batch, heads, seq, d) tensor
+    # q, k, v, output: 4 tensors fit in half of this; the backward's dq, dk, dv and output on top do not
+    small = dataclasses.replace(cpu, available_bytes=2 * 5 * tensor)
+    with pytest.raises(AccelplanError, match=r"attention \(1, 2, 128, 32\) fp32: needs"):
+        attention.bench(torch, small, (1, 2, 128, 32), "fp32", None, FAST)
+    p = attention.bench(torch, small, (1, 2, 128, 32), "fp32", None, FAST, backward=False)
+    assert p.rotation_sets == 1  # no room for a second set

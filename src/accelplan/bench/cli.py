@@ -22,7 +22,8 @@ def register(app: typer.Typer) -> None:
               out: Path = typer.Option(None, "--out", help="Write the calibration profile (YAML) here."),
               chip: str = typer.Option(None, "--chip", help="Catalog chip to measure against, when the device name "
                                                             "maps to none (see `accelplan chips`).")) -> None:
-        """Measure GEMM, memory bandwidth and attention on this device; compare with the catalog peak."""
+        """Measure GEMM, memory bandwidth and attention (forward and backward) on this device; compare with the
+        catalog peak."""
         from accelplan.bench.profile import save_profile
         from accelplan.bench.run import run_bench
 
@@ -95,13 +96,16 @@ def _print(profile: Any, out: Path | None) -> None:
                   "ok" if p.verified else "FAILED")
     con.print(t)
 
-    t = Table(title="Attention  SDPA forward, causal  (2bhs²d FLOP)", title_justify="left")
-    for col in ("batch x heads x seq x d", "dtype", "TFLOP/s", "catalog peak", "of peak", "check"):
+    t = Table(title="Attention  SDPA causal  (forward 2bhs²d FLOP, backward 2.5 x forward)", title_justify="left")
+    for col in ("batch x heads x seq x d", "dtype", "fwd TFLOP/s", "of peak", "bwd TFLOP/s", "of peak", "catalog peak",
+                "check"):
         t.add_column(col, justify="left" if col in ("batch x heads x seq x d", "dtype") else "right")
     for p in profile.attention:
-        t.add_row(f"{p.batch}x{p.heads}x{p.seq_len}x{p.head_dim}", p.dtype, f"{p.tflops:,.2f}",
-                  _peak(p.catalog_peak_tflops, "TFLOP/s"), _pct(p.tflops, p.catalog_peak_tflops),
-                  "ok" if p.verified else f"FAILED {p.max_abs_error:.1e}")
+        bwd = "-" if p.bwd_tflops is None else _tflops(p.bwd_tflops)
+        bwd_pct = "-" if p.bwd_tflops is None else _pct(p.bwd_tflops, p.catalog_peak_tflops)
+        t.add_row(f"{p.batch}x{p.heads}x{p.seq_len}x{p.head_dim}", p.dtype, _tflops(p.tflops),
+                  _pct(p.tflops, p.catalog_peak_tflops), bwd, bwd_pct, _peak(p.catalog_peak_tflops, "TFLOP/s"),
+                  _attention_check(p))
     con.print(t)
 
     ref = profile.references
@@ -123,6 +127,19 @@ def _print(profile: Any, out: Path | None) -> None:
         con.print(f"wrote {out}")
 
 
+def _tflops(value: float) -> str:
+    """Two decimals, or two significant figures below 0.1 (a CPU's attention backward)."""
+    return f"{value:,.2f}" if value >= 0.1 else f"{value:.2g}"
+
+
+def _attention_check(p: Any) -> str:
+    """'ok', or what failed: the forward output and/or the backward dQ (a point without a backward: forward only)."""
+    out = [] if p.verified else [f"fwd FAILED {p.max_abs_error:.1e}"]
+    if p.bwd_verified is False:
+        out.append("bwd FAILED " + ("non-finite" if p.bwd_max_abs_error is None else f"{p.bwd_max_abs_error:.1e}"))
+    return ", ".join(out) or "ok"
+
+
 def _model_efficiencies(profile: Any) -> list[str]:
     """What the model will use from this profile, next to the chip's shipped defaults."""
     if profile.chip is None:
@@ -141,5 +158,16 @@ def _model_efficiencies(profile: Any) -> list[str]:
     measured = (profile.large_gemm_flops_per_s("bf16"), profile.large_gemm_flops_per_s("fp8"), profile.copy_bytes_per_s())
     parts = [f"{name} {value:.3f}" + (" (measured)" if rate is not None else " (not measured: default kept)")
              for name, value, rate in zip(("matmul", "matmul_fp8", "memory"), got[:3], measured, strict=True)]
-    return [f"model efficiencies for {c.id}: " + ", ".join(parts)
-            + "  [dim](matmul: best bf16 GEMM with all dims >= 4096 / catalog bf16 peak; memory: best copy / catalog HBM)[/dim]"]
+    lines = [f"model efficiencies for {c.id}: " + ", ".join(parts)
+             + "  [dim](matmul: best bf16 GEMM with all dims >= 4096 / catalog bf16 peak; memory: best copy / catalog HBM)[/dim]"]
+    try:
+        fwd, bwd = profile.attention_efficiencies(c)
+    except AccelplanError as exc:
+        return [*lines, f"[red]model attention efficiencies not usable:[/red] {exc}"]
+    if fwd is None:
+        lines.append(f"model attention for {c.id}: not measured (no verified causal bf16/fp16 point): catalog figures kept")
+    else:
+        b = f"bwd {bwd:.3f}" if bwd is not None else "bwd not measured (the catalog's bwd/fwd ratio applied)"
+        lines.append(f"model attention for {c.id}: fwd {fwd:.3f}, {b} of the bf16 peak  [dim]({profile.attention_basis}; "
+                     "best verified causal point with d >= 128 and s >= 4096, else the largest)[/dim]")
+    return lines

@@ -3,11 +3,13 @@
 Figures are stored in the units people read (TFLOP/s, GB/s with GB = 1e9 bytes), with the unit in
 each field name; the accessors return SI (FLOP/s, bytes/s), like the catalog's.
 
-The model asks a profile for three efficiencies (`Rates.of` in perf/step.py):
+The model asks a profile for its efficiencies (`Rates.of` in perf/kernels.py):
     matmul     = best verified bf16 GEMM rate over shapes with every dimension >= 4096 / catalog dense bf16 peak
     matmul_fp8 = the same rule for fp8 / catalog dense fp8 peak
     memory     = best verified copy bandwidth (read + write bytes) / catalog HBM bandwidth
-Whatever was not measured keeps the default passed in.
+Whatever was not measured keeps the default passed in. Attention (`attention_efficiencies`) is its own kernel
+class: the best verified causal 16-bit SDPA forward and backward rates at head dim >= 128 and >= 4096 tokens
+(else the largest verified causal point) / catalog dense bf16 peak; None where not measured.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ SCHEMA_VERSION: Literal[1] = 1
 # "large GEMM" for the matmul efficiency: every dimension at least this, the regime of LLM training
 # GEMMs (hidden >= 4096, tokens per micro-batch >= 4096); smaller ones are launch- or tile-bound.
 LARGE_GEMM_MIN_DIM = 4096
+# "long attention" for the attention efficiencies: the regime the step model's rates describe (causal, head dim
+# 128, 8k-16k tokens); shorter sequences run below the kernel's rate (per-tile overheads, fewer tiles).
+LONG_ATTENTION_MIN_SEQ = 4096
+LONG_ATTENTION_MIN_HEAD_DIM = 128
+ATTENTION_DTYPES = ("bf16", "fp16")  # what a training step runs attention in; an fp32 SDPA does not calibrate it
 # A measured rate may sit a little above the catalog peak through timer noise; more than this means
 # the device was mapped to the wrong chip or the catalog figure is wrong, and the profile is refused.
 EFFICIENCY_CEILING = 1.02
@@ -87,7 +94,9 @@ class BandwidthPoint(_Model):
 
 
 class AttentionPoint(_Model):
-    """Fused attention forward (torch scaled_dot_product_attention), FLOP = 4 b h s^2 d, halved when causal."""
+    """Fused attention (torch scaled_dot_product_attention): forward FLOP = 4 b h s^2 d, halved when causal;
+    backward FLOP = 2.5 x forward (FlashAttention's benchmark convention; FlashAttention-2, arXiv 2307.08691).
+    The backward fields are None in profiles written before the backward was measured, and where it was not."""
 
     batch: int = Field(gt=0)
     heads: int = Field(gt=0)
@@ -101,6 +110,23 @@ class AttentionPoint(_Model):
     rotation_sets: int = Field(ge=1)
     max_abs_error: float  # against a float64 reference on sampled query rows of the first (batch, head)
     verified: bool
+    bwd_tflops: float | None = Field(default=None, gt=0)  # 2.5 x forward FLOP / bwd_seconds
+    bwd_seconds: float | None = Field(default=None, gt=0)  # median(forward + backward) - median(forward)
+    bwd_max_abs_error: float | None = None  # max |dQ - dQ_ref| / max |dQ_ref| on the checked rows (float64 reference)
+    bwd_verified: bool | None = None  # dQ within tolerance and dQ, dK, dV finite; None: backward not run
+
+    @property
+    def flops_per_s(self) -> float:
+        return self.tflops * TERA
+
+    @property
+    def bwd_flops_per_s(self) -> float | None:
+        return None if self.bwd_tflops is None else self.bwd_tflops * TERA
+
+    @property
+    def bwd_measured(self) -> bool:
+        """A backward rate the model may use: timed, and its gradient check passed."""
+        return bool(self.bwd_verified) and self.bwd_tflops is not None
 
 
 class CollectivePoint(_Model):
@@ -242,16 +268,29 @@ class CalibrationProfile(_Model):
     def basis(self) -> str:
         return f"measured on {self.device_name} ({self.date})"
 
-    def efficiencies(self, chip: Any, mm: float, mm8: float, mem: float) -> tuple[float, float, float, str]:
-        """(matmul, matmul_fp8, memory, basis) for `chip`, from the measured curves; defaults where not measured.
-
-        Refuses a profile measured on another chip: efficiencies do not transfer between chips."""
+    def _check_chip(self, chip: Any) -> None:
+        """Refuse to calibrate a chip other than the one measured: efficiencies do not transfer between chips."""
         if self.chip is None:
             raise AccelplanError(f"calibration profile measured on {self.device_name} ({self.device}) matches no catalog "
                                  f"chip, so it cannot calibrate chip '{chip.id}'")
         if self.chip != chip.id:
             raise AccelplanError(f"calibration profile is for chip '{self.chip}' (measured on {self.device_name}), "
                                  f"but the model is for chip '{chip.id}'; bench a '{chip.id}' or model '{self.chip}'")
+
+    def _fraction(self, name: str, rate: float, peak: float, chip: Any) -> float:
+        """rate / peak, capped at 1; refused when the rate is well above the catalog peak (not that chip)."""
+        eff = rate / peak
+        if eff > EFFICIENCY_CEILING:
+            raise AccelplanError(f"calibration profile: measured {name} rate {rate:.4g}/s is {eff:.0%} of chip "
+                                 f"'{chip.id}' catalog peak {peak:.4g}/s; the device ({self.device_name}) is not "
+                                 "that chip or the catalog figure is wrong")
+        return min(eff, 1.0)
+
+    def efficiencies(self, chip: Any, mm: float, mm8: float, mem: float) -> tuple[float, float, float, str]:
+        """(matmul, matmul_fp8, memory, basis) for `chip`, from the measured curves; defaults where not measured.
+
+        Refuses a profile measured on another chip: efficiencies do not transfer between chips."""
+        self._check_chip(chip)
         out = {"matmul": mm, "matmul_fp8": mm8, "memory": mem}
         measured = {"matmul": (self.large_gemm_flops_per_s("bf16"), chip.peak_flops_per_s("bf16")),
                     "matmul_fp8": (self.large_gemm_flops_per_s("fp8"), chip.peak_flops_per_s("fp8")),
@@ -259,13 +298,53 @@ class CalibrationProfile(_Model):
         for name, (rate, peak) in measured.items():
             if rate is None or not peak:
                 continue
-            eff = rate / peak
-            if eff > EFFICIENCY_CEILING:
-                raise AccelplanError(f"calibration profile: measured {name} rate {rate:.4g}/s is {eff:.0%} of chip "
-                                     f"'{chip.id}' catalog peak {peak:.4g}/s; the device ({self.device_name}) is not "
-                                     "that chip or the catalog figure is wrong")
-            out[name] = min(eff, 1.0)
+            out[name] = self._fraction(name, rate, peak, chip)
         return out["matmul"], out["matmul_fp8"], out["memory"], self.basis
+
+    def attention_points(self) -> tuple[AttentionPoint | None, AttentionPoint | None]:
+        """(forward, backward): the verified causal bf16/fp16 points with the best forward and the best verified
+        backward rate among those with head dim >= 128 and seq_len >= 4096; if none is that big, the largest
+        verified causal point (longest sequence, then widest head, then most batch x heads) for both. None where
+        not measured."""
+        ok = [p for p in self.attention if p.verified and p.causal and p.dtype in ATTENTION_DTYPES]
+        pool = [p for p in ok if p.head_dim >= LONG_ATTENTION_MIN_HEAD_DIM and p.seq_len >= LONG_ATTENTION_MIN_SEQ]
+        if not pool and ok:
+            pool = [max(ok, key=lambda p: (p.seq_len, p.head_dim, p.batch * p.heads))]
+        fwd = max(pool, key=lambda p: p.tflops) if pool else None
+        bwd_pool = [p for p in pool if p.bwd_measured]
+        bwd = max(bwd_pool, key=lambda p: p.bwd_tflops or 0.0) if bwd_pool else None
+        return fwd, bwd
+
+    def attention_efficiencies(self, chip: Any) -> tuple[float | None, float | None]:
+        """(forward, backward) fused-attention rate of `attention_points` / the chip's catalog dense bf16 (else fp16)
+        peak: the step model's attention efficiencies (`Rates.of`). None where not measured (or no 16-bit peak).
+
+        Refuses a profile measured on another chip, as `efficiencies` does."""
+        self._check_chip(chip)
+        peak = chip.peak_flops_per_s("bf16") or chip.peak_flops_per_s("fp16")
+        if not peak:
+            return None, None
+        fwd, bwd = self.attention_points()
+        f_rate = None if fwd is None else fwd.flops_per_s
+        b_rate = None if bwd is None else bwd.bwd_flops_per_s
+        return (None if f_rate is None else self._fraction("attention forward", f_rate, peak, chip),
+                None if b_rate is None else self._fraction("attention backward", b_rate, peak, chip))
+
+    @property
+    def attention_basis(self) -> str:
+        """One line for estimates: where the attention efficiencies come from."""
+        fwd, bwd = self.attention_points()
+        head = f"attention measured on {self.device_name} ({self.date})"
+        if fwd is None:
+            return f"{head}: no verified causal bf16/fp16 SDPA point"
+
+        def shape(p: AttentionPoint) -> str:
+            return f"d={p.head_dim} s={p.seq_len}"
+
+        text = f"{head}: SDPA causal {fwd.dtype} {shape(fwd)}"
+        if bwd is None:
+            return text + " (backward not measured)"
+        return text if bwd is fwd else f"{text}, backward {shape(bwd)}"
 
 
 def _interp(x: float, xs: list[float], ys: list[float]) -> float:

@@ -1,7 +1,8 @@
 """Run the device benchmarks and return a CalibrationProfile (data; the CLI prints it).
 
 Order: GEMM over shapes x dtypes, a plain torch.matmul reference on the largest bf16 shape, copy and
-triad over buffer sizes, a plain dst.copy_(src) reference, SDPA attention over shapes.
+triad over buffer sizes, a plain dst.copy_(src) reference, SDPA attention over shapes (forward, and forward +
+backward; on a CPU the backward only on small shapes, see bench/attention.py).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def plan_steps(dev: Device, quick: bool) -> list[tuple[str, Any]]:
     steps.append(("plain_matmul", None))
     steps += [("bandwidth", size) for size in sorted(memory.sizes(dev.kind, quick))]
     steps.append(("plain_copy", None))
-    steps += [("attention", shape) for shape in attention.shapes(dev.kind, quick)]
+    steps += [("attention", (shape, attention.measures_backward(dev.kind, shape)))
+              for shape in attention.shapes(dev.kind, quick)]
     return steps
 
 
@@ -54,7 +56,8 @@ def describe(step: tuple[str, Any]) -> str:
     if kind == "bandwidth":
         return f"copy/triad {arg // 2**20} MiB"
     if kind == "attention":
-        return "SDPA attention b={} h={} s={} d={}".format(*arg)
+        shape, backward = arg
+        return "SDPA attention {} b={} h={} s={} d={}".format("fwd+bwd" if backward else "fwd", *shape)
     return {"plain_matmul": "plain torch.matmul reference", "plain_copy": "plain copy_ reference"}[kind]
 
 
@@ -111,7 +114,8 @@ def run_bench(device: str | None = None, quick: bool = False, chip: str | None =
                                        bench_gb_s=bench_copy.gb_s)
             pool = None  # free it before attention
         elif kind == "attention":
-            attn.append(attention.bench(torch, dev, arg, att_dtype, peaks.get(att_dtype), s))
+            shape, backward = arg
+            attn.append(attention.bench(torch, dev, shape, att_dtype, peaks.get(att_dtype), s, backward=backward))
     now = dt.datetime.now(dt.UTC)
     profile = CalibrationProfile(
         device=dev.kind,  # type: ignore[arg-type]
@@ -136,6 +140,13 @@ def _warnings(dev: Device, gemms: list, bandwidth: list, attn: list) -> list[str
         if not p.verified:
             out.append(f"attention s={p.seq_len} {p.dtype}: differs from the float64 reference "
                        f"(error {p.max_abs_error:.2g} of max |V|)")
+        if p.bwd_verified is False:
+            why = ("dQ, dK or dV not finite" if p.bwd_max_abs_error is None else
+                   f"dQ differs from the float64 reference (error {p.bwd_max_abs_error:.2g} of max |dQ|)")
+            out.append(f"attention backward s={p.seq_len} {p.dtype}: {why}; excluded from the efficiencies")
+        elif p.bwd_verified and p.bwd_tflops is None:
+            out.append(f"attention backward s={p.seq_len} {p.dtype}: forward + backward timed no slower than the "
+                       "forward alone (timer noise on a tiny shape); no backward rate")
     if dev.chip is None:
         out.append(f"{dev.chip_match}: no catalog peak, figures are absolute only and the profile cannot calibrate a chip")
     return out

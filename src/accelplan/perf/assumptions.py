@@ -106,7 +106,9 @@ class Assumptions(BaseModel):
                                "training included (Megatron's fp8 recipes communicate bf16 unless an fp8 dispatch or "
                                "all-gather is enabled)")
     fp8_cast_bytes_per_element: float = Field(
-        4.0, description="extra traffic per GEMM input element in fp8 training: read bf16, write fp8, amax")
+        4.0, description="HBM traffic per element cast to fp8 (a GEMM's input in forward, its output gradient in "
+                         "backward), a kernel of its own: read bf16 (2), write the fp8 copy and the transposed fp8 copy "
+                         "the other pass's GEMM needs (1 + 1; Transformer Engine's cast-transpose)")
     logits_bytes_per_element: float = Field(
         6.0, description="memory per logit on the last stage: the bf16 logits (2) and the fp32 buffer the fused "
                          "cross-entropy computes the loss gradient in (4), as Megatron's vocab-parallel cross-entropy "

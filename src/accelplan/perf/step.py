@@ -92,31 +92,33 @@ def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays, 
         return _evaluate(workload, system, chip, plans, assumptions, calibration, costs, memory, stack)
 
 
-def _gemm_time(g: Gemm, rows: Array, tp: Array, r: Rates, a: Assumptions, low: bool) -> Array:
-    """Roofline time of one forward GEMM (count copies) of `rows` rows on one rank, at its shape's efficiency."""
+def _gemm_time(g: Gemm, rows: Array, tp: Array, r: Rates, a: Assumptions, low: bool) -> tuple[Array, Array]:
+    """Roofline time of one forward GEMM (count copies) of `rows` rows on one rank at its shape's efficiency, and the
+    time of its fp8 casts: under fp8 training the input is cast in forward and the output gradient in backward, each
+    a separate memory-bound kernel (Transformer Engine's cast / cast-transpose), so the casts add to the GEMMs."""
     k = g.k / tp if g.split == "k" else np.full_like(tp, g.k, dtype=float)
     n = g.n / tp if g.split == "n" else np.full_like(tp, g.n, dtype=float)
     rate = (r.matmul_flops_per_s if low else r.bf16_flops_per_s) * r.shape_factor(rows, n, k, a)
     el = r.gemm_bytes if low else 2.0
     flops = 2.0 * rows * k * n * g.count
     nbytes = el * (rows * k * g.count + k * n) + 2.0 * rows * n * g.count
-    if low:
-        nbytes = nbytes + a.fp8_cast_bytes_per_element * rows * k * g.count
-    return np.maximum(flops / rate, nbytes / r.hbm_bytes_per_s)
+    cast = a.fp8_cast_bytes_per_element * rows * (k + n) * g.count / r.hbm_bytes_per_s if low else np.zeros_like(tp)
+    return np.maximum(flops / rate, nbytes / r.hbm_bytes_per_s), cast
 
 
 def _expert_time(c: ModelCosts, lay: Layout, ep: Array, r: Rates, a: Assumptions, low: bool,
-                 grouped: bool) -> tuple[Array, Array]:
-    """Routed experts on one rank, and the number of GEMM launches they take. A rank receives tokens_moe x top_k rows
-    (balanced routing) spread over its experts / ep local experts; expert tensor parallelism splits each expert's
-    hidden dimension. A grouped GEMM runs all local experts as one kernel (its tiles fill the chip together); without
-    it each expert is its own GEMM."""
+                 grouped: bool) -> tuple[Array, Array, Array]:
+    """Routed experts on one rank, their fp8 casts, and the number of GEMM launches they take. A rank receives
+    tokens_moe x top_k rows (balanced routing) spread over its experts / ep local experts; expert tensor parallelism
+    splits each expert's hidden dimension. A grouped GEMM runs all local experts as one kernel (its tiles fill the
+    chip together); without it each expert is its own GEMM."""
     moe = c.model.moe
     assert moe is not None  # only called for MoE models
     local = moe.experts / ep
     rows = lay.tokens_moe * moe.top_k  # per rank, over all its local experts
     rows_per_expert = rows / local
     t = np.zeros_like(rows, dtype=float)
+    cast = np.zeros_like(rows, dtype=float)
     rate_peak = r.matmul_flops_per_s if low else r.bf16_flops_per_s
     el = r.gemm_bytes if low else 2.0
     for g in c.moe_layer_gemms:
@@ -130,10 +132,10 @@ def _expert_time(c: ModelCosts, lay: Layout, ep: Array, r: Rates, a: Assumptions
         flops = 2.0 * rows * k * n
         nbytes = el * (rows * k + local * k * n) + 2.0 * rows * n
         if low:
-            nbytes = nbytes + a.fp8_cast_bytes_per_element * rows * k
+            cast = cast + a.fp8_cast_bytes_per_element * rows * (k + n) / r.hbm_bytes_per_s
         t = t + np.maximum(flops / rate, nbytes / r.hbm_bytes_per_s)
     launches = np.where(grouped, 2.0, 2.0 * local)
-    return t, launches
+    return t, cast, launches
 
 
 def _attention_time(c: ModelCosts, tokens: Array, tp: Array, cp: Array, r: Rates, a: Assumptions, stack: Stack,
@@ -184,17 +186,19 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     dense_gap = 0.0 if stack.execution.graphs == "per_layer" else gap_s
 
     # ---------- compute per layer per micro-batch (forward) ----------
-    def layer_forward(gemms: tuple[Gemm, ...], moe_layer: bool) -> tuple[Array, Array]:
+    def layer_forward(gemms: tuple[Gemm, ...], moe_layer: bool) -> tuple[Array, Array, Array]:
         t_gemm = np.zeros_like(tp)
+        t_cast = np.zeros_like(tp)
         launches = np.full_like(tp, a.kernels_per_layer_forward)
         for g in gemms:
             if g.kind == "expert":
                 continue
             rows = lay.tokens_moe / lay.etp if (moe_layer and g.name == "router") else tokens
-            t_gemm = t_gemm + _gemm_time(g, rows, tp, r, a, fp8)
+            t_g, t_c = _gemm_time(g, rows, tp, r, a, fp8 and g.name != "router")
+            t_gemm, t_cast = t_gemm + t_g, t_cast + t_c
         if moe_layer:
-            t_exp, exp_launches = _expert_time(c, lay, ep, r, a, fp8, stack.kernels.grouped_gemm)
-            t_gemm = t_gemm + t_exp
+            t_exp, c_exp, exp_launches = _expert_time(c, lay, ep, r, a, fp8, stack.kernels.grouped_gemm)
+            t_gemm, t_cast = t_gemm + t_exp, t_cast + c_exp
             launches = launches + exp_launches
         ew = tokens * (c.elementwise_tp / tp + c.elementwise_seqpar / sp_div)
         if moe_layer:
@@ -203,16 +207,16 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
             ew = ew + tokens * c.elementwise_mlp / tp
         t_ew = ew * a.activation_bytes_per_element * ew_factor / r.hbm_bytes_per_s + launches * (
             gap_s if moe_layer else dense_gap)
-        return t_gemm, t_ew
+        return t_gemm, t_cast, t_ew
 
     zeros = np.zeros_like(tp)
-    gd, ed = layer_forward(c.dense_layer_gemms, False) if n_dense else (zeros, zeros)
-    gm, em = layer_forward(c.moe_layer_gemms, True) if n_moe else (zeros, zeros)
+    gd, cd, ed = layer_forward(c.dense_layer_gemms, False) if n_dense else (zeros, zeros, zeros)
+    gm, cm, em = layer_forward(c.moe_layer_gemms, True) if n_moe else (zeros, zeros, zeros)
     af, ab = _attention_time(c, tokens, tp, cp, r, a, stack, s)
     bwd = a.gemm_backward_factor
     g_f = (n_dense * gd + n_moe * gm) / L
     e_f = (n_dense * ed + n_moe * em) / L
-    g_fb = g_f * (1.0 + bwd)
+    g_fb = g_f * (1.0 + bwd) + (n_dense * cd + n_moe * cm) / L  # GEMMs forward and backward, and their fp8 casts
     a_fb = af + ab
     e_fb = e_f * (1.0 + a.elementwise_backward_factor)
     f_full = lay.f_full
@@ -225,7 +229,12 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     n_tp_collectives = tp_per_layer * (1.0 + f_full / 2.0)  # full recompute re-runs the forward half
     # with SP each all-reduce becomes an all-gather + a reduce-scatter: the same bytes and time
     tp_t = n_tp_collectives * all_reduce_s(fab, act_bytes, tp, np.ones_like(tp))
-    tp_exposed = (1.0 - ov.tp) * tp_t
+    # decomposed overlap (userbuffers ring exchange, async TP, MC2) splits each collective into tp chunks pipelined with
+    # the pieces of the neighbouring GEMM: the first chunk has nothing to hide behind, and no more than the layer's
+    # GEMM time can hide the rest (Wang et al. 2023, ASPLOS, "Overlap communication with dependent computation via
+    # decomposition")
+    tp_hidden = np.minimum(ov.tp * tp_t * (1.0 - 1.0 / tp), g_fb)
+    tp_exposed = tp_t - tp_hidden
     kv_bytes = tokens * c.model.n_kv_heads * c.model.d_head * 2.0 * comm_el / tp  # K and V chunk per ring step
     cp_t = a.cp_kv_passes * (cp - 1.0) * send_recv_s(fab, kv_bytes, tp)
     cp_hidden = np.minimum(ov.cp * cp_t, a_fb)  # the ring hides behind the attention it feeds
@@ -237,7 +246,8 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
         a2a_bytes = lay.tokens_moe / lay.etp * moe.top_k * m.hidden * comm_el
         n_a2a = a.moe_all_to_alls_per_layer * (1.0 + f_full / 2.0)
         ep_t = n_a2a * all_to_all_s(fab, a2a_bytes, ep, np.ones_like(ep)) * (n_moe / L)
-        ep_exposed = (1.0 - ov.ep) * ep_t
+        # the all-to-all hides behind another micro-batch's compute (1F1B A2A overlap, DualPipe), no more than it
+        ep_exposed = ep_t - np.minimum(ov.ep * ep_t, g_fb + a_fb)
 
     # communication hidden behind compute still slows that compute (SMs and HBM shared with the collective)
     hidden_layer = (tp_t - tp_exposed) + cp_hidden * (cp > 1) + (ep_t - ep_exposed)
@@ -247,8 +257,8 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     # ---------- head (logits + loss) on the last stage ----------
     t_head = zeros.copy()
     for g in c.head_gemms:
-        t_head = t_head + (1.0 + bwd) * _gemm_time(g, tokens, tp, r, a, fp8 and stack.fp8 is not None
-                                                   and stack.fp8.lm_head)
+        t_g, t_c = _gemm_time(g, tokens, tp, r, a, fp8 and stack.fp8 is not None and stack.fp8.lm_head)
+        t_head = t_head + (1.0 + bwd) * t_g + t_c
     t_head_ew = tokens * c.head_elementwise * a.loss_bytes_per_element / tp / r.hbm_bytes_per_s
     t_head_total = t_head + t_head_ew
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from accelplan.validate.runs import Prepared
 
 FITTED: dict[str, tuple[float, ...]] = {
-    "gemm_sustained_fraction": (0.70, 0.75, 0.80, 0.85, 0.90, 0.95, 1.0),
+    "gemm_sustained_fraction": (0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.95, 1.0),
 }
 MIN_POOL = 8
 RANGE_QUANTILES = (0.10, 0.90)

@@ -36,7 +36,7 @@ class Assumptions(BaseModel):
 
     # ---- kernels -----------------------------------------------------------------------------------------------
     gemm_sustained_fraction: float = Field(
-        0.85, gt=0, le=1,
+        0.75, gt=0, le=1,
         description="GEMM and attention throughput inside a training step relative to the same kernels measured alone "
                     "(MAMF and isolated flash-attention benchmarks are best cases on an idle, warm device; a step runs "
                     "kernels back to back at power-limited clocks: FlashAttention-3 measured 0.45 of H200 peak inside a "
@@ -110,9 +110,10 @@ class Assumptions(BaseModel):
                          "backward), a kernel of its own: read bf16 (2), write the fp8 copy and the transposed fp8 copy "
                          "the other pass's GEMM needs (1 + 1; Transformer Engine's cast-transpose)")
     logits_bytes_per_element: float = Field(
-        6.0, description="memory per logit on the last stage: the bf16 logits (2) and the fp32 buffer the fused "
-                         "cross-entropy computes the loss gradient in (4), as Megatron's vocab-parallel cross-entropy "
-                         "does")
+        6.0, description="memory per logit on the last stage without a fused cross-entropy: the bf16 logits (2) and "
+                         "the fp32 buffer the loss gradient is computed in (4), as Megatron's unfused vocab-parallel "
+                         "cross-entropy does; a fused one (TE, or a compiler) keeps the bf16 logits only and writes "
+                         "the gradient into them")
     loss_bytes_per_element: float = Field(
         4.0, description="the loss works on fp32 logits: its element-wise traffic (write, softmax read and write, "
                          "gradient write) is in 4-byte elements")

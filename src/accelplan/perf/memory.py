@@ -174,7 +174,11 @@ def memory_per_device(workload: Workload, chip: Chip, plans: PlanArrays, a: Assu
     activations = kept_mb * in_flight
     # recomputing a layer rebuilds its full activations for its backward
     activations = activations + np.where(plans.recompute == 2, lay.tokens * full_layer, 0.0)
-    logits_bytes = lay.tokens * m.vocab / plans.tp * a.logits_bytes_per_element
+    # a fused cross-entropy (or a compiler) writes the loss gradient into the bf16 logits; an unfused one keeps an
+    # fp32 copy for the softmax beside them
+    fused_loss = stack.kernels.fused_cross_entropy or stack.execution.compiler_fusion
+    logits_bytes = lay.tokens * m.vocab / plans.tp * (a.activation_bytes_per_element if fused_loss
+                                                      else a.logits_bytes_per_element)
     cap = chip.hbm_bytes or 0.0
     reserve = a.xla_reserve_bytes if stack.execution.mode == "compiled" else cap * a.fragmentation + a.reserve_bytes
     memory = {"weights": np.where(zero == 3, sharded_weights + 2.0 * gathered_layer, full_weights), "grads": grads,

@@ -6,9 +6,9 @@ leave-one-source-out, LOSO) and scores that family with the refitted value: the 
 does on runs nobody has shown it. Refitting is a search over a grid, every run's resolved plan evaluated at every
 grid value once; constants are refitted one at a time, the others at their shipped values.
 
-The 80% range of a prediction comes from the same out-of-source residuals: the 10th and 90th percentiles of the
-signed errors of runs on the same vendor and stack (or, with fewer than `MIN_POOL` such runs, the same vendor, the
-same stack, then all runs), none of them from the run's own source family.
+The 80% range of a prediction comes from the same out-of-source residuals: conformal 10th and 90th percentiles of
+the signed errors of runs on the same vendor or the same stack (all runs where fewer than `MIN_POOL` are), none of
+them from the run's own source family.
 """
 
 from __future__ import annotations
@@ -68,19 +68,22 @@ def _err(p: Prepared, a: Assumptions, calibration: object | None) -> float:
 
 
 def pool_for(vendor: str, framework: str | None, rows: list[tuple[str, str | None, float]]) -> list[float]:
-    """Signed residuals (%) to draw a range from: same vendor and stack, else vendor, else stack, else all."""
-    for keep in (lambda v, f: v == vendor and f == framework, lambda v, f: v == vendor,
-                 lambda v, f: f == framework, lambda v, f: True):
-        pool = [e for v, f, e in rows if keep(v, f)]
-        if len(pool) >= MIN_POOL:
-            return pool
-    return [e for _, _, e in rows]
+    """Signed residuals (%) to draw a range from: the runs that share the vendor or the stack (the two things that
+    decide how far a prediction can be off), or all runs where fewer than MIN_POOL do."""
+    pool = [e for v, f, e in rows if v == vendor or (framework is not None and f == framework)]
+    return pool if len(pool) >= MIN_POOL else [e for _, _, e in rows]
 
 
 def range_factors(residuals_pct: list[float]) -> tuple[float, float]:
     """Multipliers on a predicted rate that bound the measured one with 80% probability: a prediction that runs
-    e% high means the truth is prediction / (1 + e/100)."""
-    lo_q, hi_q = np.quantile(np.asarray(residuals_pct, dtype=float) / 100.0, RANGE_QUANTILES)
+    e% high means the truth is prediction / (1 + e/100). The bounds are split-conformal order statistics of the
+    residuals (the floor(0.1 (n + 1))-th and ceil(0.9 (n + 1))-th of n; Vovk et al. 2005, Lei et al. 2018), which
+    cover a new run at least 80% of the time when it is exchangeable with the pool."""
+    e = np.sort(np.asarray(residuals_pct, dtype=float) / 100.0)
+    n = len(e)
+    lo_k = max(int(np.floor(RANGE_QUANTILES[0] * (n + 1))), 1)
+    hi_k = min(int(np.ceil(RANGE_QUANTILES[1] * (n + 1))), n)
+    lo_q, hi_q = e[lo_k - 1], e[hi_k - 1]
     return 1.0 / (1.0 + hi_q), 1.0 / (1.0 + lo_q)
 
 

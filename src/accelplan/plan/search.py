@@ -24,7 +24,7 @@ from accelplan.perf.costs import model_costs
 from accelplan.perf.plans import RECOMPUTE_CODE, PlanArrays
 from accelplan.perf.step import StepArrays, evaluate, memory_of
 
-MICRO_BATCHES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
+MICRO_BATCHES = (1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16, 20, 24, 32)  # kept where they divide the local batch
 VPPS = tuple(range(1, 17))  # kept where they divide the layers per stage (Megatron needs that)
 CPS = (1, 2, 4, 8, 16)
 ZEROS = (0, 1, 2, 3)

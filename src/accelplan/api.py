@@ -41,6 +41,9 @@ class Estimate(BaseModel):
     capacity_gb: float
     fits: bool
     tokens_per_s: float
+    tokens_per_s_low: float | None = None  # the 80% range (cross-validated residuals of the vendor and stack)
+    tokens_per_s_high: float | None = None
+    range_basis: str = ""
     mfu: float
     hfu: float
     micro_batches: int
@@ -182,13 +185,18 @@ def _estimate_from(arr: StepArrays, i: int, chip: Chip, system: System, workload
     n = int(arr.chips[i])
     st = stack if stack is not None else resolve_stack(chip)[0]
     rates = Rates.of(chip, workload.precision, assumptions, calibration, st.kernels.attention)
+    from accelplan.validate.fit import estimate_range
+
+    rng = estimate_range(chip.vendor, st.id)
     days = workload.tokens / tps / SECONDS_PER_DAY if tps > 0 else None
     return Estimate(
         chip=chip.id, system=system.id, chips=n, plan=arr.plans.plan(i), step_time_s=float(arr.step_time_s[i]),
         time_breakdown_s={k: float(arr.time[k][i]) for k in TIME_TERMS},
         memory_breakdown_gb={k: float(arr.memory[k][i]) / 1e9 for k in MEMORY_TERMS},
         memory_gb=float(arr.memory_bytes[i]) / 1e9, capacity_gb=arr.capacity_bytes / 1e9, fits=bool(arr.fits[i]),
-        tokens_per_s=tps, mfu=float(arr.mfu[i]), hfu=float(arr.hfu[i]), micro_batches=int(arr.micro_batches[i]),
+        tokens_per_s=tps, tokens_per_s_low=tps * rng[0] if rng else None,
+        tokens_per_s_high=tps * rng[1] if rng else None, range_basis=rng[2] if rng else "",
+        mfu=float(arr.mfu[i]), hfu=float(arr.hfu[i]), micro_batches=int(arr.micro_batches[i]),
         days=days, chip_hours=None if days is None else days * 24 * n,
         efficiency_basis=rates.basis, attention_basis=rates.attention_basis, stack=stack_note,
         assumptions=Fabric.assumptions(system, assumptions, calibration),

@@ -444,7 +444,8 @@ def _print_estimate(e: Any, title: str) -> None:
     p = e.plan
     con.print(f"plan: tp {p.tp} pp {p.pp} dp {p.dp} cp {p.cp} ep {p.ep} vpp {p.vpp} micro-batch {p.micro_batch} "
               f"recompute {_rc(p)} zero {p.zero} sp {p.sequence_parallel}")
-    con.print(f"step {e.step_time_s:.3f} s   tokens/s {e.tokens_per_s:,.0f}   MFU {e.mfu:.1%}   HFU {e.hfu:.1%}   "
+    rng = (f" (80% range {e.tokens_per_s_low:,.0f}-{e.tokens_per_s_high:,.0f})" if e.tokens_per_s_low else "")
+    con.print(f"step {e.step_time_s:.3f} s   tokens/s {e.tokens_per_s:,.0f}{rng}   MFU {e.mfu:.1%}   HFU {e.hfu:.1%}   "
               f"memory {e.memory_gb:.1f} / {e.capacity_gb:.0f} GB" + (f"   {e.days:,.1f} days" if e.days else ""))
     t = Table(title="step time breakdown (sums to the step)")
     t.add_column("term")
@@ -620,7 +621,7 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
             avail = (e.availability.status if e.availability is not None
                      else f"{_SHORT_STATUS.get(by.get('US', ''), '?')} / {_SHORT_STATUS.get(by.get('CN_MO', ''), '?')}")
         elapsed = e.effective_days if e is not None and e.effective_days else r.days
-        t.add_row(r.chip, r.system, _fmt(r.chips) if r.chips else "-", f"{elapsed:.1f}" if elapsed else "-",
+        t.add_row(r.chip, r.system, _fmt(r.chips) if r.chips else "-", _days_range(elapsed, r.estimate),
                   f"{r.mfu:.1%}" if r.mfu else "-", f"{e.goodput_pct:.1f}%" if e else "-",
                   f"{e.expected_interruptions:,.0f}" if e and e.expected_interruptions is not None else "-",
                   (_musd(e.cloud_cost_usd) if e.cloud_cost_usd else "no price") if e else "-",
@@ -640,7 +641,9 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
         con.print(f"[yellow]dropped: {d}[/yellow]")
     for n in res.notes:
         con.print(f"[yellow]note: {n}[/yellow]")
-    con.print(f"[dim]days are elapsed days: failure-free compute / goodput (interruptions, restarts, checkpoints). "
+    con.print(f"[dim]days are elapsed days: failure-free compute / goodput (interruptions, restarts, checkpoints); "
+              "in brackets the 80% range from the model's cross-validated error on published runs of that vendor or "
+              "stack. "
               f"Costs for the elapsed time; 'unknown' where no figure is published (see docs/economics.md). "
               f"{res.conventions}. Cluster sizes are whole nodes x 2^k or 3 x 2^k. Efficiencies: measured GEMM rates "
               f"where published (see `accelplan chip ID`), else defaults.[/dim]")
@@ -648,6 +651,15 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
         con.print("[dim]US / CN: can it be bought there (yes, licence, no, risky, restricted by the importer, ?); "
                   "--region R for one region group with the rule and its date.[/dim]")
     con.print(f"[dim]{res.disclaimer}[/dim]")
+
+
+def _days_range(days: float | None, est: Any) -> str:
+    """Elapsed days with the 80% range the throughput's range gives, e.g. '72.5 (58-99)'."""
+    if not days:
+        return "-"
+    if est is None or not est.tokens_per_s_low:
+        return f"{days:.1f}"
+    return f"{days:.1f} ({days * est.tokens_per_s / est.tokens_per_s_high:.0f}-{days * est.tokens_per_s / est.tokens_per_s_low:.0f})"
 
 
 @app.command()

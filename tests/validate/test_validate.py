@@ -79,3 +79,36 @@ def test_bad_runs_file_names_entry_and_field(tmp_path):
     p.write_text("- id: x\n  chip: h100-sxm\n  chips: -1\n  model: {}\n  plan: {}\n  measured: {}\n")
     with pytest.raises(CatalogError, match="x"):
         load_runs(p)
+
+
+def test_the_shipped_residuals_are_those_of_the_current_model(result):
+    # every estimate's 80% range comes from src/accelplan/validate/data/residuals.yaml (tools/fit_ranges.py);
+    # a model change that moves the leave-one-source-out errors must rewrite it
+    from accelplan.validate.fit import shipped_residuals
+
+    shipped = {(v, st, round(e, 2)) for v, st, e in shipped_residuals()}
+    fresh = {(r["vendor"], r["stack"], round(r["loso_error_pct"], 2)) for r in result["runs"]}
+    assert shipped == fresh, "rerun: python tools/fit_ranges.py"
+
+
+def test_every_estimate_carries_a_range_drawn_from_its_vendor_or_stack(catalog):
+    from accelplan import api
+    from accelplan.catalog.schema import Plan
+    from accelplan.validate.fit import pool_for, range_factors, shipped_residuals
+
+    w = api.make_workload("llama3.1-70b", tokens=1e12, seq_len=4096, global_batch=512, catalog=catalog)
+    e = api.estimate(w, "ascend-910b", Plan(tp=8, pp=4, dp=2, micro_batch=1, recompute="selective"))
+    lo, hi = range_factors(pool_for("huawei", "mindspeed-llm", list(shipped_residuals())))
+    assert e.tokens_per_s_low == pytest.approx(e.tokens_per_s * lo) and e.tokens_per_s_high == pytest.approx(e.tokens_per_s * hi)
+    assert "80% range" in e.range_basis
+
+
+def test_conformal_bounds_are_order_statistics_of_the_pool():
+    from accelplan.validate.fit import range_factors
+
+    # n = 9 residuals: floor(0.1 x 10) = 1st and ceil(0.9 x 10) = 9th smallest, i.e. the extremes
+    lo, hi = range_factors([-30, -20, -10, 0, 10, 20, 30, 40, 50])
+    assert lo == pytest.approx(1 / 1.5) and hi == pytest.approx(1 / 0.7)
+    # n = 19: the 2nd and the 18th
+    lo, hi = range_factors(list(range(-90, 100, 10)))
+    assert lo == pytest.approx(1 / 1.8) and hi == pytest.approx(1 / 0.2)

@@ -32,7 +32,8 @@ COLUMNS: dict[str, str] = {
     "mode": "string", "system": "string", "vendor": "string", "chip_status": "string",
     "params_total": "float64", "params_active": "float64",
     # the best plan and its headline figures (null when infeasible)
-    "feasible": "bool", "chips": "int64", "step_time_s": "float64", "tokens_per_s": "float64", "mfu": "float64",
+    "feasible": "bool", "chips": "int64", "step_time_s": "float64", "tokens_per_s": "float64",
+    "tokens_per_s_low": "float64", "tokens_per_s_high": "float64", "mfu": "float64",
     "hfu": "float64", "days": "float64", "chip_hours": "float64", "memory_gb": "float64", "capacity_gb": "float64",
     "micro_batches": "int64",
     "tp": "int64", "pp": "int64", "dp": "int64", "cp": "int64", "ep": "int64", "vpp": "int64", "micro_batch": "int64",
@@ -116,7 +117,8 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
     row["note"] = "; ".join(notes)
     if est is None:
         return row
-    row.update(chips=est.chips, step_time_s=est.step_time_s, tokens_per_s=est.tokens_per_s, mfu=est.mfu, hfu=est.hfu,
+    row.update(chips=est.chips, step_time_s=est.step_time_s, tokens_per_s=est.tokens_per_s,
+               tokens_per_s_low=est.tokens_per_s_low, tokens_per_s_high=est.tokens_per_s_high, mfu=est.mfu, hfu=est.hfu,
                days=est.days, chip_hours=est.chip_hours, memory_gb=est.memory_gb, capacity_gb=est.capacity_gb,
                micro_batches=est.micro_batches)
     row.update({f: getattr(est.plan, f) for f in PLAN_FIELDS})

@@ -13,7 +13,9 @@ them from the run's own source family.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,6 +30,7 @@ FITTED: dict[str, tuple[float, ...]] = {
 }
 MIN_POOL = 8
 RANGE_QUANTILES = (0.10, 0.90)
+RESIDUALS_FILE = Path(__file__).parent / "data" / "residuals.yaml"
 
 
 @dataclass
@@ -88,14 +91,38 @@ def range_factors(residuals_pct: list[float]) -> tuple[float, float]:
 
 
 def _ranges(preps: list[Prepared], idx: list[int], groups: np.ndarray, loso: np.ndarray) -> None:
-    rows = [(preps[i].result.vendor, preps[i].result.framework, float(loso[k])) for k, i in enumerate(idx)]
+    rows = [(preps[i].result.vendor, preps[i].result.stack, float(loso[k])) for k, i in enumerate(idx)]
     for k, i in enumerate(idx):
         r = preps[i].result
         others = [row for row, g in zip(rows, groups, strict=True) if g != groups[k]]
         if not others or r.predicted_tokens_per_s is None:
             continue
-        lo, hi = range_factors(pool_for(r.vendor, r.framework, others))
+        lo, hi = range_factors(pool_for(r.vendor, r.stack, others))
         r.predicted_low_tokens_per_s = r.predicted_tokens_per_s * lo
         r.predicted_high_tokens_per_s = r.predicted_tokens_per_s * hi
         # the run is inside its range when its own error lies between the pool's 10th and 90th percentiles
         r.in_range = bool(1.0 / hi - 1.0 <= r.error_pct / 100.0 <= 1.0 / lo - 1.0)  # type: ignore[operator]
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_residuals() -> tuple[tuple[str, str | None, float], ...]:
+    """(vendor, stack, leave-one-source-out error %) of every published run, as tools/fit_ranges.py wrote them."""
+    from accelplan import yamlio
+
+    if not RESIDUALS_FILE.exists():
+        return ()
+    doc = yamlio.safe_load(RESIDUALS_FILE.read_text(encoding="utf-8"))
+    return tuple((r["vendor"], r["stack"], float(r["loso_error_pct"])) for r in doc["residuals"])
+
+
+def estimate_range(vendor: str, stack: str | None) -> tuple[float, float, str] | None:
+    """Multipliers for an estimate's 80% range on `vendor` and `stack`, and where they come from; None when no
+    residuals are shipped."""
+    rows = list(shipped_residuals())
+    if not rows:
+        return None
+    pool = pool_for(vendor, stack, rows)
+    lo, hi = range_factors(pool)
+    whose = "all published runs" if len(pool) == len(rows) else f"the published runs on {vendor} or {stack}"
+    return lo, hi, (f"80% range from the leave-one-source-out errors of {len(pool)} of {whose} "
+                    "(conformal 10th-90th percentile; accelplan validate)")

@@ -99,7 +99,8 @@ class RunResult(BaseModel):
     chip: str
     vendor: str
     chips: int
-    framework: str | None = None
+    framework: str | None = None  # as the run names it
+    stack: str | None = None  # the stack it was predicted on (the framework's, or the default for its chip)
     source_group: str = ""
     predicted_tokens_per_s: float | None = None
     predicted_low_tokens_per_s: float | None = None  # the 80% range (cross-validated residuals)
@@ -227,6 +228,7 @@ def prepare_run(run: Run, cat: Catalog, calibration: object | None = None, assum
     prep.workload = w
     stack, note = cat.resolve_stack(chip, p.framework, p.framework_version)
     prep.stack = stack
+    res.stack = stack.id
     res.assumptions.append(note)
     fixed = {"tp": p.tp, "pp": p.pp, "cp": p.cp, "ep": p.ep, "vpp": p.vpp, "micro_batch": p.micro_batch,
              "recompute": p.recompute, "zero": p.zero, "sequence_parallel": p.sequence_parallel, "dp": p.dp}

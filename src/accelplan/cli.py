@@ -659,7 +659,8 @@ def _days_range(days: float | None, est: Any) -> str:
         return "-"
     if est is None or not est.tokens_per_s_low:
         return f"{days:.1f}"
-    return f"{days:.1f} ({days * est.tokens_per_s / est.tokens_per_s_high:.0f}-{days * est.tokens_per_s / est.tokens_per_s_low:.0f})"
+    fast, slow = days * est.tokens_per_s / est.tokens_per_s_high, days * est.tokens_per_s / est.tokens_per_s_low
+    return f"{days:.1f} ({fast:.0f}-{slow:.0f})"
 
 
 @app.command()

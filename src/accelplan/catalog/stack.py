@@ -61,6 +61,7 @@ class Kernels(Strict):
     fused_cross_entropy: bool
     fused_adam: bool
     grouped_gemm: bool  # one grouped GEMM for all local experts, rather than one GEMM per expert
+    fused_moe_permute: bool = False  # MoE token permute and unpermute as fused kernels
 
 
 class Fp8Recipe(Strict):

@@ -78,9 +78,9 @@ class Assumptions(BaseModel):
     # ---- element-wise traffic and launch overhead --------------------------------------------------------------
     elementwise_traffic_factor: float = Field(
         3.0, gt=0,
-        description="HBM traffic of norms, rotary, activations, casts and residual adds relative to the minimal "
-                    "fused count in perf/costs.py in a kernel-by-kernel (eager or graph) stack: frameworks run them as "
-                    "several kernels with fp32 intermediates and layout copies (an eager RMSNorm moves ~36h bytes per "
+        description="HBM traffic of norms, rotary, activations, MoE permutation and residual adds relative to the "
+                    "minimal fused count in perf/costs.py in a kernel-by-kernel (eager or graph) stack: it runs them as "
+                    "kernels of their own, with fp32 statistics, casts and layout copies (an eager RMSNorm moves ~36h bytes per "
                     "token against 4h fused; Ivanov et al. 2021, 'Data Movement Is All You Need', MLSys, measured "
                     "normalization and element-wise operators at about a third of BERT-large training time for well "
                     "under 1% of its FLOPs)")

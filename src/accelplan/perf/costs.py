@@ -83,7 +83,8 @@ class ModelCosts:
     # element-wise memory traffic per token per layer, forward, ELEMENTS read + written (the minimal fused count)
     elementwise_tp: float  # split by TP: rotary on q and k
     elementwise_mlp: float  # split by TP: the dense MLP's activation
-    elementwise_seqpar: float  # split by TP only with sequence parallelism: norms, residual adds
+    elementwise_norm: float  # split by TP only with sequence parallelism: the norms
+    elementwise_residual: float  # split by TP only with sequence parallelism: the residual adds
     elementwise_moe_permute: float  # token permute and unpermute (per token entering the MoE layer)
     elementwise_moe_act: float  # routed and shared experts' activations (split by expert tensor parallelism)
     head_elementwise: float  # logits: fp32 logits write, softmax read/write, gradient write, per vocab entry
@@ -227,7 +228,8 @@ def model_costs(m: ModelSpec, seq_len: int | None = None) -> ModelCosts:
     # Element-wise traffic per token per layer, forward (elements read + written): norms (read + write h), residual
     # adds (read 2h, write h; a parallel block adds both branches at once: read 3h, write h), the MLP activation
     # (gated: read 2f, write f), rotary on q and k (read + write), MoE token permute and unpermute (read + write).
-    ew_seqpar = n_norms * 2 * h + (4 * h if m.parallel_block else 2 * 3 * h)
+    ew_norm = n_norms * 2 * h
+    ew_residual = 4 * h if m.parallel_block else 2 * 3 * h
     act_rw = 3 if m.gated_mlp else 2  # elements read + written per hidden unit of the activation
     ew_tp = 2 * (q_width + kv_width)
     ew_moe = 2 * 2 * m.moe.top_k * h if m.moe is not None else 0.0
@@ -248,7 +250,8 @@ def model_costs(m: ModelSpec, seq_len: int | None = None) -> ModelCosts:
         head_gemms=tuple(head),
         attn_core_flops_per_token=core_per_s * s,
         act=act,
-        elementwise_tp=float(ew_tp), elementwise_mlp=float(act_rw * f), elementwise_seqpar=float(ew_seqpar),
+        elementwise_tp=float(ew_tp), elementwise_mlp=float(act_rw * f), elementwise_norm=float(ew_norm),
+        elementwise_residual=float(ew_residual),
         elementwise_moe_permute=float(ew_moe), elementwise_moe_act=float(ew_moe_act),
         head_elementwise=head_ew,
     )

@@ -120,7 +120,7 @@ def test_a_nested_record_gives_its_readable_fields_one_level_down():
 def test_table_without_new_fields_has_the_base_columns_only():
     t = table(comparison([row("a", 10.0, 300.0), row("b", None, None)]))
     assert [c["key"] for c in t["columns"]] == ["chip", "status", "system", "chips", "days", "tokens_per_s", "mfu",
-                                                "chip_hours", "plan", "note"]
+                                                "chip_hours", "plan", "stack", "note"]
     assert t["rows"][1]["days"] == "-"
 
 

@@ -123,3 +123,28 @@ def test_unknown_price_chip_and_region_name_their_place():
         grid(prices=[{"h10": 2.0}])
     with pytest.raises(AccelplanError, match=r"region\[1\]"):
         grid(region=["US", "Atlantis"])
+
+
+def test_frameworks_are_a_dimension_checked_against_the_catalog(catalog):
+    from accelplan.errors import AccelplanError
+    from accelplan.sweep.grid import Grid, check_grid
+
+    g = check_grid(Grid(models=["llama3.1-8b"], chips=["h100"], cluster_sizes=[8], frameworks=[None, "megatron"]),
+                   catalog=catalog)
+    assert g.frameworks == [None, "megatron-lm"]  # aliases resolve to the stack id
+    assert [s.framework for s in g.scenarios()] == [None, "megatron-lm"]
+    # a null framework leaves the id of a scenario written before the dimension existed
+    assert g.scenarios()[0].id == Grid(models=["llama3.1-8b"], chips=["h100-sxm"], cluster_sizes=[8]).scenarios()[0].id
+    with pytest.raises(AccelplanError, match=r"frameworks\[0\].*unknown stack 'megatorn'"):
+        check_grid(Grid(models=["llama3.1-8b"], chips=["h100"], cluster_sizes=[8], frameworks=["megatorn"]),
+                   catalog=catalog)
+
+
+def test_a_stack_that_does_not_run_on_the_chip_is_an_infeasible_row():
+    from accelplan.sweep.grid import Scenario
+    from accelplan.sweep.scenario import run_scenario
+
+    row = run_scenario(Scenario(model="llama3.1-8b", chip="ascend-910b", cluster_size=8, deadline_days=None,
+                                tokens=1e12, seq_len=4096, global_batch=64, precision="bf16", region=None,
+                                framework="nemo"))
+    assert row["feasible"] is False and "does not run on ascend-910b" in row["note"]

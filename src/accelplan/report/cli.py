@@ -27,6 +27,9 @@ def report(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat
            pue: float = typer.Option(None, "--pue", help="data-centre PUE"),
            years: float = typer.Option(None, "--years", help="years over which owned hardware is amortised"),
            checkpoint: str = typer.Option("async", "--checkpoint", help="async | sync checkpoint writes"),
+           framework: str = typer.Option(None, "--framework", help="training stack id (default: the stack of each "
+                                                                    "chip's runtime)"),
+           framework_version: str = typer.Option(None, "--framework-version", help="the stack's release or a date"),
            html_out: str = typer.Option(None, "--html", help="write a self-contained HTML report to this file"),
            png_dir: str = typer.Option(None, "--png", help="write the plots as PNG files into this folder"),
            catalog: list[str] = typer.Option(None, "--catalog", help="Extra catalog directory (chips/, systems/, "
@@ -73,7 +76,7 @@ def report(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat
     with err.status(f"comparing {len(chip_list) if chip_list else 'the default'} chips on {model.id} "
                     "(one plan search per chip)"):
         res, notes = run_compare(model, chip_list, tokens, None if chips else days, chips, seq_len, global_batch,
-                                 precision, region, econ, available_only)
+                                 precision, region, econ, available_only, framework, framework_version)
     for n in notes:
         err.print(f"[yellow]note: {n}[/yellow]")
     if html_out:

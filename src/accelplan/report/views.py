@@ -47,7 +47,8 @@ def compare_accepts(name: str) -> bool:
 
 def run_compare(model: ModelSpec, chips: list[str] | None, tokens: float, days: float | None, n_chips: int | None,
                 seq_len: int | None, global_batch: int, precision: str, region: str | None = None,
-                economics: Any = None, available_only: bool = False) -> tuple[Any, list[str]]:
+                economics: Any = None, available_only: bool = False, framework: str | None = None,
+                framework_version: str | None = None) -> tuple[Any, list[str]]:
     """Call `accelplan.api.compare`; returns the Comparison and notes for the reader.
 
     `region` is passed on only where compare() accepts it; otherwise a note says it was not applied.
@@ -55,7 +56,8 @@ def run_compare(model: ModelSpec, chips: list[str] | None, tokens: float, days: 
     from accelplan.api import compare
 
     kwargs: dict[str, Any] = {"chips": chips, "model": model, "tokens": tokens, "days": days, "n_chips": n_chips,
-                              "seq_len": seq_len, "global_batch": global_batch, "precision": precision}
+                              "seq_len": seq_len, "global_batch": global_batch, "precision": precision,
+                              "framework": framework, "framework_version": framework_version}
     notes = []
     if economics is not None:
         kwargs["economics"] = economics
@@ -173,7 +175,8 @@ def table(comparison: Any) -> dict[str, Any]:
     """Columns [{key, label, numeric}] and rows [{key: text}] of a comparison, formatted for people."""
     base = [("chip", "chip", False), ("status", "status", False), ("system", "system", False),
             ("chips", "chips", True), ("days", "days", True), ("tokens_per_s", "tokens/s (80% range)", True),
-            ("mfu", "MFU", True), ("chip_hours", "chip-hours", True), ("plan", "plan (tp/pp/dp/cp/ep, micro-batch)", False)]
+            ("mfu", "MFU", True), ("chip_hours", "chip-hours", True), ("plan", "plan (tp/pp/dp/cp/ep, micro-batch)", False),
+            ("stack", "training stack", False)]
     dumps = [jsonable(r.model_dump(mode="json")) for r in comparison.rows]
     extra = _extra_columns(dumps)
     columns = [*base, *extra, ("note", "note", False)]
@@ -188,6 +191,7 @@ def table(comparison: Any) -> dict[str, Any]:
             "mfu": f"{r.mfu:.1%}" if r.mfu else "-",
             "chip_hours": f"{r.chip_hours:,.0f}" if r.chip_hours else "-",
             "plan": f"{p.tp}/{p.pp}/{p.dp}/{p.cp}/{p.ep}, mb {p.micro_batch}" if p else "-",
+            "stack": r.estimate.stack.removeprefix("stack: ").split(" (")[0] if r.estimate is not None else "-",
             "note": r.note or "",
         }
         for key, _, _ in extra:

@@ -9,6 +9,7 @@ seq_len: [4096, 8192]
 global_batch: [1024]
 precision: [bf16]
 region: [null, CN]              # availability, grid intensity and electricity price of the economics columns
+frameworks: [null, torchtitan]  # training stack (null: the default for each chip's runtime)
 prices: [null, {h100-sxm: 2.0, ascend-910b: 1.5}]   # cloud $/chip-hour assumptions (null: published ranges)
 exclude:
   - {model: llama3.1-70b, cluster_size: 64}
@@ -39,7 +40,7 @@ from accelplan.errors import AccelplanError
 DIMENSIONS: dict[str, str] = {
     "models": "model", "chips": "chip", "cluster_sizes": "cluster_size", "deadline_days": "deadline_days",
     "tokens": "tokens", "seq_len": "seq_len", "global_batch": "global_batch", "precision": "precision",
-    "region": "region", "prices": "price",
+    "region": "region", "prices": "price", "frameworks": "framework",
 }
 FIELDS: dict[str, str] = {v: k for k, v in DIMENSIONS.items()}  # scenario field -> grid key
 _FLOAT_FIELDS = ("deadline_days", "tokens", "price")
@@ -59,6 +60,7 @@ class Scenario:
     precision: str
     region: str | None
     price: float | None = None  # cloud $/chip-hour for this chip; None: the published range
+    framework: str | None = None  # training stack id; None: the default for the chip's runtime
 
     def values(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,6 +92,7 @@ class Grid(BaseModel):
     precision: list[Literal["bf16", "fp16", "fp8"]] = Field(default=["bf16"], min_length=1)
     region: list[str | None] = Field(default=[None], min_length=1)
     prices: list[dict[str, PositiveFloat] | None] = Field(default=[None], min_length=1)
+    frameworks: list[str | None] = Field(default=[None], min_length=1)
     exclude: list[dict[str, Any]] = Field(default_factory=list)
 
     @model_validator(mode="before")
@@ -117,13 +120,13 @@ class Grid(BaseModel):
             [(n, None) for n in self.cluster_sizes] if self.cluster_sizes else [(None, d) for d in self.deadline_days or []])
         seen: set[str] = set()
         out: list[Scenario] = []
-        for model, chip, (n, days), tokens, seq, gbs, prec, region, prices in itertools.product(
+        for model, chip, (n, days), tokens, seq, gbs, prec, region, prices, fw in itertools.product(
                 self.models, self.chips, sizes, self.tokens, self.seq_len, self.global_batch, self.precision, self.region,
-                self.prices):
+                self.prices, self.frameworks):
             price = (prices or {}).get(chip)  # a price assumption that does not name this chip leaves it published
             s = Scenario(model=model, chip=chip, cluster_size=n, deadline_days=None if days is None else float(days),
                          tokens=float(tokens), seq_len=seq, global_batch=gbs, precision=prec, region=region,
-                         price=None if price is None else float(price))
+                         price=None if price is None else float(price), framework=fw)
             values = s.values()
             if any(all(values[f] in allowed for f, allowed in rule.items()) for rule in rules):
                 continue
@@ -225,7 +228,14 @@ def check_grid(grid: Grid, source: str = "grid", catalog: Catalog | None = None)
                 resolve_region(str(region))
             except AccelplanError as exc:
                 raise AccelplanError(f"{source}: region[{i}]: {exc}") from None
-    checked = grid.model_copy(update={"chips": chips, "exclude": excludes, "prices": prices})
+    frameworks = []
+    for i, fw in enumerate(grid.frameworks):
+        try:
+            frameworks.append(None if fw is None else cat.stack(str(fw)).id)
+        except AccelplanError as exc:
+            raise AccelplanError(f"{source}: frameworks[{i}]: {exc}") from None
+    checked = grid.model_copy(update={"chips": chips, "exclude": excludes, "prices": prices,
+                                      "frameworks": frameworks})
     for i, rule in enumerate(excludes):
         try:
             _exclude_rule(rule, i, checked)

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import accelplan
-from accelplan.api import best_estimate, chips_for_deadline, economics_of, make_workload, search_plans
+from accelplan.api import best_estimate, chips_for_deadline, economics_of, make_workload, resolve_stack, search_plans
 from accelplan.catalog.loader import load_catalog
 from accelplan.economics import EconomicsOptions
-from accelplan.errors import PlanError
+from accelplan.errors import CatalogError, PlanError
 from accelplan.perf.costs import model_costs
 from accelplan.perf.step import MEMORY_TERMS, TIME_TERMS
 from accelplan.sweep.grid import Scenario
@@ -28,6 +28,7 @@ COLUMNS: dict[str, str] = {
     # the scenario (seq_len is the context actually used)
     "model": "string", "chip": "string", "cluster_size": "int64", "deadline_days": "float64", "tokens": "float64",
     "seq_len": "int64", "global_batch": "int64", "precision": "string", "region": "string", "price": "float64",
+    "framework": "string", "stack": "string",
     # context
     "mode": "string", "system": "string", "vendor": "string", "chip_status": "string",
     "params_total": "float64", "params_active": "float64",
@@ -72,8 +73,8 @@ def model_fingerprint() -> str:
     return h.hexdigest()[:12]
 
 
-def _why_no_plan(workload: Any, chip: Any, system: Any, n: int) -> str:
-    res = search_plans(workload, chip, n, system)
+def _why_no_plan(workload: Any, chip: Any, system: Any, n: int, stack: Any) -> str:
+    res = search_plans(workload, chip, n, system, framework=stack)
     why = ", ".join(f"{reason} ({count:,} plans)" for reason, count in sorted(res.reasons.items(), key=lambda r: -r[1]))
     return f"no feasible plan on {n} chips" + (f": {why}" if why else "")
 
@@ -101,16 +102,19 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
                                     prices={chip.id: scenario.price} if scenario.price else {})
     e = None
     try:
+        stack, stack_note = resolve_stack(chip, scenario.framework, None, cat)
+        row["stack"] = stack_note
         if scenario.cluster_size:
-            est = best_estimate(workload, chip, system, scenario.cluster_size)
+            est = best_estimate(workload, chip, system, scenario.cluster_size, stack=stack)
             if est is None:
-                notes.append(_why_no_plan(workload, chip, system, scenario.cluster_size))
+                notes.append(_why_no_plan(workload, chip, system, scenario.cluster_size, stack))
         else:
-            found = chips_for_deadline(workload, chip, system, float(scenario.deadline_days or 0), econ_options)
+            found = chips_for_deadline(workload, chip, system, float(scenario.deadline_days or 0), econ_options,
+                                       stack=stack)
             est, e = found if found else (None, None)
             if est is None:
                 notes.append(f"no cluster size up to {MAX_CHIPS:,} chips finishes in {scenario.deadline_days:g} days")
-    except PlanError as exc:
+    except (PlanError, CatalogError) as exc:  # a plan the stack cannot run, a stack the chip does not run
         est = None
         notes.append(str(exc))
     row["feasible"] = est is not None

@@ -59,11 +59,18 @@ class ModelOption(BaseModel):
     illustrative: bool
 
 
+class StackOption(BaseModel):
+    id: str
+    name: str
+    runtimes: list[str]
+
+
 class Options(BaseModel):
-    """What the form offers: presets, chips, regions (empty = free text), limits and defaults."""
+    """What the form offers: presets, chips, training stacks, regions (empty = free text), limits and defaults."""
 
     models: list[ModelOption]
     chips: list[ChipOption]
+    stacks: list[StackOption]
     regions: list[str]
     region_groups: dict[str, str]
     region_supported: bool
@@ -124,10 +131,12 @@ def field_error(loc: list[str | int], msg: str, status: int = 422) -> JSONRespon
     return JSONResponse({"detail": [{"loc": ["body", *loc], "msg": msg, "type": "value_error"}]}, status_code=status)
 
 
-def request_model(chip_ids: list[str], model_ids: list[str], regions: list[str]) -> type[BaseModel]:
+def request_model(chip_ids: list[str], model_ids: list[str], regions: list[str],
+                  stack_ids: list[str]) -> type[BaseModel]:
     """The /api/compare body, with the catalog's ids as enums so OpenAPI lists the allowed values."""
     chip_t = Literal[tuple(chip_ids)]  # type: ignore[valid-type]
     model_t = Literal[tuple(model_ids)]  # type: ignore[valid-type]
+    stack_t = Literal[tuple(stack_ids)]  # type: ignore[valid-type]
     # region codes are matched without regard to case, as the economics package does
     region_t = Annotated[Literal[tuple(regions)], BeforeValidator(_upper)] if regions else RegionText  # type: ignore
     return create_model(
@@ -147,6 +156,11 @@ def request_model(chip_ids: list[str], model_ids: list[str], regions: list[str])
         precision=(Literal[PRECISIONS], Field("bf16", description="training number format")),  # type: ignore[valid-type]
         region=(region_t | None, Field(None, description="region for prices and availability, where supported")),
         available_only=(bool, Field(False, description="leave out chips the rules prohibit in `region`")),
+        framework=(stack_t | None, Field(None, description="training stack every chip runs (each chip's runtime "  # type: ignore[valid-type]
+                                                           "default where null); a chip it does not run on is "
+                                                           "left without a plan, saying so")),
+        framework_version=(str | None, Field(None, max_length=80, description="the stack's release or a date "
+                                                                               "(default: its latest)")),
         prices=(dict[chip_t, Annotated[float, Field(gt=0, le=MAX_PRICE)]] | None,  # type: ignore[valid-type]
                 Field(None, description="cloud $/chip-hour per chip, replacing the published range")),
         board_power_w=(dict[chip_t, Annotated[float, Field(gt=0, le=MAX_POWER_W)]] | None,  # type: ignore[valid-type]
@@ -248,7 +262,7 @@ def create_app() -> FastAPI:
     model_ids = sorted(cat.models)
     region_groups = known_regions()
     regions = list(region_groups)
-    compare_request = request_model(chip_ids, model_ids, regions)
+    compare_request = request_model(chip_ids, model_ids, regions, sorted(cat.stacks))
     plotly_js = plotly_js_path()
     slots = threading.BoundedSemaphore(CONCURRENT_COMPARISONS)
 
@@ -280,6 +294,8 @@ def create_app() -> FastAPI:
                     sorted(cat.models.values(), key=lambda m: m.id)],
             chips=[ChipOption(id=c.id, name=c.name, vendor=c.vendor, status=c.status) for c in
                    sorted(cat.chips.values(), key=lambda c: (c.vendor, c.year or 0, c.id))],
+            stacks=[StackOption(id=st.id, name=st.name, runtimes=list(st.runtimes)) for st in
+                    sorted(cat.stacks.values(), key=lambda st: st.id)],
             regions=regions, region_groups=region_groups, region_supported=compare_accepts("region"), precisions=list(PRECISIONS),
             limits={"max_chips": MAX_CHIPS, "min_tokens": MIN_TOKENS, "max_tokens": MAX_TOKENS, "min_days": MIN_DAYS,
                     "max_days": MAX_DAYS, "max_cluster": MAX_CLUSTER, "min_seq_len": MIN_SEQ, "max_seq_len": MAX_SEQ,
@@ -309,7 +325,7 @@ def create_app() -> FastAPI:
             with slots:
                 res, notes = run_compare(model, chips, body.tokens, None if body.n_chips else (body.days or 90.0),
                                          body.n_chips, body.seq_len, body.global_batch, body.precision, body.region,
-                                         econ, body.available_only)
+                                         econ, body.available_only, body.framework, body.framework_version)
         except AccelplanError as exc:
             return field_error(_error_field(exc), str(exc))
         out = {"summary": summary(res), "comparison": res.model_dump(mode="json"), "table": table(res),

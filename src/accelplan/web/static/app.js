@@ -6,10 +6,10 @@
   const $ = (id) => document.getElementById(id);
   // URL key -> form field; "chips" and "hf" are handled apart
   const URL_FIELDS = { model: "model", tokens: "tokens", days: "days", n: "n_chips", region: "region",
-                       seq: "seq_len", gbs: "global_batch", prec: "precision", price: "prices",
+                       seq: "seq_len", gbs: "global_batch", prec: "precision", price: "prices", fw: "framework",
                        power: "board_power_w" };
   const FIELDS = ["model", "hf_config", "tokens", "days", "n_chips", "region", "seq_len", "global_batch",
-                  "precision", "chips", "prices", "board_power_w", "available_only"];
+                  "precision", "framework", "chips", "prices", "board_power_w", "available_only"];
   let options = null;
 
   function radio(name) { return document.querySelector(`input[name="${name}"]:checked`).value; }
@@ -43,6 +43,9 @@
     o.models.forEach((m) => $("model").append(el("option", { value: m.id },
       m.id + (m.illustrative ? " (illustrative)" : ""))));
     o.precisions.forEach((p) => $("precision").append(el("option", { value: p }, p)));
+    $("framework").append(el("option", { value: "" }, "each chip's default"));
+    o.stacks.forEach((s) => $("framework").append(el("option", { value: s.id, title: s.runtimes.join(", ") },
+      `${s.id} (${s.runtimes.join(", ")})`)));
     o.regions.forEach((r) => $("region-list").append(
       el("option", { value: r, label: o.region_groups[r] === r ? "region group" : o.region_groups[r] })));
     $("region-hint").textContent = o.region_supported ? "" : "not applied in this build (no regional data yet)";
@@ -85,6 +88,7 @@
     if (body.seq_len !== null) q.set("seq", $("seq_len").value.trim());
     if (body.global_batch !== 4096) q.set("gbs", $("global_batch").value.trim());
     if (body.precision !== "bf16") q.set("prec", body.precision);
+    if (body.framework) q.set("fw", body.framework);
     if (body.prices) q.set("price", $("prices").value.trim());
     if (body.board_power_w) q.set("power", $("board_power_w").value.trim());
     if (body.available_only) q.set("avail", "1");
@@ -140,7 +144,8 @@
   function buildBody() {
     const body = { chips: checkedChips(), tokens: number($("tokens").value), region: $("region").value.trim() || null,
                    seq_len: number($("seq_len").value), global_batch: number($("global_batch").value),
-                   precision: $("precision").value, days: null, n_chips: null };
+                   precision: $("precision").value, framework: $("framework").value || null,
+                   days: null, n_chips: null };
     if (radio("mode") === "chips") body.n_chips = number($("n_chips").value);
     else body.days = number($("days").value);
     if (radio("source") === "hf") {

@@ -105,3 +105,53 @@ def test_offloading_moves_memory_to_the_host_and_costs_time_only_when_the_link_i
     params = model_costs(w.model, 8192).params_total
     assert r.time["offload"][2] == pytest.approx(2 * 12 * params / 8 / 8 / 50e9, rel=0.02)
     assert np.isclose(r.time["offload"][0], 0.0)
+
+
+def test_a_parallel_block_makes_one_tp_reduction_per_layer_not_two(catalog):
+    # PaLM's block: y = x + Attn(LN(x)) + MLP(LN(x)); attention and MLP outputs are summed before one all-reduce,
+    # forward and backward: half the tensor-parallel collectives of a serial block (Chowdhery et al. 2022, sec. 2)
+    serial = _gpt(layers=8)
+    parallel = serial.model_copy(update={"parallel_block": True})
+    chip, system = catalog.chip("h100-sxm"), catalog.system("hgx-h100-ib400")
+    stack = catalog.stack("megatron-lm").model_copy(
+        update={"overlap": catalog.stack("megatron-lm").overlap.model_copy(update={"tp": 0.0})})  # TP in the open
+    plans = PlanArrays.from_plans([Plan(tp=8, pp=1, dp=1, micro_batch=1, recompute="none", zero=1)])
+    t = {}
+    for m in (serial, parallel):
+        w = Workload(model=m, tokens=1e9, seq_len=2048, global_batch=8, precision="bf16")
+        r = evaluate(w, system, chip, plans, stack=stack)
+        t[m.parallel_block] = r.time["tp_comm"][0] / r.micro_batches[0]
+    assert t[True] == pytest.approx(t[False] / 2, rel=0.02)  # (the logits' share of a layer differs a little)
+    # and it keeps one norm input and one shared GEMM input per layer instead of two of each
+    cs, cp_ = model_costs(serial, 2048), model_costs(parallel, 2048)
+    assert cs.act.seqpar_gemm_in == 2 * cp_.act.seqpar_gemm_in == 2 * serial.hidden
+
+
+def test_sharded_gradients_are_reduce_scattered_every_micro_batch(catalog):
+    # ZeRO-2 and -3 keep only their gradient shard, so each micro-batch's gradients are reduce-scattered at once; ZeRO-1
+    # accumulates whole gradients and reduces them once per step. With nothing to hide them (dp overlap 0), the
+    # exposed traffic is micro x one reduce-scatter against one.
+    w = make_workload("llama3.1-8b", tokens=1e12, seq_len=4096, global_batch=256, catalog=catalog)
+    chip, system = catalog.chip("h100-sxm"), catalog.system("hgx-h100-ib400")
+    stack = catalog.stack("fsdp").model_copy(
+        update={"overlap": catalog.stack("fsdp").overlap.model_copy(update={"dp": 0.0})})
+    base = Plan(tp=1, pp=1, dp=64, micro_batch=1, recompute="full", zero=1, sequence_parallel=False)
+    plans = PlanArrays.from_plans([base, base.model_copy(update={"zero": 2})])
+    r = evaluate(w, system, chip, plans, stack=stack)
+    from accelplan.perf.collectives import Fabric, reduce_scatter_s
+
+    fab = Fabric.of(system, stack_free_default(), chips=64)
+    params = r.memory["grads"][0] / stack.memory.grad_bytes  # ZeRO-1 keeps whole gradients: all of the rank's params
+    rs = reduce_scatter_s(fab, np.array([stack.memory.grad_bytes * params]), np.array([64.0]), np.array([1.0]))[0]
+    ag = reduce_scatter_s(fab, np.array([stack.memory.weight_bytes * params]), np.array([64.0]), np.array([1.0]))[0]
+    micro = 256 / 64
+    assert r.time["dp_comm"][0] == pytest.approx(rs + ag, rel=1e-6)
+    assert r.time["dp_comm"][1] == pytest.approx(micro * rs + ag, rel=1e-6)
+    # the ZeRO-2 rank keeps a 64th of the gradients
+    assert r.memory["grads"][1] == pytest.approx(r.memory["grads"][0] / 64, rel=1e-9)
+
+
+def stack_free_default():
+    from accelplan.perf.assumptions import DEFAULT
+
+    return DEFAULT

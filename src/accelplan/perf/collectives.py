@@ -166,7 +166,7 @@ def reduce_scatter_s(fab: Fabric, nbytes: Array, size: Array, stride: Array) -> 
     t_up = _safe_div((k - 1) / k * nbytes, fab.up_bandwidth(k, stride))
     t_out = _safe_div((nodes - 1) / nodes * nbytes / k, fab.out_bytes_per_s)
     alpha = (k - 1) * fab.up_alpha_s + (nodes - 1) * fab.out_alpha_s
-    return np.where(size > 1, np.maximum(t_up, t_out) + alpha, 0.0)
+    return np.where((size > 1) & (np.asarray(nbytes) > 0), np.maximum(t_up, t_out) + alpha, 0.0)
 
 
 def all_reduce_s(fab: Fabric, nbytes: Array, size: Array, stride: Array) -> Array:
@@ -179,7 +179,7 @@ def all_to_all_s(fab: Fabric, nbytes: Array, size: Array, stride: Array) -> Arra
     k, nodes = fab.split(size, stride)
     t_up = _safe_div(nbytes * (k - 1) / size, fab.up_bandwidth(k, stride)) + (k - 1) * fab.up_alpha_s
     t_out = _safe_div(nbytes * (size - k) / size, fab.out_bytes_per_s) + (nodes - 1) * fab.out_alpha_s
-    return np.where(size > 1, np.maximum(t_up, t_out), 0.0)
+    return np.where((size > 1) & (np.asarray(nbytes) > 0), np.maximum(t_up, t_out), 0.0)
 
 
 def send_recv_s(fab: Fabric, nbytes: Array, stride: Array) -> Array:

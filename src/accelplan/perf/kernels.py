@@ -61,9 +61,9 @@ class Rates:
             p8 = chip.peak_flops_per_s("fp8")
             if p8 is None or "fp8" in chip.unsupported:
                 raise PlanError(f"precision 'fp8' is not supported by chip '{chip.id}' (allowed: bf16, fp16)")
-            mat, gemm_bytes = p8 * mm8, 1.0
+            mat, gemm_bytes = p8 * mm8, a.fp8_bytes_per_element
         else:
-            mat, gemm_bytes = bf16 * mm, 2.0
+            mat, gemm_bytes = bf16 * mm, a.activation_bytes_per_element
         fwd, bwd, abasis = _attention_efficiency(chip, mm, a, attention_kernel)
         measured = getattr(calibration, "attention_efficiencies", None)
         if measured is not None:  # a calibration profile's attention replaces the catalog's, pass by pass

@@ -181,6 +181,7 @@ def memory_per_device(workload: Workload, chip: Chip, plans: PlanArrays, a: Assu
                                                       else a.logits_bytes_per_element)
     cap = chip.hbm_bytes or 0.0
     reserve = a.xla_reserve_bytes if stack.execution.mode == "compiled" else cap * a.fragmentation + a.reserve_bytes
+    # ZeRO-3 holds the layer it computes and the next one it prefetches
     memory = {"weights": np.where(zero == 3, sharded_weights + 2.0 * gathered_layer, full_weights), "grads": grads,
               "optimizer": optim, "activations": activations, "logits": np.zeros_like(activations),
               "reserve": np.full_like(activations, reserve)}

@@ -99,9 +99,10 @@ def _gemm_time(g: Gemm, rows: Array, tp: Array, r: Rates, a: Assumptions, low: b
     k = g.k / tp if g.split == "k" else np.full_like(tp, g.k, dtype=float)
     n = g.n / tp if g.split == "n" else np.full_like(tp, g.n, dtype=float)
     rate = (r.matmul_flops_per_s if low else r.bf16_flops_per_s) * r.shape_factor(rows, n, k, a)
-    el = r.gemm_bytes if low else 2.0
-    flops = 2.0 * rows * k * n * g.count
-    nbytes = el * (rows * k * g.count + k * n) + 2.0 * rows * n * g.count
+    bf16 = a.activation_bytes_per_element
+    el = r.gemm_bytes if low else bf16
+    flops = 2.0 * rows * k * n * g.count  # a multiply-add is 2 FLOPs
+    nbytes = el * (rows * k * g.count + k * n) + bf16 * rows * n * g.count  # operands in, bf16 output
     cast = a.fp8_cast_bytes_per_element * rows * (k + n) * g.count / r.hbm_bytes_per_s if low else np.zeros_like(tp)
     return np.maximum(flops / rate, nbytes / r.hbm_bytes_per_s), cast
 
@@ -120,7 +121,8 @@ def _expert_time(c: ModelCosts, lay: Layout, ep: Array, r: Rates, a: Assumptions
     t = np.zeros_like(rows, dtype=float)
     cast = np.zeros_like(rows, dtype=float)
     rate_peak = r.matmul_flops_per_s if low else r.bf16_flops_per_s
-    el = r.gemm_bytes if low else 2.0
+    bf16 = a.activation_bytes_per_element
+    el = r.gemm_bytes if low else bf16
     for g in c.moe_layer_gemms:
         if g.kind != "expert":
             continue
@@ -130,11 +132,11 @@ def _expert_time(c: ModelCosts, lay: Layout, ep: Array, r: Rates, a: Assumptions
         m_eff = rows_per_expert * np.where(grouped, local, 1.0)
         rate = rate_peak * r.shape_factor(m_eff, n, k, a)
         flops = 2.0 * rows * k * n
-        nbytes = el * (rows * k + local * k * n) + 2.0 * rows * n
+        nbytes = el * (rows * k + local * k * n) + bf16 * rows * n
         if low:
             cast = cast + a.fp8_cast_bytes_per_element * rows * (k + n) / r.hbm_bytes_per_s
         t = t + np.maximum(flops / rate, nbytes / r.hbm_bytes_per_s)
-    launches = np.where(grouped, 2.0, 2.0 * local)
+    launches = np.where(grouped, 2.0, 2.0 * local)  # the two expert GEMMs (fc1, fc2), once or per expert
     return t, cast, launches
 
 
@@ -269,6 +271,7 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     # ---------- pipeline ----------
     layers_max = np.maximum(np.ceil(L / pp), (L + t_head_total / np.maximum(t_layer, 1e-30)) / pp)
     pp_bytes = tokens * m.hidden * comm_el / sp_div
+    # each virtual stage sends its activations forward and receives their gradients back once per micro-batch
     pp_t = np.where(pp > 1, 2.0 * vpp * send_recv_s(fab, pp_bytes, tp * cp * dp), 0.0)
     pp_ov = np.where(vpp > 1, ov.pp_interleaved, ov.pp_1f1b)
     pp_exposed = (1.0 - pp_ov) * pp_t

@@ -186,6 +186,9 @@ class NetworkLevel(Strict):
     topology: Topology
     size: int | None = None
     gb_s_unidir: float | None = None  # per chip, one direction, summed over its links at this level
+    # measured bus bandwidth of large collectives over the whole level (nccl-tests convention, GB/s per chip): where
+    # given, it replaces gb_s_unidir x the assumed link efficiency
+    busbw_gb_s: float | None = None
     latency_us: float | None = None
     torus_dims: list[int] | None = None  # e.g. [16, 16, 24] for a v5p slice; None = not a torus
 
@@ -207,7 +210,7 @@ class System(Sourced):
     def figure_paths(self) -> dict[str, float]:
         out: dict[str, float] = {}
         for i, lvl in enumerate(self.levels):
-            for k in ("gb_s_unidir", "latency_us"):
+            for k in ("gb_s_unidir", "busbw_gb_s", "latency_us"):
                 v = getattr(lvl, k)
                 if v is not None:
                     out[f"levels.{i}.{k}"] = float(v)

@@ -51,7 +51,8 @@ class Fabric:
         """The fabric a job of `chips` chips sees (its torus slice); None = the whole scale-up domain."""
         up = system.levels[0]
         out = system.levels[1] if len(system.levels) > 1 else None
-        up_bw = (up.bytes_per_s or a.unknown_scaleup_gb_s * 1e9) * a.link_efficiency
+        up_bw = (up.busbw_gb_s * 1e9 if up.busbw_gb_s else
+                 (up.bytes_per_s or a.unknown_scaleup_gb_s * 1e9) * a.link_efficiency)
         # a system with no scale-out level at all cannot span domains; one whose rate is unknown gets the assumption
         out_bw = (0.0 if out is None else (out.bytes_per_s or a.unknown_scaleout_gb_s * 1e9)) * a.link_efficiency
         measured_up, measured_out = _measured_links(calibration)

@@ -107,7 +107,7 @@ def _gemm_time(g: Gemm, rows: Array, tp: Array, r: Rates, a: Assumptions, low: b
     return np.maximum(flops / rate, nbytes / r.hbm_bytes_per_s), cast
 
 
-def _expert_time(c: ModelCosts, lay: Layout, ep: Array, r: Rates, a: Assumptions, low: bool,
+def _expert_time(c: ModelCosts, tokens_moe: Array, etp: Array, ep: Array, r: Rates, a: Assumptions, low: bool,
                  grouped: bool) -> tuple[Array, Array, Array]:
     """Routed experts on one rank, their fp8 casts, and the number of GEMM launches they take. A rank receives
     tokens_moe x top_k rows (balanced routing) spread over its experts / ep local experts; expert tensor parallelism
@@ -116,7 +116,7 @@ def _expert_time(c: ModelCosts, lay: Layout, ep: Array, r: Rates, a: Assumptions
     moe = c.model.moe
     assert moe is not None  # only called for MoE models
     local = moe.experts / ep
-    rows = lay.tokens_moe * moe.top_k  # per rank, over all its local experts
+    rows = tokens_moe * moe.top_k  # per rank, over all its local experts
     rows_per_expert = rows / local
     t = np.zeros_like(rows, dtype=float)
     cast = np.zeros_like(rows, dtype=float)
@@ -126,8 +126,8 @@ def _expert_time(c: ModelCosts, lay: Layout, ep: Array, r: Rates, a: Assumptions
     for g in c.moe_layer_gemms:
         if g.kind != "expert":
             continue
-        k = g.k / lay.etp if g.name == "expert_out" else np.full_like(rows, g.k, dtype=float)
-        n = g.n / lay.etp if g.name == "expert_in" else np.full_like(rows, g.n, dtype=float)
+        k = g.k / etp if g.name == "expert_out" else np.full_like(rows, g.k, dtype=float)
+        n = g.n / etp if g.name == "expert_in" else np.full_like(rows, g.n, dtype=float)
         # a grouped GEMM's tiles are those of every local expert together; alone, each expert fills the chip itself
         m_eff = rows_per_expert * np.where(grouped, local, 1.0)
         rate = rate_peak * r.shape_factor(m_eff, n, k, a)
@@ -187,38 +187,57 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     gap_s = 0.0 if compiled or stack.execution.graphs == "full_iteration" else a.kernel_overhead_us * 1e-6
     dense_gap = 0.0 if stack.execution.graphs == "per_layer" else gap_s
 
-    # ---------- compute per layer per micro-batch (forward) ----------
+    # ---------- per layer per micro-batch: compute (forward) and one collective of each kind ----------
+    # these depend on the plan only through (tp, cp, micro-batch, ep, etp, sp), which a search repeats across its
+    # pipeline, ZeRO and recompute choices: computed once per distinct combination, then spread back
+    first, back = _distinct(plans.tp, plans.cp, plans.mb, plans.ep, lay.etp, sp_div)
+    u_tp, u_cp, u_ep, u_tokens, u_sp = tp[first], cp[first], ep[first], tokens[first], sp_div[first]
+    u_moe_tokens, u_etp = lay.tokens_moe[first], lay.etp[first]
+
     def layer_forward(gemms: tuple[Gemm, ...], moe_layer: bool) -> tuple[Array, Array, Array]:
-        t_gemm = np.zeros_like(tp)
-        t_cast = np.zeros_like(tp)
-        launches = np.full_like(tp, a.kernels_per_layer_forward)
+        t_gemm = np.zeros_like(u_tp)
+        t_cast = np.zeros_like(u_tp)
+        launches = np.full_like(u_tp, a.kernels_per_layer_forward)
         for g in gemms:
             if g.kind == "expert":
                 continue
-            rows = lay.tokens_moe / lay.etp if (moe_layer and g.name == "router") else tokens
-            t_g, t_c = _gemm_time(g, rows, tp, r, a, fp8 and g.name != "router")
+            rows = u_moe_tokens / u_etp if (moe_layer and g.name == "router") else u_tokens
+            t_g, t_c = _gemm_time(g, rows, u_tp, r, a, fp8 and g.name != "router")
             t_gemm, t_cast = t_gemm + t_g, t_cast + t_c
         if moe_layer:
-            t_exp, c_exp, exp_launches = _expert_time(c, lay, ep, r, a, fp8, stack.kernels.grouped_gemm)
+            t_exp, c_exp, exp_launches = _expert_time(c, u_moe_tokens, u_etp, u_ep, r, a, fp8,
+                                                      stack.kernels.grouped_gemm)
             t_gemm, t_cast = t_gemm + t_exp, t_cast + c_exp
             launches = launches + exp_launches
         # eager and graph stacks run every element-wise op as kernels of its own between the GEMMs, fused or not
         # (fp32 statistics, casts and layout copies around them): `elementwise_traffic_factor` x the minimal count;
         # a compiler folds them into their neighbours: the minimal count (measured: fusing them per op the stack's
         # `kernels` way, at the minimal count, raises leave-one-source-out MAPE from 18.4% to 20.2%)
-        ew = tokens * ((c.elementwise_tp + c.elementwise_mlp * (not moe_layer)) / tp
-                       + (c.elementwise_norm + c.elementwise_residual) / sp_div)
+        ew = u_tokens * ((c.elementwise_tp + c.elementwise_mlp * (not moe_layer)) / u_tp
+                         + (c.elementwise_norm + c.elementwise_residual) / u_sp)
         if moe_layer:
-            ew = ew + lay.tokens_moe * (c.elementwise_moe_permute + c.elementwise_moe_act / lay.etp)
+            ew = ew + u_moe_tokens * (c.elementwise_moe_permute + c.elementwise_moe_act / u_etp)
         ew = ew * ew_factor
         t_ew = ew * a.activation_bytes_per_element / r.hbm_bytes_per_s + launches * (
             gap_s if moe_layer else dense_gap)
         return t_gemm, t_cast, t_ew
 
+    u_zeros = np.zeros_like(u_tp)
+    comm_el = a.activation_comm_bytes_per_element
+    per_key = {
+        "dense": layer_forward(c.dense_layer_gemms, False) if n_dense else (u_zeros, u_zeros, u_zeros),
+        "moe": layer_forward(c.moe_layer_gemms, True) if n_moe else (u_zeros, u_zeros, u_zeros),
+        "attention": _attention_time(c, u_tokens, u_tp, u_cp, r, a, stack, s),
+        # one TP all-reduce of the layer's activations (with SP: an all-gather + a reduce-scatter, the same)
+        "tp": (all_reduce_s(fab, u_tokens * m.hidden * comm_el, u_tp, np.ones_like(u_tp)),),
+        # one context-parallel ring step of the K and V chunk
+        "cp": (send_recv_s(fab, u_tokens * m.n_kv_heads * m.d_head * 2.0 * comm_el / u_tp, u_tp),),
+        "ep": (all_to_all_s(fab, u_moe_tokens / u_etp * (m.moe.top_k if m.moe else 0) * m.hidden * comm_el, u_ep,
+                            np.ones_like(u_ep)) if n_moe else u_zeros,),
+    }
+    (gd, cd, ed), (gm, cm, em), (af, ab) = ((x[back] for x in per_key[k]) for k in ("dense", "moe", "attention"))
+    tp_ar, cp_step, ep_a2a = (per_key[k][0][back] for k in ("tp", "cp", "ep"))
     zeros = np.zeros_like(tp)
-    gd, cd, ed = layer_forward(c.dense_layer_gemms, False) if n_dense else (zeros, zeros, zeros)
-    gm, cm, em = layer_forward(c.moe_layer_gemms, True) if n_moe else (zeros, zeros, zeros)
-    af, ab = _attention_time(c, tokens, tp, cp, r, a, stack, s)
     bwd = a.gemm_backward_factor
     g_f = (n_dense * gd + n_moe * gm) / L
     e_f = (n_dense * ed + n_moe * em) / L
@@ -229,29 +248,22 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     re = np.where(rc == 2, f_full * (g_f + af + e_f), np.where(rc == 1, af + e_f, 0.0))
 
     # ---------- communication per layer per micro-batch ----------
-    comm_el = a.activation_comm_bytes_per_element
-    act_bytes = tokens * m.hidden * comm_el
     tp_per_layer = a.tp_collectives_per_layer / (2.0 if m.parallel_block else 1.0)
     n_tp_collectives = tp_per_layer * (1.0 + f_full / 2.0)  # full recompute re-runs the forward half
-    # with SP each all-reduce becomes an all-gather + a reduce-scatter: the same bytes and time
-    tp_t = n_tp_collectives * all_reduce_s(fab, act_bytes, tp, np.ones_like(tp))
+    tp_t = n_tp_collectives * tp_ar
     # decomposed overlap (userbuffers ring exchange, async TP, MC2) splits each collective into tp chunks pipelined with
     # the pieces of the neighbouring GEMM: the first chunk has nothing to hide behind, and no more than the layer's
     # GEMM time can hide the rest (Wang et al. 2023, ASPLOS, "Overlap communication with dependent computation via
     # decomposition")
     tp_hidden = np.minimum(ov.tp * tp_t * (1.0 - 1.0 / tp), g_fb)
     tp_exposed = tp_t - tp_hidden
-    kv_bytes = tokens * c.model.n_kv_heads * c.model.d_head * 2.0 * comm_el / tp  # K and V chunk per ring step
-    cp_t = a.cp_kv_passes * (cp - 1.0) * send_recv_s(fab, kv_bytes, tp)
+    cp_t = a.cp_kv_passes * (cp - 1.0) * cp_step
     cp_hidden = np.minimum(ov.cp * cp_t, a_fb)  # the ring hides behind the attention it feeds
     cp_exposed = (cp_t - cp_hidden) * (cp > 1)
     ep_t = ep_exposed = zeros
     if n_moe:
-        moe = m.moe
-        assert moe is not None
-        a2a_bytes = lay.tokens_moe / lay.etp * moe.top_k * m.hidden * comm_el
         n_a2a = a.moe_all_to_alls_per_layer * (1.0 + f_full / 2.0)
-        ep_t = n_a2a * all_to_all_s(fab, a2a_bytes, ep, np.ones_like(ep)) * (n_moe / L)
+        ep_t = n_a2a * ep_a2a * (n_moe / L)
         # the all-to-all hides behind another micro-batch's compute (1F1B A2A overlap, DualPipe), no more than it
         ep_exposed = ep_t - np.minimum(ov.ep * ep_t, g_fb + a_fb)
 
@@ -270,7 +282,7 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
 
     # ---------- pipeline ----------
     layers_max = np.maximum(np.ceil(L / pp), (L + t_head_total / np.maximum(t_layer, 1e-30)) / pp)
-    pp_bytes = tokens * m.hidden * comm_el / sp_div
+    pp_bytes = tokens * m.hidden * a.activation_comm_bytes_per_element / sp_div
     # each virtual stage sends its activations forward and receives their gradients back once per micro-batch
     pp_t = np.where(pp > 1, 2.0 * vpp * send_recv_s(fab, pp_bytes, tp * cp * dp), 0.0)
     pp_ov = np.where(vpp > 1, ov.pp_interleaved, ov.pp_1f1b)
@@ -291,11 +303,20 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     fwd_share = (g_f + af + e_f) / np.maximum(g_fb + a_fb + e_fb + re, 1e-30)
     t_fwd_mb_stage = t_mb_max * fwd_share
     t_bwd_mb_stage = t_mb_max * (1.0 - fwd_share)
-    grad_sync = np.where(zero == 0,
-                         all_reduce_s(fab, gb * p_nonexp, shard, tp) + all_reduce_s(fab, gb * p_exp, exp_shard, ep),
-                         reduce_scatter_s(fab, gb * p_nonexp, shard, tp) + reduce_scatter_s(fab, gb * p_exp, exp_shard, ep))
-    param_gather = np.where(zero >= 1, reduce_scatter_s(fab, wb * p_nonexp, shard, tp)
-                            + reduce_scatter_s(fab, wb * p_exp, exp_shard, ep), 0.0)
+    # a reduce-scatter (= all-gather) of the rank's dense and expert parameters over their data-parallel ranks, once per
+    # distinct placement (tp, pp, dp, cp, ep, etp): its time is latency + bytes x a rate, so two sizes give both
+    first, back = _distinct(plans.tp, plans.pp, plans.dp, plans.cp, plans.ep, lay.etp)
+    parts = []
+    for params, group, stride in ((p_nonexp, shard, tp), (p_exp, exp_shard, ep)):
+        one = reduce_scatter_s(fab, params[first], group[first], stride[first])  # at 1 byte per parameter
+        two = reduce_scatter_s(fab, 2.0 * params[first], group[first], stride[first])
+        parts.append(((two - one)[back], (2.0 * one - two)[back]))  # (per byte per parameter, latency)
+
+    def rs(bytes_per_param: float) -> Array:
+        return sum(bytes_per_param * per_byte + latency for per_byte, latency in parts)  # type: ignore[return-value]
+
+    grad_sync = np.where(zero == 0, 2.0 * rs(gb), rs(gb))  # an all-reduce is a reduce-scatter and an all-gather
+    param_gather = np.where(zero >= 1, rs(wb), 0.0)
     # sharded gradients (ZeRO-2 and -3) cannot accumulate over micro-batches: they are reduce-scattered after every
     # micro-batch's backward (DeepSpeed stage 2, FSDP); ZeRO-0/1 accumulate whole gradients and reduce once per step
     grad_syncs = np.where(zero >= 2, micro, 1.0)
@@ -349,6 +370,20 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     return StepArrays(plans=plans, step_time_s=step, time=time, memory=mem.memory, memory_bytes=mem.total,
                       capacity_bytes=mem.capacity, fits=mem.fits, valid=valid, tokens_per_s=tps, mfu=mfu, hfu=hfu,
                       micro_batches=micro, chips=chips.astype(float))
+
+
+def _distinct(*cols: Array) -> tuple[Array, Array]:
+    """The first row of each distinct combination of these positive whole-number columns, and for every row the index
+    of its combination among them (`np.unique` on one mixed-radix key, far cheaper than on rows)."""
+    n = len(cols[0])
+    if n < 256:
+        return np.arange(n), np.arange(n)
+    key = np.zeros(n, dtype=np.int64)
+    for col in cols:
+        ci = np.rint(np.asarray(col, dtype=float)).astype(np.int64)
+        key = key * (int(ci.max()) + 1) + ci
+    _, first, back = np.unique(key, return_index=True, return_inverse=True)
+    return first, back
 
 
 def _dp_bytes(stack: Stack, a: Assumptions) -> tuple[float, float]:

@@ -21,7 +21,7 @@ from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.collectives import Fabric, all_reduce_s, all_to_all_s, reduce_scatter_s, send_recv_s
 from accelplan.perf.costs import Gemm, ModelCosts, model_costs
 from accelplan.perf.kernels import Rates
-from accelplan.perf.memory import MEMORY_TERMS, Layout, Memory, full_recompute_fraction, memory_per_device
+from accelplan.perf.memory import MEMORY_TERMS, Memory, full_recompute_fraction, memory_per_device
 from accelplan.perf.plans import RECOMPUTE_CODE, PlanArrays
 
 Array = np.ndarray

@@ -100,6 +100,13 @@ MEASURED_MATMUL_TFLOPS = {
 MEASURED_MATMUL_OTHER = {
     "tpu-v5e": (181.8, "JAX docs, Pallas TPU 'Your First Matmul' guide (docs/pallas/tpu/matmul), XLA jnp.matmul bf16 "
                        "8192^3 on TPU v5e: 181.8 TF (timed with Python dispatch, so a lower bound)"),
+    "tpu-v6e": (827.47, "AI-Hypercomputer/tpu-recipes microbenchmarks/README.md (benchmark_matmul.py, XLA a @ b bf16 "
+                        "8192^3 on one v6e, device trace): 827.47 TF; a third-party harness measured 727.7 on the same "
+                        "shape (docs/research/kernel_efficiency_2.md sec. 1)"),
+    "tpu7x-ironwood": (1912.8, "AI-Hypercomputer accelerator-microbenchmarks Ironwood README (jnp.einsum bf16, device "
+                               "trace): 956.4 TF per JAX device at 32768^3, two devices (TensorCores) per chip; a "
+                               "third-party harness measured up to 1113.6 per device "
+                               "(docs/research/kernel_efficiency_2.md sec. 1)"),
 }
 MEASURED_FP8_TFLOPS = {  # same table, FP8 (float8_e4m3fn) section; AMD's MAF blog for MI300X/MI325X
     "h100-sxm": (1402.6, "H100 SXM 1402.6 TF"), "h800-sxm": (1402.6, "H100 SXM 1402.6 TF"),

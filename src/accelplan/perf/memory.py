@@ -81,6 +81,7 @@ class Memory:
     per_microbatch: Array  # ZeRO-3 plans that regather weights every micro-batch
     lay: Layout
     act_bytes_per_microbatch: Array  # activations one micro-batch keeps on the stage (what offload moves)
+    host_bytes_per_microbatch: Array  # activations one micro-batch moves to host memory and back
     optimizer_bytes_local: Array  # optimizer state this rank updates (what optimizer offload moves)
     params_local: Array  # parameters this rank's optimizer updates
 
@@ -89,6 +90,7 @@ class Memory:
         return Memory(memory={k: v[idx] for k, v in self.memory.items()}, total=self.total[idx], fits=self.fits[idx],
                       capacity=self.capacity, per_microbatch=self.per_microbatch[idx], lay=lay,
                       act_bytes_per_microbatch=self.act_bytes_per_microbatch[idx],
+                      host_bytes_per_microbatch=self.host_bytes_per_microbatch[idx],
                       optimizer_bytes_local=self.optimizer_bytes_local[idx], params_local=self.params_local[idx])
 
     def concat(self, other: Memory) -> Memory:
@@ -99,6 +101,8 @@ class Memory:
                       per_microbatch=np.concatenate([self.per_microbatch, other.per_microbatch]), lay=lay,
                       act_bytes_per_microbatch=np.concatenate([self.act_bytes_per_microbatch,
                                                                other.act_bytes_per_microbatch]),
+                      host_bytes_per_microbatch=np.concatenate([self.host_bytes_per_microbatch,
+                                                                other.host_bytes_per_microbatch]),
                       optimizer_bytes_local=np.concatenate([self.optimizer_bytes_local, other.optimizer_bytes_local]),
                       params_local=np.concatenate([self.params_local, other.params_local]))
 
@@ -115,9 +119,10 @@ def bytes_per_param(stack: Stack, plans: PlanArrays, a: Assumptions) -> tuple[fl
 
 
 def activations_per_token(workload: Workload, plans: PlanArrays, c: ModelCosts, stack: Stack, lay: Layout,
-                          a: Assumptions) -> tuple[Array, Array]:
-    """Bytes one token keeps per layer on a rank: (averaged over dense and MoE layers without recompute, with the
-    plan's recompute). fp8 training keeps GEMM inputs in fp8."""
+                          a: Assumptions) -> tuple[Array, Array, Array]:
+    """Bytes one token keeps per layer on a rank, averaged over dense and MoE layers: without recompute, with the
+    plan's recompute, and what the plan's recompute policy keeps in host memory instead. fp8 training keeps GEMM
+    inputs in fp8."""
     act = c.act
     tp = plans.tp.astype(float)
     eb = a.activation_bytes_per_element
@@ -133,17 +138,19 @@ def activations_per_token(workload: Workload, plans: PlanArrays, c: ModelCosts, 
     full_layer = attn + (1 - frac_moe) * dense_mlp + frac_moe * moe_mlp
     per_tok = full_layer
     sel = stack.memory.selective_recompute
+    # keep-q,k,v policies keep the layer input and q, k, v (on the device, or on the host when offloaded)
+    kept = act.layer_input * eb / lay.sp_div + act.qkv_keep * eb / tp
     if sel == "core_attention":  # recomputes the attention core: frees only what the core keeps alone (the scores)
         freed = act.scores_per_s * float(workload.seq_len) / plans.cp * eb / tp if stack.kernels.attention == "unfused" \
             else np.zeros_like(tp)
         selective = full_layer - freed
-    else:  # keeps the layer input and q, k, v (on the device, or on the host when offloaded), recomputes the rest
-        kept = act.layer_input * eb / lay.sp_div + act.qkv_keep * eb / tp
+    else:
         selective = np.zeros_like(tp) if sel == "keep_qkv_offloaded" else kept
+    on_host = np.where(plans.recompute == 1, kept, 0.0) if sel == "keep_qkv_offloaded" else np.zeros_like(tp)
     per_tok = np.where(plans.recompute == 1, selective, per_tok)
     recompute_kept = lay.f_full * act.layer_input * eb / lay.sp_div + (1.0 - lay.f_full) * full_layer
     per_tok = np.where(plans.recompute == 2, recompute_kept, per_tok)
-    return full_layer, per_tok
+    return full_layer, per_tok, on_host
 
 
 def memory_per_device(workload: Workload, chip: Chip, plans: PlanArrays, a: Assumptions, c: ModelCosts,
@@ -166,7 +173,7 @@ def memory_per_device(workload: Workload, chip: Chip, plans: PlanArrays, a: Assu
                                / lay.etp)
     else:
         gathered_layer = wb * (c.params_attn_per_layer + c.params_dense_mlp_per_layer + c.params_norm_per_layer) / plans.tp
-    full_layer, per_tok = activations_per_token(workload, plans, c, stack, lay, a)
+    full_layer, per_tok, on_host = activations_per_token(workload, plans, c, stack, lay, a)
     in_flight = np.minimum(lay.micro, pp) * np.where(vpp > 1, 1.0 + (pp - 1.0) / (pp * vpp), 1.0)
     per_mb = lay.tokens * per_tok * lay.layers_per_stage
     # offloaded activations leave two layers' worth on the device: the one computing and the one in transfer
@@ -196,4 +203,7 @@ def memory_per_device(workload: Workload, chip: Chip, plans: PlanArrays, a: Assu
     memory["weights"] = np.where(keep, full_weights + sharded_weights, memory["weights"])
     total = sum(memory.values())
     return Memory(memory=memory, total=total, fits=total <= cap, capacity=cap, per_microbatch=(zero == 3) & ~keep,
-                  lay=lay, act_bytes_per_microbatch=per_mb, optimizer_bytes_local=local_opt, params_local=params_local)
+                  lay=lay, act_bytes_per_microbatch=per_mb,
+                  host_bytes_per_microbatch=np.where(plans.off_act, per_mb, 0.0)
+                  + lay.tokens * on_host * lay.layers_per_stage,
+                  optimizer_bytes_local=local_opt, params_local=params_local)

@@ -289,7 +289,7 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     pp_exposed = (1.0 - pp_ov) * pp_t
     contention_pp = a.overlap_slowdown * (pp_t - pp_exposed)
     # offloaded activations stream to the host in forward and back in backward, behind that micro-batch's compute
-    off_t = np.where(plans.off_act, 2.0 * mem.act_bytes_per_microbatch / (a.host_link_gb_s * 1e9), 0.0)
+    off_t = 2.0 * mem.host_bytes_per_microbatch / (a.host_link_gb_s * 1e9)
     off_exposed_mb = np.maximum(off_t - layers_max * t_layer, 0.0)
     t_mb_max = layers_max * t_layer + pp_exposed + contention_pp + off_exposed_mb
     t_mb_mean = (L * t_layer + t_head_total) / pp + pp_exposed + contention_pp + off_exposed_mb

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -77,6 +78,14 @@ class Rates:
                    attention_fwd_flops_per_s=bf16 * fwd * sustained, attention_bwd_flops_per_s=bf16 * bwd * sustained,
                    gemm_bytes=gemm_bytes, compute_units=eff.compute_units if eff else None, basis=basis,
                    attention_basis=abasis)
+
+    def scaled(self, factor: Array) -> Rates:
+        """These rates with the compute rates (GEMM and attention) multiplied by `factor`, an array over the plans
+        being evaluated: validation evaluates one plan at every value of a fitted fraction in one call."""
+        return dataclasses.replace(self, matmul_flops_per_s=self.matmul_flops_per_s * factor,  # type: ignore[arg-type]
+                                   bf16_flops_per_s=self.bf16_flops_per_s * factor,
+                                   attention_fwd_flops_per_s=self.attention_fwd_flops_per_s * factor,
+                                   attention_bwd_flops_per_s=self.attention_bwd_flops_per_s * factor)
 
     def shape_factor(self, m: Array, n: Array, k: Array, a: Assumptions) -> Array:
         """GEMM rate at shape (m, n, k) over the rate at MAMF's best shape: wave quantization and inner-dim overhead."""

@@ -84,12 +84,13 @@ def memory_of(workload: Workload, chip: Chip, plans: PlanArrays, stack: Stack, a
 
 def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays, assumptions: Assumptions = DEFAULT,
              calibration: object | None = None, costs: ModelCosts | None = None, memory: Memory | None = None, *,
-             stack: Stack) -> StepArrays:
+             stack: Stack, sustained: Array | None = None) -> StepArrays:
     """Step time, its breakdown, memory and rates of every plan on `stack`. `memory` may pass what `memory_of` already
-    computed for these same plans. A plan whose groups need a network level the system lacks gets an infinite (or
-    undefined) step time, which callers treat as infeasible."""
+    computed for these same plans; `sustained` gives each plan its own in-step compute fraction instead of
+    `assumptions.gemm_sustained_fraction` (validation's refit). A plan whose groups need a network level the system
+    lacks gets an infinite (or undefined) step time, which callers treat as infeasible."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return _evaluate(workload, system, chip, plans, assumptions, calibration, costs, memory, stack)
+        return _evaluate(workload, system, chip, plans, assumptions, calibration, costs, memory, stack, sustained)
 
 
 def _gemm_time(g: Gemm, rows: Array, tp: Array, r: Rates, a: Assumptions, low: bool) -> tuple[Array, Array]:
@@ -158,12 +159,15 @@ def _attention_time(c: ModelCosts, tokens: Array, tp: Array, cp: Array, r: Rates
 
 
 def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays, a: Assumptions,
-              calibration: object | None, costs: ModelCosts | None, memory: Memory | None, stack: Stack) -> StepArrays:
+              calibration: object | None, costs: ModelCosts | None, memory: Memory | None, stack: Stack,
+              sustained: Array | None = None) -> StepArrays:
     m = workload.model
     c = costs or model_costs(m, workload.seq_len)
     s = float(workload.seq_len)
     fp8 = workload.precision == "fp8"
     r = Rates.of(chip, workload.precision, a, calibration, stack.kernels.attention)
+    if sustained is not None:
+        r = r.scaled(np.asarray(sustained, dtype=float) / a.gemm_sustained_fraction)
     chips = plans.tp * plans.pp * plans.dp * plans.cp
     fab = Fabric.of(system, a, calibration, chips=int(np.max(chips)) if len(chips) else None)
     ov = Overlaps.of(stack, a)

@@ -46,8 +46,13 @@ def cross_validate(preps: list[Prepared], assumptions: Assumptions, calibration:
     loso = np.array([preps[i].result.error_pct for i in idx], dtype=float)
     constants: dict[str, dict[str, Any]] = {}
     for name, grid in FITTED.items():
-        errs = np.array([[_err(preps[i], assumptions.model_copy(update={name: v}), calibration) for v in grid]
-                         for i in idx], dtype=float)  # runs x grid values
+        if name == "gemm_sustained_fraction":  # it acts through the compute rates only: one evaluation per run
+            errs = np.array([[np.nan if (e := preps[i].error_pct(t)) is None else e
+                              for t in preps[i].predict_at(list(grid), assumptions, calibration)] for i in idx],
+                            dtype=float)
+        else:
+            errs = np.array([[_err(preps[i], assumptions.model_copy(update={name: v}), calibration) for v in grid]
+                             for i in idx], dtype=float)  # runs x grid values
         abs_errs = np.abs(errs)
         overall = int(np.nanargmin(np.nanmean(abs_errs, axis=0)))
         picked: dict[str, float] = {}

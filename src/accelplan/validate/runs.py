@@ -187,6 +187,17 @@ class Prepared:
         tps = float(arr.tokens_per_s[0])
         return tps if math.isfinite(tps) and tps > 0 else None
 
+    def predict_at(self, sustained: list[float], assumptions: Assumptions,
+                   calibration: object | None = None) -> list[float | None]:
+        """Tokens/s of the resolved plan at each in-step compute fraction, in one evaluation."""
+        if self.plans is None or self.workload is None or self.chip is None or self.system is None or self.stack is None:
+            return [None] * len(sustained)
+        k = len(sustained)
+        plans = self.plans.take(np.zeros(k, dtype=int))
+        arr = evaluate(self.workload, self.system, self.chip, plans, assumptions, calibration, stack=self.stack,
+                       sustained=np.asarray(sustained, dtype=float))
+        return [float(t) if math.isfinite(t) and t > 0 else None for t in arr.tokens_per_s]
+
     def error_pct(self, tps: float | None) -> float | None:
         """Signed error of a predicted rate against the measurement, on tokens/s or on the source's MFU."""
         if tps is None:

@@ -121,3 +121,48 @@ def test_measured_all_reduce_sets_the_scale_up_bandwidth_of_tp_traffic(catalog, 
     assert est(tiny).time_breakdown_s["tp_comm"] == pytest.approx(a.time_breakdown_s["tp_comm"], rel=1e-12)
     assert slow.link_bandwidths() == (pytest.approx(measured * 1e9), None)
     assert _with_all_reduce(plain, 40.0, nodes=4).link_bandwidths() == (None, pytest.approx(40e9))
+
+
+def _with_attention(prof, fwd_tflops: float, bwd_tflops: float | None):
+    from accelplan.bench.profile import AttentionPoint
+
+    b, h, s, d = 2, 32, 8192, 128
+    fwd_s = 4 * b * h * s * s * d * 0.5 / (fwd_tflops * 1e12)
+    point = AttentionPoint(batch=b, heads=h, seq_len=s, head_dim=d, causal=True, dtype="bf16", tflops=fwd_tflops,
+                           seconds=fwd_s, catalog_peak_tflops=989.4, rotation_sets=2, max_abs_error=1e-3, verified=True,
+                           bwd_tflops=bwd_tflops, bwd_seconds=None if bwd_tflops is None else 2.5 * fwd_s * fwd_tflops
+                           / bwd_tflops, bwd_max_abs_error=None if bwd_tflops is None else 1e-3,
+                           bwd_verified=None if bwd_tflops is None else True)
+    return prof.model_copy(update={"attention": [*prof.attention, point]})
+
+
+def test_measured_attention_replaces_the_catalog_attention_pass_by_pass(catalog, workload, make_profile):
+    # the bench measures the class the model uses: forward and backward fused attention over the bf16 peak
+    chip = catalog.chip("h200-sxm")
+    mm0, mem0 = _defaults(chip)
+    plain = make_profile({(*BIG, "bf16"): mm0 * 989.4}, copy_gb_s=mem0 * 4800.0)
+    r = Rates.of(chip, "bf16", DEFAULT, _with_attention(plain, 400.0, 300.0))
+    sustained = DEFAULT.gemm_sustained_fraction
+    assert r.attention_fwd_flops_per_s == pytest.approx(400e12 * sustained)
+    assert r.attention_bwd_flops_per_s == pytest.approx(300e12 * sustained)
+    assert "attention measured on NVIDIA H200" in r.attention_basis
+    # a forward alone keeps the catalog's backward-to-forward ratio
+    eff = chip.efficiency
+    r1 = Rates.of(chip, "bf16", DEFAULT, _with_attention(plain, 400.0, None))
+    assert r1.attention_bwd_flops_per_s == pytest.approx(400e12 * sustained * eff.attention_bwd / eff.attention_fwd)
+    base = api.estimate(workload, chip, PLAN)
+    slow = api.estimate(workload, chip, PLAN, calibration=_with_attention(plain, 0.5 * eff.attention_fwd * 989.4,
+                                                                           0.5 * eff.attention_bwd * 989.4))
+    assert slow.time_breakdown_s["compute_attention"] == pytest.approx(2 * base.time_breakdown_s["compute_attention"],
+                                                                       rel=1e-6)
+
+
+def test_a_profile_with_gemm_shapes_sets_the_shape_factor(catalog, make_profile):
+    # measured rates at two volumes: the model interpolates in log(m n k) instead of using its wave model
+    chip = catalog.chip("h200-sxm")
+    prof = make_profile({(1024, 1024, 1024, "bf16"): 200.0, (8192, 8192, 8192, "bf16"): 800.0})
+    r = Rates.of(chip, "bf16", DEFAULT, prof)
+    import numpy as np
+
+    f = r.shape_factor(np.array([1024.0, 8192.0]), np.array([1024.0, 8192.0]), np.array([1024.0, 8192.0]), DEFAULT)
+    assert f == pytest.approx([0.25, 1.0])

@@ -43,6 +43,10 @@ class Rates:
     compute_units: int | None
     basis: str
     attention_basis: str
+    # a calibration profile's measured GEMM rates by shape volume, (log(m n k), FLOP/s) at the workload's precision
+    # and in bf16: where present they set the shape factor instead of the wave model (the bench measures the class)
+    gemm_curve: tuple[Array, Array] | None = None
+    gemm_curve_bf16: tuple[Array, Array] | None = None
 
     @classmethod
     def of(cls, chip: Chip, precision: str, a: Assumptions, calibration: object | None = None,
@@ -72,7 +76,10 @@ class Rates:
             if f_cal is not None:
                 b_cal = b_cal if b_cal is not None else f_cal * bwd / fwd
                 fwd, bwd, abasis = f_cal, b_cal, getattr(calibration, "attention_basis", "measured (calibration profile)")
-        return cls(matmul_flops_per_s=mat * sustained, bf16_flops_per_s=bf16 * mm * sustained,
+        curve16 = _profile_curve(calibration, "bf16")
+        curve = _profile_curve(calibration, "fp8") if precision == "fp8" else curve16
+        return cls(gemm_curve=curve, gemm_curve_bf16=curve16,
+                   matmul_flops_per_s=mat * sustained, bf16_flops_per_s=bf16 * mm * sustained,
                    mfu_peak_flops_per_s=(chip.peak_flops_per_s(precision) or bf16),
                    hbm_bytes_per_s=chip.hbm_bytes_per_s * mem,
                    attention_fwd_flops_per_s=bf16 * fwd * sustained, attention_bwd_flops_per_s=bf16 * bwd * sustained,
@@ -87,8 +94,13 @@ class Rates:
                                    attention_fwd_flops_per_s=self.attention_fwd_flops_per_s * factor,
                                    attention_bwd_flops_per_s=self.attention_bwd_flops_per_s * factor)
 
-    def shape_factor(self, m: Array, n: Array, k: Array, a: Assumptions) -> Array:
-        """GEMM rate at shape (m, n, k) over the rate at MAMF's best shape: wave quantization and inner-dim overhead."""
+    def shape_factor(self, m: Array, n: Array, k: Array, a: Assumptions, low: bool = True) -> Array:
+        """GEMM rate at shape (m, n, k) over the rate at MAMF's best shape: wave quantization and inner-dim overhead,
+        or the calibration profile's measured curve."""
+        curve = self.gemm_curve if low else self.gemm_curve_bf16
+        if curve is not None:
+            xs, ys = curve
+            return np.interp(np.log(np.maximum(m * n * k, 1.0)), xs, ys) / ys.max()
         kfac = k / (k + a.gemm_k_overhead)
         best_k = MAMF_BEST_SHAPE / (MAMF_BEST_SHAPE + a.gemm_k_overhead)
         if not self.compute_units:
@@ -107,6 +119,19 @@ class Rates:
         s = (seq_len / (seq_len + a.attention_seq_half_tokens)) / (long / (long + a.attention_seq_half_tokens))
         f = d * min(s, 1.0)
         return self.attention_fwd_flops_per_s * f, self.attention_bwd_flops_per_s * f
+
+
+def _profile_curve(calibration: object | None, dtype: str) -> tuple[Array, Array] | None:
+    """A profile's verified GEMM rates of one dtype by log(m n k) (equal volumes averaged), or None: at least two
+    distinct shapes are needed for a curve."""
+    points = [p for p in getattr(calibration, "gemm", None) or [] if p.dtype == dtype and p.verified]
+    by_volume: dict[float, list[float]] = {}
+    for p in points:
+        by_volume.setdefault(math.log(p.m * p.n * p.k), []).append(p.flops_per_s)
+    if len(by_volume) < 2:
+        return None
+    xs = np.array(sorted(by_volume))
+    return xs, np.array([sum(by_volume[x]) / len(by_volume[x]) for x in xs])
 
 
 def _attention_efficiency(chip: Chip, mm: float, a: Assumptions, kernel: str) -> tuple[float, float, str]:

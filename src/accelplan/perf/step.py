@@ -99,7 +99,7 @@ def _gemm_time(g: Gemm, rows: Array, tp: Array, r: Rates, a: Assumptions, low: b
     a separate memory-bound kernel (Transformer Engine's cast / cast-transpose), so the casts add to the GEMMs."""
     k = g.k / tp if g.split == "k" else np.full_like(tp, g.k, dtype=float)
     n = g.n / tp if g.split == "n" else np.full_like(tp, g.n, dtype=float)
-    rate = (r.matmul_flops_per_s if low else r.bf16_flops_per_s) * r.shape_factor(rows, n, k, a)
+    rate = (r.matmul_flops_per_s if low else r.bf16_flops_per_s) * r.shape_factor(rows, n, k, a, low)
     bf16 = a.activation_bytes_per_element
     el = r.gemm_bytes if low else bf16
     flops = 2.0 * rows * k * n * g.count  # a multiply-add is 2 FLOPs
@@ -131,7 +131,7 @@ def _expert_time(c: ModelCosts, tokens_moe: Array, etp: Array, ep: Array, r: Rat
         n = g.n / etp if g.name == "expert_in" else np.full_like(rows, g.n, dtype=float)
         # a grouped GEMM's tiles are those of every local expert together; alone, each expert fills the chip itself
         m_eff = rows_per_expert * np.where(grouped, local, 1.0)
-        rate = rate_peak * r.shape_factor(m_eff, n, k, a)
+        rate = rate_peak * r.shape_factor(m_eff, n, k, a, low)
         flops = 2.0 * rows * k * n
         nbytes = el * (rows * k + local * k * n) + bf16 * rows * n
         if low:

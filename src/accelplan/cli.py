@@ -637,6 +637,10 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     if no_power:
         con.print(f"[yellow]board power unknown, so energy and owned cost are unknown: {', '.join(no_power)} "
                   "(--power CHIP=W sets one)[/yellow]")
+    stacks = sorted({(r.estimate.stack.removeprefix("stack: ").split(" (")[0]) for r in res.rows if r.estimate})
+    if stacks:
+        con.print(f"[dim]training stacks: {', '.join(stacks)} "
+                  f"({'as named' if framework else 'the default of each chip runtime'}; --framework to choose)[/dim]")
     for d in res.dropped:
         con.print(f"[yellow]dropped: {d}[/yellow]")
     for n in res.notes:

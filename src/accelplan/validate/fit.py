@@ -7,8 +7,8 @@ does on runs nobody has shown it. Refitting is a search over a grid, every run's
 grid value once; constants are refitted one at a time, the others at their shipped values.
 
 The 80% range of a prediction comes from the same out-of-source residuals: conformal 10th and 90th percentiles of
-the signed errors of runs on the same vendor or the same stack (all runs where fewer than `MIN_POOL` are), none of
-them from the run's own source family.
+the signed errors of runs on the same vendor and stack, else the same stack, else the same vendor, else all runs
+(the first with at least `MIN_POOL` runs), none of them from the run's own source family.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 FITTED: dict[str, tuple[float, ...]] = {
     "gemm_sustained_fraction": (0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.95, 1.0),
 }
-MIN_POOL = 8
+# the smallest pool whose conformal 10th and 90th percentile ranks (floor(0.1 (n+1)), ceil(0.9 (n+1))) fall inside it
+# rather than on its extremes
+MIN_POOL = 19
 RANGE_QUANTILES = (0.10, 0.90)
 RESIDUALS_FILE = Path(__file__).parent / "data" / "residuals.yaml"
 
@@ -75,11 +77,15 @@ def _err(p: Prepared, a: Assumptions, calibration: object | None) -> float:
     return np.nan if e is None else e
 
 
-def pool_for(vendor: str, framework: str | None, rows: list[tuple[str, str | None, float]]) -> list[float]:
-    """Signed residuals (%) to draw a range from: the runs that share the vendor or the stack (the two things that
-    decide how far a prediction can be off), or all runs where fewer than MIN_POOL do."""
-    pool = [e for v, f, e in rows if v == vendor or (framework is not None and f == framework)]
-    return pool if len(pool) >= MIN_POOL else [e for _, _, e in rows]
+def pool_for(vendor: str, framework: str | None, rows: list[tuple[str, str | None, float]]) -> tuple[list[float], str]:
+    """Signed residuals (%) to draw a range from, and which runs they are: those on the same vendor and stack, else on
+    the same stack, else on the same vendor, else all of them, taking the first pool with at least MIN_POOL runs."""
+    for keep, which in ((lambda v, f: v == vendor and f == framework, f"{vendor} with {framework}"),
+                        (lambda v, f: f == framework, f"{framework}"), (lambda v, f: v == vendor, f"{vendor}")):
+        pool = [e for v, f, e in rows if keep(v, f)]
+        if len(pool) >= MIN_POOL:
+            return pool, f"the published runs on {which}"
+    return [e for _, _, e in rows], "all published runs"
 
 
 def range_factors(residuals_pct: list[float]) -> tuple[float, float]:
@@ -102,7 +108,7 @@ def _ranges(preps: list[Prepared], idx: list[int], groups: np.ndarray, loso: np.
         others = [row for row, g in zip(rows, groups, strict=True) if g != groups[k]]
         if not others or r.predicted_tokens_per_s is None:
             continue
-        lo, hi = range_factors(pool_for(r.vendor, r.stack, others))
+        lo, hi = range_factors(pool_for(r.vendor, r.stack, others)[0])
         r.predicted_low_tokens_per_s = r.predicted_tokens_per_s * lo
         r.predicted_high_tokens_per_s = r.predicted_tokens_per_s * hi
         # the run is inside its range when its own error lies between the pool's 10th and 90th percentiles
@@ -126,8 +132,7 @@ def estimate_range(vendor: str, stack: str | None) -> tuple[float, float, str] |
     rows = list(shipped_residuals())
     if not rows:
         return None
-    pool = pool_for(vendor, stack, rows)
+    pool, whose = pool_for(vendor, stack, rows)
     lo, hi = range_factors(pool)
-    whose = "all published runs" if len(pool) == len(rows) else f"the published runs on {vendor} or {stack}"
     return lo, hi, (f"80% range from the leave-one-source-out errors of {len(pool)} of {whose} "
                     "(conformal 10th-90th percentile; accelplan validate)")

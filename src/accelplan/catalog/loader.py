@@ -141,12 +141,12 @@ def _load_dir(cat: Catalog, root: Path) -> None:
             _add(cat, kind, _parse(kind, _read_yaml(f), f), f)
     for f in sorted(root.glob("*.y*ml")):
         data = _read_yaml(f)
-        kind = _guess_kind(data) if isinstance(data, dict) else None
-        if kind is None:
+        guessed = _guess_kind(data) if isinstance(data, dict) else None
+        if guessed is None:
             raise CatalogError(str(f), None, None,
                                "cannot tell whether this is a chip (peak_tflops), system (levels), model (layers) "
                                "or stack (overlap, kernels)")
-        _add(cat, kind, _parse(kind, data, f), f)
+        _add(cat, guessed, _parse(guessed, data, f), f)
 
 
 def _add(cat: Catalog, kind: str, obj: Any, file: Path) -> None:

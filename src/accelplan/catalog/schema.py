@@ -248,6 +248,14 @@ class Attention(Strict):
                 raise ValueError(f"attention type 'mla' needs {', '.join(missing)}")
         return self
 
+    def mla_dims(self) -> tuple[int, int, int, int, int]:
+        """(q_lora_rank or 0, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim) of an MLA layer."""
+        dims = (self.kv_lora_rank, self.qk_nope_head_dim, self.qk_rope_head_dim, self.v_head_dim)
+        if self.type != "mla" or any(d is None for d in dims):
+            raise ValueError("mla_dims() needs a complete MLA attention")
+        kv, nope, rope, v = (int(d or 0) for d in dims)
+        return self.q_lora_rank or 0, kv, nope, rope, v
+
 
 class MoE(Strict):
     experts: int = Field(gt=0)

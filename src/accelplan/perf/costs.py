@@ -139,22 +139,22 @@ def _attention(m: ModelSpec) -> tuple[list[Gemm], float, int, int, float]:
     """Attention GEMMs, core FLOPs per token per unit sequence, q width, kv width, params."""
     h = m.hidden
     if m.is_mla:
-        a = m.attention
-        assert a is not None  # narrowed by is_mla
-        qk = a.qk_nope_head_dim + a.qk_rope_head_dim  # type: ignore[operator]
+        assert m.attention is not None  # narrowed by is_mla
+        q_lora, kv_lora, nope, rope, v = m.attention.mla_dims()
+        qk = nope + rope
         gemms: list[Gemm] = []
-        if a.q_lora_rank:
-            gemms += [Gemm("q_down", h, a.q_lora_rank, "none"), Gemm("q_up", a.q_lora_rank, m.heads * qk, "n")]
+        if q_lora:
+            gemms += [Gemm("q_down", h, q_lora, "none"), Gemm("q_up", q_lora, m.heads * qk, "n")]
         else:
             gemms += [Gemm("q_proj", h, m.heads * qk, "n")]
-        gemms += [Gemm("kv_down", h, a.kv_lora_rank + a.qk_rope_head_dim, "none"),  # type: ignore[operator]
-                  Gemm("kv_up", a.kv_lora_rank, m.heads * (a.qk_nope_head_dim + a.v_head_dim), "n"),  # type: ignore
-                  Gemm("out_proj", m.heads * a.v_head_dim, h, "k")]  # type: ignore[operator]
-        params = sum(g.k * g.n for g in gemms) + (a.q_lora_rank or 0) + a.kv_lora_rank  # + latent norms
+        gemms += [Gemm("kv_down", h, kv_lora + rope, "none"),
+                  Gemm("kv_up", kv_lora, m.heads * (nope + v), "n"),
+                  Gemm("out_proj", m.heads * v, h, "k")]
+        params = sum(g.k * g.n for g in gemms) + q_lora + kv_lora  # + latent norms
         # scores: heads x qk per key, values: heads x v per key; causal halves both
-        core_per_s = 2.0 * m.heads * (qk + a.v_head_dim) / 2.0  # type: ignore[operator]
+        core_per_s = 2.0 * m.heads * (qk + v) / 2.0
         q_width = m.heads * qk
-        kv_width = a.kv_lora_rank + a.qk_rope_head_dim  # type: ignore[operator]
+        kv_width = kv_lora + rope
         return gemms, core_per_s, q_width, kv_width, params
     d = m.d_head
     q = m.heads * d
@@ -202,12 +202,13 @@ def model_costs(m: ModelSpec, seq_len: int | None = None) -> ModelCosts:
     n_norms = 1 if m.parallel_block else 2  # a parallel block normalises once and feeds attention and MLP together
     attn_qkv = float(q_width + kv_width)
     latent = 0.0
+    o_width = m.heads * m.d_head
     if m.is_mla:
-        a = m.attention
-        assert a is not None
-        attn_qkv = float(m.heads * (2 * (a.qk_nope_head_dim + a.qk_rope_head_dim) + a.v_head_dim))  # type: ignore[operator]
-        latent = float((a.q_lora_rank or 0) + a.kv_lora_rank)  # type: ignore[operator]
-    o_width = m.heads * (m.attention.v_head_dim if m.is_mla and m.attention else m.d_head)  # type: ignore[union-attr]
+        assert m.attention is not None
+        q_lora, kv_lora, nope, rope, v = m.attention.mla_dims()
+        attn_qkv = float(m.heads * (2 * (nope + rope) + v))
+        latent = float(q_lora + kv_lora)
+        o_width = m.heads * v
     moe_in = moe_act_out = moe_fc1_out = 0.0
     if m.moe is not None:
         moe = m.moe

@@ -33,12 +33,13 @@ MAMF_BEST_SHAPE = 8192  # M = N = K of a large square GEMM: the shapes MAMF swee
 class Rates:
     """What the chip sustains inside a training step: peaks times the efficiencies of the chip or its calibration."""
 
-    matmul_flops_per_s: float  # GEMMs at the workload's precision, at the best shape
-    bf16_flops_per_s: float  # GEMMs in bf16 (logits under fp8 training), at the best shape
+    # compute rates are floats, or arrays over plans when `scaled` sweeps a fitted fraction
+    matmul_flops_per_s: float | Array  # GEMMs at the workload's precision, at the best shape
+    bf16_flops_per_s: float | Array  # GEMMs in bf16 (logits under fp8 training), at the best shape
     mfu_peak_flops_per_s: float
     hbm_bytes_per_s: float
-    attention_fwd_flops_per_s: float  # causal, head dim 128, long sequences
-    attention_bwd_flops_per_s: float
+    attention_fwd_flops_per_s: float | Array  # causal, head dim 128, long sequences
+    attention_bwd_flops_per_s: float | Array
     gemm_bytes: float  # bytes per GEMM input element at the workload's precision
     compute_units: int | None
     basis: str
@@ -89,7 +90,7 @@ class Rates:
     def scaled(self, factor: Array) -> Rates:
         """These rates with the compute rates (GEMM and attention) multiplied by `factor`, an array over the plans
         being evaluated: validation evaluates one plan at every value of a fitted fraction in one call."""
-        return dataclasses.replace(self, matmul_flops_per_s=self.matmul_flops_per_s * factor,  # type: ignore[arg-type]
+        return dataclasses.replace(self, matmul_flops_per_s=self.matmul_flops_per_s * factor,
                                    bf16_flops_per_s=self.bf16_flops_per_s * factor,
                                    attention_fwd_flops_per_s=self.attention_fwd_flops_per_s * factor,
                                    attention_bwd_flops_per_s=self.attention_bwd_flops_per_s * factor)
@@ -112,7 +113,7 @@ class Rates:
         best_waves = best_tiles / (math.ceil(best_tiles / cu) * cu)
         return waves * kfac / (best_waves * best_k)
 
-    def attention_rates(self, head_dim: float, seq_len: float, a: Assumptions) -> tuple[float, float]:
+    def attention_rates(self, head_dim: float, seq_len: float, a: Assumptions) -> tuple[float | Array, float | Array]:
         """Forward and backward flash-attention FLOP/s at this head dim and (causal) key length."""
         d = a.attention_head_dim_64_factor if head_dim <= 64 else 1.0
         long = 8192.0

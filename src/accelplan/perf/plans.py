@@ -24,10 +24,11 @@ class PlanArrays:
     recompute: Array  # 0 none, 1 selective, 2 full
     zero: Array
     sp: Array  # bool
-    rlayers: Array | None = None  # full recompute: layers per virtual stage that recompute; 0 = all
-    opt_bf16: Array | None = None  # bool: bf16 Adam moments
-    off_act: Array | None = None  # bool: activations offloaded to host
-    off_opt: Array | None = None  # bool: optimizer state offloaded to host
+    # optional at construction (None = all zeros / False, filled in by __post_init__), always arrays after it
+    rlayers: Array = None  # type: ignore[assignment]  # full recompute: layers per virtual stage; 0 = all
+    opt_bf16: Array = None  # type: ignore[assignment]  # bool: bf16 Adam moments
+    off_act: Array = None  # type: ignore[assignment]  # bool: activations offloaded to host
+    off_opt: Array = None  # type: ignore[assignment]  # bool: optimizer state offloaded to host
 
     def __post_init__(self) -> None:
         n = len(self.tp)

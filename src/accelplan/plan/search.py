@@ -87,9 +87,9 @@ def _build(workload: Workload, system: System, chips: int, fixed: dict | None) -
     rc_codes = [RECOMPUTE_CODE[r] for r in vals["recompute"]]
     gbs = workload.global_batch
     # 1) the model-parallel shape (tp, pp, cp): few survive chips and batch divisibility
-    shape = [g.ravel() for g in np.meshgrid(np.array(vals["tp"]), np.array(vals["pp"]), np.array(vals["cp"]),
+    axes = [g.ravel() for g in np.meshgrid(np.array(vals["tp"]), np.array(vals["pp"]), np.array(vals["cp"]),
                                             indexing="ij")]
-    col = dict(zip(("tp", "pp", "cp"), shape, strict=True))
+    col = dict(zip(("tp", "pp", "cp"), axes, strict=True))
     mp = col["tp"] * col["pp"] * col["cp"]
     dp = np.where(chips % mp == 0, chips // mp, 0)
     keep = (dp > 0) & (gbs % np.maximum(dp, 1) == 0)

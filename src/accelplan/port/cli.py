@@ -33,8 +33,10 @@ def port_audit(
     if t not in TARGET_CHOICES:
         raise AccelplanError(f"--target '{target}' is not one of: {', '.join(TARGET_CHOICES)}")
     targets = TARGETS if t == "all" else (t,)
-    limit = {"max_file_bytes": max_file_bytes} if max_file_bytes else {}
-    result = audit(path, targets, include_vendored=include_vendored, **limit)
+    from accelplan.port.scanner import DEFAULT_MAX_FILE_BYTES
+
+    result = audit(path, targets, include_vendored=include_vendored,
+                   max_file_bytes=max_file_bytes or DEFAULT_MAX_FILE_BYTES)
     if html_file is not None:
         try:
             html_file.write_text(to_html(result), encoding="utf-8")

@@ -11,7 +11,9 @@ a finding. Nothing is imported or run.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from accelplan.port.rules import (
     CODE_CHARS,
@@ -42,10 +44,10 @@ class _PythonScan:
         self.guarded = 0  # depth of `try:` bodies that catch ImportError: optional imports say so
 
     def add(self, node: ast.AST | _At, row: str, detail: str = "", kernel: bool = False) -> None:
-        key = (node.lineno, row)  # type: ignore[attr-defined]
+        key = (node.lineno, row)  # type: ignore[union-attr]
         old = self.hits.get(key)
         if old is None:
-            self.hits[key] = (node.col_offset, detail, kernel)  # type: ignore[attr-defined]
+            self.hits[key] = (node.col_offset, detail, kernel)  # type: ignore[union-attr]
         elif kernel and not old[2]:
             self.hits[key] = (old[0], detail, True)
 
@@ -69,7 +71,7 @@ class _PythonScan:
     def run(self, tree: ast.AST) -> None:
         stack: list[ast.AST] = [tree]
         pop, push = stack.pop, stack.extend
-        handlers = {
+        handlers: dict[type, Callable[[Any], list[ast.AST] | None]] = {
             ast.Import: self._import, ast.ImportFrom: self._import_from, ast.Attribute: self._attribute,
             ast.Name: self._name, ast.Call: self._call, ast.Constant: self._constant, ast.Compare: self._compare,
             ast.Expr: self._expr, ast.JoinedStr: self._joined_str, ast.FunctionDef: self._function,
@@ -139,7 +141,7 @@ class _PythonScan:
         qual = self.alias.get(node.id)
         if qual is not None and type(node.ctx) is ast.Load and id(node) not in self.consumed:
             row = self.index.match(qual)
-            if row and self.index.report_uses[row]:
+            if row and qual and self.index.report_uses[row]:
                 self.add(node, row, qual)
 
     def _attribute(self, node: ast.Attribute) -> list[ast.AST] | None:
@@ -151,7 +153,7 @@ class _PythonScan:
         if type(base) is ast.Name and base.id in self.alias:  # an imported name: resolve and match the chain
             qual = self.resolve(node)
             row = self.index.match(qual) if qual else None
-            if row and self.index.report_uses[row]:
+            if row and qual and self.index.report_uses[row]:
                 self.add(node, row, qual)
             return None  # a chain of plain names has nothing else inside
         if node.attr == "is_cuda":

@@ -346,8 +346,9 @@ def plotly_figures(comparison: Any, model: ModelSpec) -> list[dict[str, Any]]:
 
     par = pareto_data(comparison)
     front_pts = sorted((p for p in par["points"] if p["chip"] in par["front"]), key=lambda p: p["days"])
-    data = [{"type": "scatter", "mode": "lines", "name": "Pareto front", "x": [p["days"] for p in front_pts],
-             "y": [p["cost"] for p in front_pts], "line": {"color": "#888", "dash": "dot"}, "hoverinfo": "skip"}]
+    data: list[dict[str, Any]] = [
+        {"type": "scatter", "mode": "lines", "name": "Pareto front", "x": [p["days"] for p in front_pts],
+         "y": [p["cost"] for p in front_pts], "line": {"color": "#888", "dash": "dot"}, "hoverinfo": "skip"}]
     # labels alternate above and below in order of days, so chips close in time do not print over each other
     by_days = [p["chip"] for p in sorted(par["points"], key=lambda p: p["days"])]
     data += [{"type": "scatter", "mode": "markers+text", "name": p["chip"], "x": [p["days"]], "y": [p["cost"]],

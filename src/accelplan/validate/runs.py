@@ -241,7 +241,7 @@ def prepare_run(run: Run, cat: Catalog, calibration: object | None = None, assum
     prep.stack = stack
     res.stack = stack.id
     res.assumptions.append(note)
-    fixed = {"tp": p.tp, "pp": p.pp, "cp": p.cp, "ep": p.ep, "vpp": p.vpp, "micro_batch": p.micro_batch,
+    fixed: dict[str, Any] = {"tp": p.tp, "pp": p.pp, "cp": p.cp, "ep": p.ep, "vpp": p.vpp, "micro_batch": p.micro_batch,
              "recompute": p.recompute, "zero": p.zero, "sequence_parallel": p.sequence_parallel, "dp": p.dp}
     for k, v in fixed.items():
         if v is None:

@@ -134,11 +134,13 @@ def field_error(loc: list[str | int], msg: str, status: int = 422) -> JSONRespon
 def request_model(chip_ids: list[str], model_ids: list[str], regions: list[str],
                   stack_ids: list[str]) -> type[BaseModel]:
     """The /api/compare body, with the catalog's ids as enums so OpenAPI lists the allowed values."""
-    chip_t = Literal[tuple(chip_ids)]  # type: ignore[valid-type]
-    model_t = Literal[tuple(model_ids)]  # type: ignore[valid-type]
-    stack_t = Literal[tuple(stack_ids)]  # type: ignore[valid-type]
+    # types built at run time from the catalog: a static checker sees them as Any
+    chip_t: Any = Literal[tuple(chip_ids)]
+    model_t: Any = Literal[tuple(model_ids)]
+    stack_t: Any = Literal[tuple(stack_ids)]
+    precision_t: Any = Literal[PRECISIONS]
     # region codes are matched without regard to case, as the economics package does
-    region_t = Annotated[Literal[tuple(regions)], BeforeValidator(_upper)] if regions else RegionText  # type: ignore
+    region_t: Any = Annotated[Literal[tuple(regions)], BeforeValidator(_upper)] if regions else RegionText
     return create_model(
         "CompareRequest",
         __config__=ConfigDict(extra="forbid"),
@@ -153,17 +155,17 @@ def request_model(chip_ids: list[str], model_ids: list[str], regions: list[str],
         seq_len=(int | None, Field(None, ge=MIN_SEQ, le=MAX_SEQ, description="sequence length (default min(preset, "
                                                                              "4096))")),
         global_batch=(int, Field(4096, ge=1, le=MAX_GLOBAL_BATCH, description="sequences per step")),
-        precision=(Literal[PRECISIONS], Field("bf16", description="training number format")),  # type: ignore[valid-type]
+        precision=(precision_t, Field("bf16", description="training number format")),
         region=(region_t | None, Field(None, description="region for prices and availability, where supported")),
         available_only=(bool, Field(False, description="leave out chips the rules prohibit in `region`")),
-        framework=(stack_t | None, Field(None, description="training stack every chip runs (each chip's runtime "  # type: ignore[valid-type]
+        framework=(stack_t | None, Field(None, description="training stack every chip runs (each chip's runtime "
                                                            "default where null); a chip it does not run on is "
                                                            "left without a plan, saying so")),
         framework_version=(str | None, Field(None, max_length=80, description="the stack's release or a date "
                                                                                "(default: its latest)")),
-        prices=(dict[chip_t, Annotated[float, Field(gt=0, le=MAX_PRICE)]] | None,  # type: ignore[valid-type]
+        prices=(dict[chip_t, Annotated[float, Field(gt=0, le=MAX_PRICE)]] | None,
                 Field(None, description="cloud $/chip-hour per chip, replacing the published range")),
-        board_power_w=(dict[chip_t, Annotated[float, Field(gt=0, le=MAX_POWER_W)]] | None,  # type: ignore[valid-type]
+        board_power_w=(dict[chip_t, Annotated[float, Field(gt=0, le=MAX_POWER_W)]] | None,
                        Field(None, description="board power in W per chip, where the catalog has none or you "
                                                "know better")),
     )
@@ -239,7 +241,8 @@ def _hf_model(cfg: dict[str, Any]) -> Any:
 
 def _error_field(exc: AccelplanError) -> list[str | int]:
     if isinstance(exc, UnknownIdError):
-        return {"chip": ["chips"], "model": ["model"]}.get(exc.kind, [])
+        where: dict[str, list[str | int]] = {"chip": ["chips"], "model": ["model"]}
+        return where.get(exc.kind, [])
     text = str(exc).lower()
     return next(([f] for f in ("region", "precision", "seq_len", "global_batch", "tokens") if f in text), [])
 

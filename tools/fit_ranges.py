@@ -1,6 +1,6 @@
 """Write the cross-validated residuals that every estimate's 80% range is drawn from.
 
-Run: python tools/fit_ranges.py [RUNS.yaml]   (default ../shared/validation/runs.yaml)
+Run: python tools/fit_ranges.py [RUNS.yaml]   (default: the runs shipped with accelplan)
 
 Validates the runs (each with every fitted constant refitted without its source family) and stores, per run, its
 vendor, stack and leave-one-source-out error in src/accelplan/validate/data/residuals.yaml. `accelplan` reads that
@@ -17,10 +17,11 @@ import yaml
 
 from accelplan.validate.fit import RESIDUALS_FILE
 from accelplan.validate.runs import validate
+from accelplan.validate.shipped import shipped_runs_path
 
 
 def main() -> None:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared/validation/runs.yaml"
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else shipped_runs_path()
     res = validate(path)
     rows = [{"id": r["id"], "vendor": r["vendor"], "stack": r["stack"], "source_group": r["source_group"],
              "loso_error_pct": round(r["loso_error_pct"], 4)}

@@ -1,6 +1,6 @@
 """How well does the one fitted constant (Assumptions.gemm_sustained_fraction) transfer to runs it was not fitted on?
 
-Run: python tools/holdout.py [RUNS.yaml]   (default ../shared/validation/runs.yaml)
+Run: python tools/holdout.py [RUNS.yaml]   (default: the runs shipped with accelplan)
 
 Validates the runs at a grid of fractions, then
 - leave-one-vendor-out: picks the fraction that is best on four vendors and reports the fifth's MAPE at it;
@@ -15,12 +15,13 @@ from statistics import mean
 
 from accelplan.perf.assumptions import Assumptions
 from accelplan.validate.runs import validate
+from accelplan.validate.shipped import shipped_runs_path
 
 FRACTIONS = (0.75, 0.8, 0.85, 0.9, 0.95, 1.0)
 
 
 def main() -> None:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared/validation/runs.yaml"
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else shipped_runs_path()
     errs: dict[float, dict[str, tuple[str, float]]] = {}
     for f in FRACTIONS:
         res = validate(path, assumptions=Assumptions(gemm_sustained_fraction=f))

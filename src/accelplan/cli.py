@@ -707,13 +707,19 @@ def equiv(x: str = typer.Option(..., "--from", help="chip X"), n: int = typer.Op
 
 
 @app.command()
-def validate(runs_file: str = typer.Argument(..., help="runs YAML in the interchange format"),
+def validate(runs_file: str | None = typer.Argument(None, help="runs YAML in the interchange format (docs/runs-format.md); "
+                                                               "default: the 163 published runs shipped with accelplan"),
              calibration: str = CalibrationOpt, assume: list[str] = AssumeOpt, json_out: bool = JsonOpt,
              best_plan: bool = typer.Option(False, "--best-plan", help="also search every plan of each run (slow)"),
              ) -> None:
     """Predict published training runs with the shipped defaults; per-run error, MAPE, leave-one-source-out MAPE."""
+    from accelplan.paths import input_file
     from accelplan.validate.runs import validate as run_validate
+    from accelplan.validate.shipped import shipped_runs_path
 
+    if runs_file is None:
+        runs_file = str(shipped_runs_path())
+    input_file(runs_file, "RUNS_FILE")
     res = run_validate(runs_file, calibration=_calibration(calibration), assumptions=_assumptions(assume),
                        best_plan=best_plan)
     if json_out:
@@ -725,9 +731,9 @@ def validate(runs_file: str = typer.Argument(..., help="runs YAML in the interch
     for col in ("run", "chip", "chips", "predicted", "measured", "error %", "plan (tp/pp/dp/cp/ep vpp mb rc z)"):
         t.add_column(col, justify="right" if col in ("chips", "predicted", "measured", "error %") else "left")
     for r in res["runs"]:
-        if r["predicted_tokens_per_s"] is not None:
+        if r["measured_tokens_per_s"] is not None and r["predicted_tokens_per_s"] is not None:
             pred, meas = f"{r['predicted_tokens_per_s']:,.0f} tok/s", f"{r['measured_tokens_per_s']:,.0f} tok/s"
-        elif r["predicted_mfu"] is not None:
+        elif r["measured_mfu"] is not None and r["predicted_mfu"] is not None:
             pred, meas = f"MFU {r['predicted_mfu']:.1%}", f"MFU {r['measured_mfu']:.1%}"
         else:
             pred, meas = "-", "-"
@@ -753,8 +759,38 @@ def validate(runs_file: str = typer.Argument(..., help="runs YAML in the interch
     assumed = [(r["id"], a) for r in res["runs"] for a in r["assumptions"]]
     if assumed:
         con.print(f"[dim]assumptions for unpublished fields ({len(assumed)}): "
-                  + "; ".join(f"{i}: {a}" for i, a in assumed[:12]) + (" ..." if len(assumed) > 12 else "")
+                  + "; ".join(f"{i}: {a}" for i, a in assumed[:3]) + (" ..." if len(assumed) > 3 else "")
                   + " (all in --json)[/dim]")
+    if res["failed"]:
+        sys.stderr.write(f"error: {len(res['failed'])} run(s) could not be predicted: {', '.join(res['failed'][:10])}\n")
+        raise typer.Exit(1)
+
+
+@app.command("runs")
+def runs_cmd(runs_file: str | None = typer.Argument(None, help="runs YAML (default: the published runs shipped "
+                                                                "with accelplan)"),
+             vendor: str | None = typer.Option(None, "--vendor", help="only this vendor's chips (nvidia, huawei, ...)"),
+             framework: str | None = typer.Option(None, "--framework", help="only runs of this training stack"),
+             json_out: bool = JsonOpt) -> None:
+    """List published training runs: the validation set `accelplan validate` scores the model on."""
+    from accelplan.validate.shipped import run_rows
+
+    rows = run_rows(runs_file, vendor=vendor, framework=framework)
+    if json_out:
+        _dump(rows)
+        return
+    from rich.table import Table
+
+    t = Table(title=f"{len(rows)} published runs" + (f" ({runs_file})" if runs_file else " (shipped)"))
+    for col in ("run", "source family", "chip", "chips", "stack", "layers x hidden", "seq", "measured"):
+        t.add_column(col, justify="right" if col in ("chips", "seq", "measured") else "left", overflow="fold")
+    for r in rows:
+        meas = (f"{r['measured_tokens_per_s']:,.0f} tok/s" if r["measured_tokens_per_s"]
+                else f"MFU {r['measured_mfu']:.1%}" if r["measured_mfu"] else "-")
+        shape = f"{r['model_layers']} x {r['model_hidden']}" + (" MoE" if r["moe"] else "")
+        t.add_row(r["id"], r["source_group"] or "-", r["chip"], f"{r['chips']:,}", r["framework"] or "-", shape,
+                  f"{r['seq_len']:,}", meas)
+    _console().print(t)
 
 
 # Capabilities that live in their own packages add their commands here. Each module below imports
@@ -791,10 +827,18 @@ def main() -> None:
         sys.exit(2)
     except Exception as exc:
         line = _validation_line(exc)
-        if line is None:
+        if line is not None:
+            sys.stderr.write(f"error: {line}\n")
+            sys.exit(2)
+        # a defect, not bad input: one line by default, the traceback on request
+        import os
+
+        if os.environ.get("ACCELPLAN_DEBUG"):
             raise
-        sys.stderr.write(f"error: {line}\n")
-        sys.exit(2)
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        sys.stderr.write(f"internal error: {type(exc).__name__}: {first} (a bug: please report it; "
+                         "ACCELPLAN_DEBUG=1 shows the traceback)\n")
+        sys.exit(1)
 
 
 def _validation_line(exc: Exception) -> str | None:

@@ -8,6 +8,7 @@ folder is present. Held-out runs in the same format exist and are not shipped: t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 SHIPPED_RUNS = Path(__file__).resolve().parent / "data" / "runs.yaml"
 
@@ -16,7 +17,8 @@ def shipped_runs_path() -> Path:
     return SHIPPED_RUNS
 
 
-def run_rows(path: str | Path | None = None, vendor: str | None = None, framework: str | None = None) -> list[dict]:
+def run_rows(path: str | Path | None = None, vendor: str | None = None,
+             framework: str | None = None) -> list[dict[str, Any]]:
     """One summary row per run of PATH (default: the shipped runs), optionally only one vendor or training stack.
 
     An unknown vendor or stack filter is refused with the values the file has."""
@@ -27,7 +29,7 @@ def run_rows(path: str | Path | None = None, vendor: str | None = None, framewor
 
     runs = load_runs(SHIPPED_RUNS if path is None else input_file(path, "RUNS_FILE"))
     cat = load_catalog()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for r in runs:
         chip = cat.chips.get(r.chip)
         m = r.measured
@@ -42,7 +44,7 @@ def run_rows(path: str | Path | None = None, vendor: str | None = None, framewor
     for key, want in (("vendor", vendor), ("framework", framework)):
         if want is None:
             continue
-        have = sorted({row[key] for row in rows if row[key]})
+        have = sorted({str(row[key]) for row in rows if row[key]})
         if want.lower() not in have:
             flag = "--vendor" if key == "vendor" else "--framework"
             raise AccelplanError(f"{flag} '{want}': the runs have {', '.join(have)}")

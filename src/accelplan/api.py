@@ -205,10 +205,12 @@ def _estimate_from(arr: StepArrays, i: int, chip: Chip, system: System, workload
 
 def estimate(workload: Workload, chip: Chip | str, plan: Plan, system: System | str | None = None,
              assumptions: Assumptions = DEFAULT, calibration: object | None = None,
-             framework: str | Stack | None = None, framework_version: str | None = None) -> Estimate:
+             framework: str | Stack | None = None, framework_version: str | None = None,
+             catalog: Catalog | None = None) -> Estimate:
     """One plan, one system, one training stack (`framework`; None = the default for the chip, stated in the
-    estimate). A plan that does not fit raises PlanError saying by how much."""
-    cat = load_catalog()
+    estimate). A plan that does not fit raises PlanError saying by how much. `catalog`: where ids are looked up
+    (default: the built-in catalog plus $ACCELPLAN_CATALOG)."""
+    cat = catalog or load_catalog()
     c = cat.chip(chip) if isinstance(chip, str) else chip
     s = (cat.system(system) if isinstance(system, str) else system) if system else cat.default_system(c)
     st, note = resolve_stack(c, framework, framework_version, cat)
@@ -228,8 +230,8 @@ def estimate(workload: Workload, chip: Chip | str, plan: Plan, system: System | 
 def search_plans(workload: Workload, chip: Chip | str, chips: int, system: System | str | None = None,
                  assumptions: Assumptions = DEFAULT, calibration: object | None = None,
                  fixed: dict[str, Any] | None = None, framework: str | Stack | None = None,
-                 framework_version: str | None = None) -> SearchResult:
-    cat = load_catalog()
+                 framework_version: str | None = None, catalog: Catalog | None = None) -> SearchResult:
+    cat = catalog or load_catalog()
     c = cat.chip(chip) if isinstance(chip, str) else chip
     s = (cat.system(system) if isinstance(system, str) else system) if system else cat.default_system(c)
     st, _ = resolve_stack(c, framework, framework_version, cat)
@@ -319,7 +321,7 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
             global_batch: int = DEFAULT_GLOBAL_BATCH, precision: str = "bf16", assumptions: Assumptions = DEFAULT,
             calibration: object | None = None, region: str | None = None, economics: Any = None,
             available_only: bool = False, framework: str | None = None,
-            framework_version: str | None = None) -> Comparison:
+            framework_version: str | None = None, catalog: Catalog | None = None) -> Comparison:
     """Several chips on one workload: chips needed to finish within `days`, or time on `n_chips` chips.
 
     Every row carries its economics (cost, energy, goodput, availability in `region`). In deadline mode the
@@ -332,7 +334,7 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
         raise PlanError(f"--chips must be a positive number of chips, got {n_chips}")
     if not n_chips and days is not None and not days > 0:
         raise PlanError(f"--days must be > 0, got {days:g}")
-    cat = load_catalog()
+    cat = catalog or load_catalog()
     w = make_workload(model, tokens, seq_len, global_batch, precision, cat)
     opts = economics or EconomicsOptions()
     if region is not None:
@@ -394,10 +396,10 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
 
 def equivalent(workload: Workload, chip_x: str, n_x: int, chip_y: str, assumptions: Assumptions = DEFAULT,
                calibration: object | None = None, framework_x: str | None = None,
-               framework_y: str | None = None) -> dict[str, Any]:
+               framework_y: str | None = None, catalog: Catalog | None = None) -> dict[str, Any]:
     """How many chips of Y match N chips of X on this workload (best plans on both sides), each on its training
     stack (None = the default for its runtime)."""
-    cat = load_catalog()
+    cat = catalog or load_catalog()
     cx, cy = cat.chip(chip_x), cat.chip(chip_y)
     sx, sy = cat.default_system(cx), cat.default_system(cy)
     stx, _ = resolve_stack(cx, framework_x, None, cat)

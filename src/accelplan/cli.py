@@ -299,10 +299,10 @@ def model(model_id: str = typer.Argument(..., help="preset id, or a path to a Mo
 
 # ------------------------------------------------------------------------------------------- planning
 def _workload(model_id: str, tokens: float, seq_len: int | None, global_batch: int, precision: str,
-              catalog: list[str] | None):  # noqa: ANN202
+              cat: Any):  # noqa: ANN202
     from accelplan.api import make_workload
 
-    return make_workload(model_id, tokens, seq_len, global_batch, precision, _catalog(catalog))
+    return make_workload(model_id, tokens, seq_len, global_batch, precision, cat)
 
 
 ModelOpt = typer.Option("openpangu-505b-moe", "--model", "-m", help="preset id or path to a HF config.json")
@@ -487,7 +487,8 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
     from accelplan.errors import PlanError
 
     _positive_chips(chips)
-    w = _workload(model_id, tokens, seq_len, global_batch, precision, catalog)
+    cat = _catalog(catalog)
+    w = _workload(model_id, tokens, seq_len, global_batch, precision, cat)
     tpcp = tp * pp * cp
     if chips % tpcp:
         raise PlanError(f"--chips {chips} is not a multiple of tp*pp*cp = {tpcp}")
@@ -497,7 +498,7 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
                 optimizer_dtype=optimizer_dtype, offload_activations=offload_activations,  # type: ignore[arg-type]
                 offload_optimizer=offload_optimizer)
     e = run_estimate(w, chip_id, plan, system, assumptions=_assumptions(assume), calibration=_calibration(calibration),
-                     framework=framework, framework_version=framework_version)
+                     framework=framework, framework_version=framework_version, catalog=cat)
     if json_out:
         _dump(e)
         return
@@ -518,7 +519,7 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
 
     _positive_chips(chips)
     cat = _catalog(catalog)
-    w = _workload(model_id, tokens, seq_len, global_batch, precision, catalog)
+    w = _workload(model_id, tokens, seq_len, global_batch, precision, cat)
     c = cat.chip(chip_id)
     s = cat.system(system) if system else cat.default_system(c)
     t0 = time.perf_counter()
@@ -591,14 +592,14 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     from accelplan.api import compare as run_compare
     from accelplan.errors import AccelplanError
 
-    _catalog(catalog)
+    cat = _catalog(catalog)
     if available_only and not region:
         raise AccelplanError("--available-only needs --region (e.g. --region CN)")
     econ = _economics(region, price, kwh_price, pue, years, checkpoint, power)
     res = run_compare(chip_ids or None, model_id, tokens, days, chips, seq_len, global_batch, precision,
                       region=region, economics=econ, available_only=available_only,
                       calibration=_calibration(calibration), assumptions=_assumptions(assume), framework=framework,
-                      framework_version=framework_version)
+                      framework_version=framework_version, catalog=cat)
     if json_out:
         _dump(res)
         return
@@ -679,13 +680,14 @@ def equiv(x: str = typer.Option(..., "--from", help="chip X"), n: int = typer.Op
     from accelplan.api import equivalent
 
     _positive_chips(n)
-    w = _workload(model_id, tokens, seq_len, global_batch, precision, catalog)
+    cat = _catalog(catalog)
+    w = _workload(model_id, tokens, seq_len, global_batch, precision, cat)
     res = equivalent(w, x, n, y, assumptions=_assumptions(assume), calibration=_calibration(calibration),
-                     framework_x=framework, framework_y=framework_to)
+                     framework_x=framework, framework_y=framework_to, catalog=cat)
     if region:
         from accelplan.economics import availability
 
-        res["availability"] = {cid: availability(_catalog(catalog).chip(cid).id, region).model_dump(mode="json")
+        res["availability"] = {cid: availability(cat.chip(cid).id, region).model_dump(mode="json")
                                for cid in (x, y)}
     if json_out:
         _dump(res)

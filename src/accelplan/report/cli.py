@@ -50,15 +50,15 @@ def report(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat
         raise AccelplanError(f"--precision '{precision}' is not one of: {', '.join(PRECISIONS)}")
     if tokens <= 0:
         raise AccelplanError(f"--tokens must be > 0, got {tokens:g}")
-    if html_out:
-        from pathlib import Path
+    from accelplan.paths import output_dir, output_file
 
+    if html_out:
         from accelplan.report.html import plotly_js_path
 
         plotly_js_path()  # fail before the slow part when plotly is missing
-        if not Path(html_out).resolve().parent.is_dir():
-            raise AccelplanError(f"--html: folder '{Path(html_out).parent}' does not exist")
+        output_file(html_out, "--html")
     if png_dir:
+        output_dir(png_dir, "--png")
         import importlib.util
 
         if importlib.util.find_spec("matplotlib") is None:
@@ -76,16 +76,16 @@ def report(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat
     with err.status(f"comparing {len(chip_list) if chip_list else 'the default'} chips on {model.id} "
                     "(one plan search per chip)"):
         res, notes = run_compare(model, chip_list, tokens, None if chips else days, chips, seq_len, global_batch,
-                                 precision, region, econ, available_only, framework, framework_version)
+                                 precision, region, econ, available_only, framework, framework_version, cat)
     for n in notes:
         err.print(f"[yellow]note: {n}[/yellow]")
     if html_out:
         from accelplan.report.html import write as write_html
 
-        path = write_html(res, model, html_out, notes)
+        path = write_html(res, model, html_out, notes, cat)
         sys.stdout.write(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, opens offline)\n")
     if png_dir:
         from accelplan.report.png import write as write_png
 
-        for p in write_png(res, model, png_dir):
+        for p in write_png(res, model, png_dir, cat):
             sys.stdout.write(f"wrote {p}\n")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from accelplan.errors import AccelplanError
+from accelplan.paths import output_file
 
 INSTALL_HINT = "pip install 'accelplan[web]'"
 
@@ -57,12 +58,12 @@ def render_table(tab: dict[str, Any]) -> str:
     return f'<table id="comparison-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def render(comparison: Any, model: Any, notes: list[str] | None = None) -> str:
+def render(comparison: Any, model: Any, notes: list[str] | None = None, catalog: Any = None) -> str:
     """The whole report as one HTML string."""
     from accelplan import __version__
     from accelplan.report.views import disclaimers, jsonable, plotly_figures, summary, table
 
-    figs = plotly_figures(comparison, model)
+    figs = plotly_figures(comparison, model, catalog)
     all_notes = [*comparison.notes, *(notes or []), *disclaimers(comparison)]
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
@@ -101,9 +102,7 @@ def render(comparison: Any, model: Any, notes: list[str] | None = None) -> str:
     return "\n".join(parts)
 
 
-def write(comparison: Any, model: Any, path: str | Path, notes: list[str] | None = None) -> Path:
-    out = Path(path)
-    if out.parent and not out.parent.is_dir():
-        raise AccelplanError(f"--html: folder '{out.parent}' does not exist")
-    out.write_text(render(comparison, model, notes), encoding="utf-8")
+def write(comparison: Any, model: Any, path: str | Path, notes: list[str] | None = None, catalog: Any = None) -> Path:
+    out = output_file(path, "--html")
+    out.write_text(render(comparison, model, notes, catalog), encoding="utf-8")
     return out

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from accelplan.errors import AccelplanError
+from accelplan.paths import output_dir
 
 DPI = 120
 SIZE_IN = (8.0, 5.0)
@@ -74,10 +75,10 @@ def _breakdown(comparison: Any, kind: str, path: Path) -> None:
     fig.savefig(path)
 
 
-def _roofline(comparison: Any, model: Any, path: Path) -> None:
+def _roofline(comparison: Any, model: Any, path: Path, catalog: Any = None) -> None:
     from accelplan.report.views import colours, roofline_data
 
-    d, col = roofline_data(comparison, model), colours(comparison)
+    d, col = roofline_data(comparison, model, catalog), colours(comparison)
     fig, ax = _figure()
     for c in d["chips"]:
         xs = [1.0, c["ridge"], max(1e4, c["ridge"] * 20)]
@@ -95,15 +96,13 @@ def _roofline(comparison: Any, model: Any, path: Path) -> None:
     fig.savefig(path)
 
 
-def write(comparison: Any, model: Any, folder: str | Path) -> list[Path]:
-    """pareto.png, step_time.png, memory.png and roofline.png in `folder` (created if missing)."""
-    out = Path(folder)
-    if out.exists() and not out.is_dir():
-        raise AccelplanError(f"--png: '{out}' exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+def write(comparison: Any, model: Any, folder: str | Path, catalog: Any = None) -> list[Path]:
+    """pareto.png, step_time.png, memory.png and roofline.png in `folder` (created if it is a new leaf)."""
+    out = output_dir(folder, "--png")
+    out.mkdir(exist_ok=True)
     paths = [out / "pareto.png", out / "step_time.png", out / "memory.png", out / "roofline.png"]
     _pareto(comparison, paths[0])
     _breakdown(comparison, "time", paths[1])
     _breakdown(comparison, "memory", paths[2])
-    _roofline(comparison, model, paths[3])
+    _roofline(comparison, model, paths[3], catalog)
     return paths

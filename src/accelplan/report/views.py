@@ -48,7 +48,7 @@ def compare_accepts(name: str) -> bool:
 def run_compare(model: ModelSpec, chips: list[str] | None, tokens: float, days: float | None, n_chips: int | None,
                 seq_len: int | None, global_batch: int, precision: str, region: str | None = None,
                 economics: Any = None, available_only: bool = False, framework: str | None = None,
-                framework_version: str | None = None) -> tuple[Any, list[str]]:
+                framework_version: str | None = None, catalog: Any = None) -> tuple[Any, list[str]]:
     """Call `accelplan.api.compare`; returns the Comparison and notes for the reader.
 
     `region` is passed on only where compare() accepts it; otherwise a note says it was not applied.
@@ -57,7 +57,7 @@ def run_compare(model: ModelSpec, chips: list[str] | None, tokens: float, days: 
 
     kwargs: dict[str, Any] = {"chips": chips, "model": model, "tokens": tokens, "days": days, "n_chips": n_chips,
                               "seq_len": seq_len, "global_batch": global_batch, "precision": precision,
-                              "framework": framework, "framework_version": framework_version}
+                              "framework": framework, "framework_version": framework_version, "catalog": catalog}
     notes = []
     if economics is not None:
         kwargs["economics"] = economics
@@ -305,12 +305,12 @@ def arithmetic_intensity(m: int, n: int, k: int, bytes_per_element: int) -> floa
     return 2.0 * m * n * k / (bytes_per_element * (m * k + k * n + m * n))
 
 
-def roofline_data(comparison: Any, model: ModelSpec) -> dict[str, Any]:
+def roofline_data(comparison: Any, model: ModelSpec, catalog: Any = None) -> dict[str, Any]:
     """Per chip: peak FLOP/s, HBM bytes/s, ridge point, and the workload's GEMMs as operating points
     (intensity, attainable FLOP/s = min(peak, intensity x bandwidth)) under that chip's best plan."""
     from accelplan.catalog.loader import load_catalog
 
-    cat = load_catalog()
+    cat = catalog or load_catalog()
     bpe = BYTES_PER_ELEMENT.get(comparison.precision, 2)
     chips = []
     for r in comparison.rows:
@@ -339,7 +339,7 @@ def _layout(x_title: str, y_title: str, **extra: Any) -> dict[str, Any]:
     return layout
 
 
-def plotly_figures(comparison: Any, model: ModelSpec) -> list[dict[str, Any]]:
+def plotly_figures(comparison: Any, model: ModelSpec, catalog: Any = None) -> list[dict[str, Any]]:
     """The four plots as plotly.js figure specs: [{id, title, caption, data, layout}]."""
     col = colours(comparison)
     figs = []
@@ -383,7 +383,7 @@ def plotly_figures(comparison: Any, model: ModelSpec) -> list[dict[str, Any]]:
         figs.append({"id": fid, "title": title, "caption": caption, "data": data,
                      "layout": _layout("chip", unit, barmode="stack")})
 
-    roof = roofline_data(comparison, model)
+    roof = roofline_data(comparison, model, catalog)
     data = []
     for c in roof["chips"]:
         lo, hi = 1.0, max(1e4, c["ridge"] * 20)

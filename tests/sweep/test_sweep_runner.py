@@ -125,6 +125,57 @@ def test_killed_cli_sweep_resumes_without_redoing_finished_work(tmp_path, monkey
     assert res.rows == n
 
 
+def _children(ppid: int) -> dict[int, str]:
+    """pid -> start time (to tell a reused pid apart) of the live processes whose parent is `ppid`."""
+    out = {}
+    for d in Path("/proc").iterdir():
+        stat = _stat(int(d.name)) if d.name.isdigit() else None
+        if stat and int(stat[1]) == ppid:
+            out[int(d.name)] = stat[19]
+    return out
+
+
+def _stat(pid: int) -> list[str] | None:
+    """Fields of /proc/PID/stat after the command name (state, ppid, ...), None once the process is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[1].split()
+    return None if fields[0] in ("Z", "X") else fields  # a zombie has exited; only its parent has yet to reap it
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc (Linux)")
+def test_pool_workers_exit_within_10_s_when_the_sweep_is_killed(tmp_path):
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("models: [llama3.1-8b, llama2-7b, mpt-7b]\nchips: [h100-sxm, ascend-910b, mi300x, tpu-v5p]\n"
+                    "cluster_sizes: [8, 16, 32, 64, 128]\ntokens: 1e12\nglobal_batch: [512, 1024]\n")
+    store = ResultStore(tmp_path / "r.parquet")
+    proc = subprocess.Popen([sys.executable, "-m", "accelplan", "sweep", str(grid), "--out", str(store.out),
+                             "--workers", "2", "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: dict[int, str] = {}
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None and not store.done_ids():
+            time.sleep(0.05)
+        children = _children(proc.pid)  # the two workers and multiprocessing's resource tracker
+        os.kill(proc.pid, signal.SIGKILL)  # the parent alone: nothing of it runs after this
+        proc.wait()
+        assert not store.out.exists(), "the sweep finished before it could be killed"
+        assert len(children) >= 2
+        t0 = time.monotonic()
+        alive = dict(children)
+        while alive and time.monotonic() - t0 < 10:
+            time.sleep(0.1)
+            alive = {pid: start for pid, start in alive.items() if (st := _stat(pid)) and st[19] == start}
+        assert not alive, f"processes of the killed sweep still running after 10 s: {sorted(alive)}"
+    finally:
+        proc.kill()
+        for pid, start in children.items():  # leave nothing behind, whatever the outcome
+            if (st := _stat(pid)) and st[19] == start:
+                os.kill(pid, signal.SIGKILL)
+
+
 def test_rows_from_other_model_code_are_reported_and_redone_on_request(tmp_path, small_grid_file):
     grid = load_grid(small_grid_file)
     out = tmp_path / "r.parquet"

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -23,6 +25,7 @@ ENGINES = ("local", "ray")
 MAX_BATCH = 8  # scenarios per task: bounds the work a kill can lose
 BATCHES_PER_WORKER = 32  # enough batches that the last ones do not leave workers idle
 IN_FLIGHT_PER_WORKER = 2  # one running, one queued, so a worker never waits for the driver
+ORPHAN_POLL_S = 0.5  # how often a pool worker checks that the sweep that started it is still alive
 
 
 def run_batch(evaluate: Evaluate, batch: list[Scenario]) -> Rows:
@@ -49,6 +52,23 @@ class InlineEngine:
             yield [evaluate(s)]
 
 
+def exit_with_parent(parent_pid: int) -> None:
+    """Pool initializer: a daemon thread ends this worker once `parent_pid` is no longer its parent.
+
+    A sweep killed with SIGKILL runs no clean-up, and its workers would wait forever on the task queue:
+    each holds both ends of the queue's pipe, so no end-of-file ever reaches them. They are re-parented
+    (to init or a subreaper) when the parent dies, which `os.getppid()` shows. Polling, not Linux's
+    PR_SET_PDEATHSIG: that signal follows the *thread* that spawned the worker, and the pool spawns
+    workers from whichever thread submits work, so it could kill live workers of a running sweep.
+    """
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(ORPHAN_POLL_S)
+        os._exit(1)  # no clean-up to run: the results go to the parent, which is gone
+
+    threading.Thread(target=watch, name="accelplan-orphan-watch", daemon=True).start()
+
+
 class LocalEngine:
     """A pool of `workers` processes on this machine (spawned, so no state is inherited from the parent)."""
 
@@ -63,7 +83,8 @@ class LocalEngine:
 
         todo = iter(make_batches(scenarios, self.workers))
         pending: set[Future] = set()
-        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=exit_with_parent, initargs=(os.getpid(),))
         try:
             while True:
                 while len(pending) < self.workers * IN_FLIGHT_PER_WORKER and (batch := next(todo, None)) is not None:

@@ -90,5 +90,5 @@ def test_bad_inputs_are_refused(catalog):
         assess(chip, system, 0, 1.0, state_bytes=1e9)
     with pytest.raises(ValueError, match="pue"):
         EconomicsOptions(pue=0.5)
-    with pytest.raises(ValueError, match="must be > 0"):
+    with pytest.raises(ValueError, match=r"prices.h100\n.*greater than 0"):
         EconomicsOptions(prices={"h100": -1})

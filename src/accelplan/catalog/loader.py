@@ -8,7 +8,6 @@ User directories come from `--catalog DIR` or the ACCELPLAN_CATALOG environment 
 from __future__ import annotations
 
 import functools
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from accelplan import yamlio
+from accelplan import paths, yamlio
+from accelplan.catalog.refusal import explain
 from accelplan.catalog.schema import Chip, ModelSpec, System
 from accelplan.catalog.stack import Stack
 from accelplan.errors import CatalogError, UnknownIdError
@@ -94,24 +94,17 @@ class Catalog:
         raise UnknownIdError("model", model_id, self.models)
 
 
-def _format_validation(err: ValidationError) -> tuple[str, str]:
-    e = err.errors()[0]
-    loc = ".".join(str(x) for x in e["loc"]) or None
-    msg = e["msg"]
-    if e["type"] == "extra_forbidden":
-        msg = "unknown field"
-    return loc or "", msg
-
-
 def _parse(kind: str, data: Any, file: Path) -> BaseModel:
+    if data is None:
+        raise CatalogError(str(file), None, None, f"the file is empty; expected one {kind[:-1]}")
     if not isinstance(data, dict):
         raise CatalogError(str(file), None, None, f"expected a mapping for one {kind[:-1]}, got {type(data).__name__}")
     model = _KINDS[kind]
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        loc, msg = _format_validation(err)
-        raise CatalogError(str(file), str(data.get("id", "?")), loc or None, msg) from None
+        loc, msg = explain(err, model)
+        raise CatalogError(str(file), str(data.get("id", "?"))[:80], loc or None, msg) from None
 
 
 def _guess_kind(data: dict) -> str | None:
@@ -126,11 +119,13 @@ def _guess_kind(data: dict) -> str | None:
     return None
 
 
-def _read_yaml(file: Path) -> Any:
+def _read_yaml(file: Path, what: str = "catalog file") -> Any:
+    """The YAML in a catalog or model file; one-line CatalogError for a file that cannot be read or is refused."""
+    text = paths.read_text(file, what)
     try:
-        return yamlio.safe_load(file.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise CatalogError(str(file), None, None, f"not valid YAML: {exc}".splitlines()[0]) from None
+        return yamlio.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CatalogError(str(file), None, None, yamlio.describe(exc)) from None
 
 
 def _load_dir(cat: Catalog, root: Path) -> None:
@@ -206,12 +201,18 @@ def load_model_file(path: Path) -> ModelSpec:
     if path.suffix == ".json":
         from accelplan.catalog.hf import model_from_hf_config
 
+        text = paths.read_text(path, "model file")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            data = yamlio.load_json(text)
+        except yaml.YAMLError as exc:  # refused: duplicate keys, deep nesting
+            raise CatalogError(str(path), None, None, str(exc)) from None
+        except ValueError as exc:
             raise CatalogError(str(path), None, None, f"not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise CatalogError(str(path), None, None,
+                               f"expected a JSON object (a HuggingFace config.json), got {type(data).__name__}")
         return model_from_hf_config(data, name=path.parent.name or path.stem, file=str(path))
-    data = _read_yaml(path)
+    data = _read_yaml(path, "model file")
     if isinstance(data, dict) and "model_type" in data:
         from accelplan.catalog.hf import model_from_hf_config
 

@@ -7,12 +7,51 @@ Catalog files store figures in the units vendors quote (TFLOP/s, GB, TB/s, GB/s,
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 TERA = 1e12
 GIGA = 1e9
+
+# ---- plausible ranges (issue 13 sec. 3). Each is wide enough for every chip, system and model announced to date,
+# with headroom, and narrow enough to catch a unit slip (MB for GB, GB/s for TB/s, a percent for a fraction). A
+# value outside is refused with the range named (catalog.refusal). Shipped extremes are in the comments.
+
+# a chip's dense peak, TFLOP/s: 15,000 (GB300 fp4) is the largest shipped; NVIDIA announces 100 PFLOP/s fp4 for a
+# Rubin Ultra package, half the bound; a GFLOP/s-for-TFLOP/s slip on any bf16 figure is far above it
+PeakTflops = Annotated[float, Field(gt=0, le=200_000)]
+HbmGb = Annotated[float, Field(gt=0, le=4_096)]  # 16-288 shipped; 1 TB announced for Rubin Ultra; MB slips refused
+HbmTbS = Annotated[float, Field(gt=0, le=100)]  # 0.8-14.4 shipped, 32 announced; a GB/s-for-TB/s slip refused
+# board power per chip, W: 300-1,400 shipped; the smallest training boards draw ~70 W; a kW-for-W slip is refused
+BoardW = Annotated[float, Field(ge=50, le=5_000)]
+# per chip and direction, GB/s: 3-2,000 shipped (NVLink 5: 900 each way); both directions summed: up to 4,000
+LinkGbS = Annotated[float, Field(gt=0, le=10_000)]
+LinkBidirGbS = Annotated[float, Field(gt=0, le=20_000)]
+LineGbps = Annotated[float, Field(gt=0, le=10_000)]  # scale-out line rate per chip, Gb/s: 25-800 shipped
+# chips in a job, a scale-up domain or a network level: 15,488 at most shipped, ~100,000 in the largest clusters
+# reported (2025); 2^20 is ten times that
+MAX_CHIPS = 1_048_576
+Chips = Annotated[int, Field(ge=1, le=MAX_CHIPS)]
+LatencyUs = Annotated[float, Field(gt=0, le=10_000)]  # 1-2 us shipped; 10 ms is a WAN
+NodeW = Annotated[float, Field(ge=0, le=200_000)]  # node overhead, W: 1,900-6,300 shipped; a 72-chip rack ~30 kW
+Year = Annotated[int, Field(ge=2000, le=2040)]  # 2017-2028 shipped
+# model shapes: shipped and published runs reach 128 layers, hidden 25,600, 160 heads, head dim 256, FFN 102,400,
+# vocabulary 256,000, 384 experts, top-8, 8 shared experts, sequence 262,144
+Layers = Annotated[int, Field(ge=1, le=1_024)]
+Width = Annotated[int, Field(ge=1, le=131_072)]  # hidden size
+Heads = Annotated[int, Field(ge=1, le=1_024)]
+HeadDim = Annotated[int, Field(ge=1, le=1_024)]
+FfnWidth = Annotated[int, Field(ge=1, le=1_048_576)]
+Vocab = Annotated[int, Field(ge=1, le=2_097_152)]
+SeqLen = Annotated[int, Field(ge=1, le=4_194_304)]  # tokens per sequence; 2^22
+LoraRank = Annotated[int, Field(ge=1, le=65_536)]
+Experts = Annotated[int, Field(ge=1, le=4_096)]
+TopK = Annotated[int, Field(ge=1, le=64)]
+SharedExperts = Annotated[int, Field(ge=0, le=64)]
+# the sequence length of a model or workload that names none (the ModelSpec default, and the workload's)
+DEFAULT_SEQ_LEN = 4096
+GlobalBatch = Annotated[int, Field(ge=1, le=16_777_216)]  # sequences per step: 49,152 at most in the runs; 2^24
 
 Precision = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4"]
 PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4")
@@ -31,7 +70,7 @@ RECOMPUTES: tuple[str, ...] = ("none", "selective", "full")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Source(Strict):
@@ -74,26 +113,26 @@ _CONFIDENCES = Confidence.__args__  # type: ignore[attr-defined]
 class PeakTable(Strict):
     """Peak throughput per number format, TFLOP/s (TOP/s for int8). DENSE: never with 2:4 sparsity."""
 
-    fp32: float | None = None
-    tf32: float | None = None
-    bf16: float | None = None
-    fp16: float | None = None
-    fp8: float | None = None
-    int8: float | None = None
-    fp4: float | None = None
+    fp32: PeakTflops | None = None
+    tf32: PeakTflops | None = None
+    bf16: PeakTflops | None = None
+    fp16: PeakTflops | None = None
+    fp8: PeakTflops | None = None
+    int8: PeakTflops | None = None
+    fp4: PeakTflops | None = None
 
 
 class ScaleUp(Strict):
     name: str | None = None
-    gb_s_unidir: float | None = None  # one direction, summed over the chip's scale-up links
-    gb_s_bidir: float | None = None  # both directions summed (the figure vendors usually quote)
-    domain_chips: int | None = None
+    gb_s_unidir: LinkGbS | None = None  # one direction, summed over the chip's scale-up links
+    gb_s_bidir: LinkBidirGbS | None = None  # both directions summed (the figure vendors usually quote)
+    domain_chips: Chips | None = None
     topology: str | None = None
 
 
 class ScaleOut(Strict):
-    gbps: float | None = None  # line rate per chip, Gb/s (bits)
-    gb_s: float | None = None  # one direction, GB/s (bytes)
+    gbps: LineGbps | None = None  # line rate per chip, Gb/s (bits)
+    gb_s: Annotated[float, Field(gt=0, le=1_250)] | None = None  # one direction, GB/s (bytes): gbps / 8
 
 
 class Efficiency(Strict):
@@ -113,7 +152,7 @@ class Efficiency(Strict):
     attention_flash2_fwd: float | None = Field(default=None, gt=0, le=1)  # the FlashAttention-2 algorithm
     attention_flash2_bwd: float | None = Field(default=None, gt=0, le=1)
     attention_basis: str = "default: no attention measurement; a median ratio to the chip's GEMM rate"
-    compute_units: int | None = Field(default=None, gt=0)
+    compute_units: int | None = Field(default=None, gt=0, le=10_000)  # 20-304 shipped
     compute_units_basis: str = ""
 
 
@@ -124,17 +163,17 @@ class Chip(Sourced):
     runtime: Runtime | None = None  # None: the vendor's own training runtime (see `_runtime`)
     name: str
     architecture: str | None = None
-    year: int | None = None
+    year: Year | None = None
     status: Status
     lifecycle: str | None = None
     process_node: str | None = None
     peak_tflops: PeakTable
     sparse_tflops: PeakTable | None = None  # vendor "with sparsity" figures, kept for reference only
     unsupported: list[str] = Field(default_factory=list)
-    hbm_gb: float | None = None
+    hbm_gb: HbmGb | None = None
     hbm_type: str | None = None
-    hbm_tb_s: float | None = None
-    tdp_w: float | None = None
+    hbm_tb_s: HbmTbS | None = None
+    tdp_w: BoardW | None = None
     scaleup: ScaleUp = ScaleUp()
     scaleout: ScaleOut = ScaleOut()
     efficiency: Efficiency | None = None
@@ -184,13 +223,13 @@ class NetworkLevel(Strict):
     name: str
     kind: Literal["scaleup", "scaleout"]
     topology: Topology
-    size: int | None = None
-    gb_s_unidir: float | None = None  # per chip, one direction, summed over its links at this level
+    size: Chips | None = None
+    gb_s_unidir: LinkGbS | None = None  # per chip, one direction, summed over its links at this level
     # measured bus bandwidth of large collectives over the whole level (nccl-tests convention, GB/s per chip): where
     # given, it replaces gb_s_unidir x the assumed link efficiency
-    busbw_gb_s: float | None = None
-    latency_us: float | None = None
-    torus_dims: list[int] | None = None  # e.g. [16, 16, 24] for a v5p slice; None = not a torus
+    busbw_gb_s: LinkGbS | None = None
+    latency_us: LatencyUs | None = None
+    torus_dims: list[Annotated[int, Field(ge=1, le=1_024)]] | None = None  # e.g. [16, 16, 24] for a v5p slice; None = not a torus
 
     @property
     def bytes_per_s(self) -> float | None:
@@ -201,10 +240,10 @@ class System(Sourced):
     id: str
     name: str
     chip: str
-    chips_per_node: int = Field(gt=0)
+    chips_per_node: int = Field(ge=1, le=1_024)  # 4-16 shipped; a 72-chip rack modelled as one node fits
     default_for: list[str] = Field(default_factory=list)
     levels: list[NetworkLevel] = Field(min_length=1)
-    node_overhead_w: float | None = None  # host CPUs, NICs, fans per node, for energy
+    node_overhead_w: NodeW | None = None  # host CPUs, NICs, fans per node, for energy
     notes: str | None = None
 
     def figure_paths(self) -> dict[str, float]:
@@ -233,11 +272,11 @@ class System(Sourced):
 
 class Attention(Strict):
     type: Literal["mha", "gqa", "mqa", "mla"] = "gqa"
-    q_lora_rank: int | None = None
-    kv_lora_rank: int | None = None
-    qk_nope_head_dim: int | None = None
-    qk_rope_head_dim: int | None = None
-    v_head_dim: int | None = None
+    q_lora_rank: LoraRank | None = None
+    kv_lora_rank: LoraRank | None = None
+    qk_nope_head_dim: HeadDim | None = None
+    qk_rope_head_dim: HeadDim | None = None
+    v_head_dim: HeadDim | None = None
 
     @model_validator(mode="after")
     def _mla_complete(self) -> Attention:
@@ -258,12 +297,12 @@ class Attention(Strict):
 
 
 class MoE(Strict):
-    experts: int = Field(gt=0)
-    top_k: int = Field(gt=0)
-    shared_experts: int = Field(default=0, ge=0)
-    expert_ffn_hidden: int = Field(gt=0)
-    dense_layers: int = Field(default=0, ge=0)  # leading dense (non-MoE) layers
-    shared_expert_ffn_hidden: int | None = None  # None = expert_ffn_hidden
+    experts: Experts
+    top_k: TopK
+    shared_experts: SharedExperts = 0
+    expert_ffn_hidden: FfnWidth
+    dense_layers: int = Field(default=0, ge=0, le=1_024)  # leading dense (non-MoE) layers
+    shared_expert_ffn_hidden: FfnWidth | None = None  # None = expert_ffn_hidden
 
     @model_validator(mode="after")
     def _topk(self) -> MoE:
@@ -273,24 +312,30 @@ class MoE(Strict):
 
 
 class PublishedCount(Strict):
-    total_b: float
-    active_b: float | None = None
+    total_b: float = Field(gt=0, le=100_000)  # billions of parameters: 6.7-1,008 shipped
+    active_b: float | None = Field(default=None, gt=0, le=100_000)
     source: str
+
+    @model_validator(mode="after")
+    def _active_within_total(self) -> PublishedCount:
+        if self.active_b is not None and self.active_b > self.total_b:
+            raise ValueError(f"active_b ({self.active_b:g}) exceeds total_b ({self.total_b:g})")
+        return self
 
 
 class ModelSpec(Strict):
     id: str
     name: str
-    layers: int = Field(gt=0)
-    hidden: int = Field(gt=0)
-    heads: int = Field(gt=0)
-    kv_heads: int | None = None  # None = heads (MHA)
-    head_dim: int | None = None  # None = hidden / heads
-    ffn_hidden: int = Field(gt=0)  # per dense MLP
+    layers: Layers
+    hidden: Width
+    heads: Heads
+    kv_heads: Heads | None = None  # None = heads (MHA)
+    head_dim: HeadDim | None = None  # None = hidden / heads
+    ffn_hidden: FfnWidth  # per dense MLP
     gated_mlp: bool = True
-    vocab: int = Field(gt=0)
+    vocab: Vocab
     tied_embeddings: bool = False
-    seq_len: int = Field(default=4096, gt=0)  # training context of the preset
+    seq_len: SeqLen = DEFAULT_SEQ_LEN  # training context of the preset
     attention: Attention | None = None
     moe: MoE | None = None
     parallel_block: bool = False  # attention and MLP side by side (PaLM, GPT-J)
@@ -336,9 +381,9 @@ class Workload(Strict):
     """What is trained: a model, a token budget and the batch shape."""
 
     model: ModelSpec
-    tokens: float = Field(gt=0)  # total training tokens
-    seq_len: int = Field(gt=0)
-    global_batch: int = Field(gt=0)  # sequences per step
+    tokens: float = Field(gt=0, le=1e16)  # total training tokens: 36e12 is the largest reported (Qwen3)
+    seq_len: SeqLen
+    global_batch: GlobalBatch  # sequences per step
     precision: Literal["bf16", "fp16", "fp8"] = "bf16"
 
     @property
@@ -349,17 +394,17 @@ class Workload(Strict):
 class Plan(Strict):
     """How the job is split. chips = tp * pp * dp * cp; EP is folded inside dp*cp*tp (Megatron folding)."""
 
-    tp: int = Field(default=1, gt=0)
-    pp: int = Field(default=1, gt=0)
-    dp: int = Field(default=1, gt=0)
-    ep: int = Field(default=1, gt=0)
-    cp: int = Field(default=1, gt=0)
-    vpp: int = Field(default=1, gt=0)
-    micro_batch: int = Field(default=1, gt=0)
+    tp: Chips = 1
+    pp: Chips = 1
+    dp: Chips = 1
+    ep: Chips = 1
+    cp: Chips = 1
+    vpp: int = Field(default=1, ge=1, le=1_024)  # virtual stages per pipeline stage: at most one per layer
+    micro_batch: GlobalBatch = 1
     recompute: Recompute = "selective"
     # with recompute=full: how many layers of each (virtual) pipeline stage recompute, the rest keep their
     # activations (Megatron --recompute-method block --recompute-num-layers N); None = every layer
-    recompute_layers: int | None = Field(default=None, gt=0)
+    recompute_layers: int | None = Field(default=None, ge=1, le=1_024)
     zero: int = Field(default=1, ge=0, le=3)
     sequence_parallel: bool = True
     # Adam moments in bf16 instead of fp32 (the master weights stay fp32): MaxText's mu_dtype, Megatron's

@@ -13,12 +13,14 @@ the latest release is assumed and the output says so.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from accelplan.catalog.refusal import explain
 from accelplan.catalog.schema import Runtime, Sourced, Strict
 
 
@@ -75,10 +77,11 @@ class Fp8Recipe(Strict):
 class Memory(Strict):
     """Bytes per parameter the stack keeps, by default, outside the activations."""
 
-    weight_bytes: float = Field(gt=0)  # the weights the step computes with (bf16 = 2; MaxText keeps fp32 = 4)
-    grad_bytes: float = Field(gt=0)  # main gradient buffer, per element (fp32 = 4, bf16 = 2)
-    optimizer_bytes: float = Field(gt=0)  # master weights (where separate) and Adam moments per parameter
-    master_bytes: float = Field(default=4.0, ge=0)  # of which a separate fp32 master copy (0 where weights are fp32)
+    # bytes per parameter (shipped: weights and gradients 2-4, optimizer state 1-12); the bounds are fp64 copies
+    weight_bytes: float = Field(gt=0, le=8)  # the weights the step computes with (bf16 = 2; MaxText keeps fp32 = 4)
+    grad_bytes: float = Field(gt=0, le=8)  # main gradient buffer, per element (fp32 = 4, bf16 = 2)
+    optimizer_bytes: float = Field(gt=0, le=24)  # master weights (where separate) and Adam moments per parameter
+    master_bytes: float = Field(default=4.0, ge=0, le=8)  # of which a separate fp32 master copy (0 where weights are fp32)
     expert_tensor_parallel: Literal["tp", "1"] = "tp"  # experts split like the dense layers (Megatron default) or not
     # what "selective" recompute keeps: core_attention = Megatron's (recompute the attention core; with flash
     # attention that frees almost nothing), keep_qkv = keep the layer input and q, k, v and recompute the rest
@@ -143,6 +146,13 @@ class Stack(Sourced):
             for path in ch:
                 if path not in known:
                     raise ValueError(f"{where} changes unknown property '{path}' (allowed: {', '.join(sorted(known))})")
+        # each release, applied in order, and each runtime's changes on the latest release must leave valid
+        # properties: checked here, not first when a request names that release
+        data = self.model_dump()
+        for r in self.releases:
+            data = _checked(data, r.changes, f"release {r.version}")
+        for rt, rc in self.by_runtime.items():
+            _checked(copy.deepcopy(data), rc.changes, f"by_runtime.{rt}")
         return self
 
     def on_runtime(self, runtime: str | None) -> Stack:
@@ -172,6 +182,23 @@ class Stack(Sourced):
             data = _apply(data, r.changes)
         data["version"] = self.releases[idx].version
         return Stack.model_validate(data), f"{self.id} {self.releases[idx].version} ({why})"
+
+
+_GROUPS: dict[str, type[Strict]] = {"execution": Execution, "overlap": Overlap, "kernels": Kernels, "fp8": Fp8Recipe,
+                                    "memory": Memory}
+
+
+def _checked(data: dict[str, Any], changes: dict[str, Any], where: str) -> dict[str, Any]:
+    """`data` with `changes` applied, each group they touch validated; ValueError naming `where` otherwise."""
+    data = _apply(data, changes)
+    for group in sorted({path.split(".", 1)[0] for path in changes}):
+        model = _GROUPS[group]
+        try:
+            model.model_validate(data[group])
+        except ValidationError as err:
+            loc, msg = explain(err, model)
+            raise ValueError(f"{where} leaves {group}.{loc} invalid: {msg}") from None
+    return data
 
 
 def _apply(data: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from accelplan import yamlio
+from accelplan import paths, yamlio
+from accelplan.catalog.refusal import explain
 from accelplan.catalog.schema import Confidence
 from accelplan.errors import CatalogError
 
@@ -25,7 +26,22 @@ STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# ---- plausible ranges (issue 13 sec. 3), shared with the user's overrides (options.py). Shipped extremes in
+# the comments; each bound leaves headroom and refuses a unit slip (cents for dollars, a percent for a fraction).
+UsdPerChipHour = Annotated[float, Field(gt=0, le=100)]  # 0.97-12.29 shipped (on-demand H100 tops ~12)
+UsdPerChip = Annotated[float, Field(gt=0, le=1_000_000)]  # purchase price: 8,125-45,000 shipped
+UsdPerKwh = Annotated[float, Field(gt=0, le=2)]  # 0.05-0.25 shipped; the 2022 European spot peak was ~0.7
+GramsCo2PerKwh = Annotated[float, Field(ge=0, le=2_000)]  # 30-582 shipped; lignite plants emit ~1,100-1,200
+Pue = Annotated[float, Field(ge=1, le=3)]  # 1.3 shipped; 1 is the ideal, ~1.1 hyperscale, ~1.6 industry average
+Fraction = Annotated[float, Field(ge=0, le=1)]
+PositiveFraction = Annotated[float, Field(gt=0, le=1)]
+Years = Annotated[float, Field(gt=0, le=20)]  # amortisation: 5 shipped; accelerators are written off in 3-6
+SystemMultiplier = Annotated[float, Field(ge=1, le=5)]  # 1.5 shipped: server, network and storage per chip price
+NodeFactor = Annotated[float, Field(ge=1, le=5)]  # node power over chip power: 1.4 shipped
+FailuresPer1000NodeDays = Annotated[float, Field(gt=0, le=1_000)]  # 2.34-6.5 shipped (Llama 3, Meta RSC)
 
 
 # ---------- prices.yaml ----------
@@ -33,7 +49,7 @@ class _Strict(BaseModel):
 
 class CloudPrice(_Strict):
     provider: str
-    usd_per_chip_hour: float = Field(gt=0)
+    usd_per_chip_hour: UsdPerChipHour
     as_of: str
     source: str
     confidence: Confidence
@@ -41,9 +57,11 @@ class CloudPrice(_Strict):
 
 
 class Range(_Strict):
-    low: float = Field(gt=0)
-    typical: float = Field(gt=0)
-    high: float = Field(gt=0)
+    """A purchase price per chip, USD."""
+
+    low: UsdPerChip
+    typical: UsdPerChip
+    high: UsdPerChip
 
     @model_validator(mode="after")
     def _ordered(self) -> Range:
@@ -84,11 +102,36 @@ class Sourced(_Strict):
     confidence: Confidence
 
 
+# each default with its own range: a subclass narrows `value`
+class SourcedYears(Sourced):
+    value: Years
+
+
+class SourcedFraction(Sourced):
+    value: Fraction
+
+
+class SourcedPositiveFraction(Sourced):
+    value: PositiveFraction
+
+
+class SourcedMultiplier(Sourced):
+    value: SystemMultiplier
+
+
+class SourcedNodeFactor(Sourced):
+    value: NodeFactor
+
+
+class SourcedPue(Sourced):
+    value: Pue
+
+
 class TcoDefaults(_Strict):
-    years: Sourced
-    utilization: Sourced
-    system_multiplier: Sourced
-    overhead_frac_per_year: Sourced
+    years: SourcedYears
+    utilization: SourcedPositiveFraction
+    system_multiplier: SourcedMultiplier
+    overhead_frac_per_year: SourcedFraction
 
 
 class PricesFile(_Strict):
@@ -117,16 +160,16 @@ class PricesFile(_Strict):
 
 
 class Intensity(_Strict):
-    value: float = Field(ge=0)
-    year: int
+    value: GramsCo2PerKwh
+    year: int = Field(ge=1990, le=2100)
     basis: str
     source: str
     confidence: Confidence
 
 
 class KwhPrice(_Strict):
-    low: float = Field(gt=0)
-    high: float = Field(gt=0)
+    low: UsdPerKwh
+    high: UsdPerKwh
     source: str
     confidence: Confidence
 
@@ -148,10 +191,10 @@ class Location(_Strict):
 
 
 class EnergyDefaults(_Strict):
-    load_factor: Sourced
-    node_overhead_factor: Sourced
-    network_storage_frac: Sourced
-    pue: Sourced
+    load_factor: SourcedPositiveFraction
+    node_overhead_factor: SourcedNodeFactor
+    network_storage_frac: SourcedFraction
+    pue: SourcedPue
 
 
 class GridFile(_Strict):
@@ -172,18 +215,18 @@ class GridFile(_Strict):
 
 class ClusterRate(_Strict):
     name: str
-    per_1000_node_days: float = Field(gt=0)
+    per_1000_node_days: FailuresPer1000NodeDays
     source: str
     confidence: Confidence
 
 
 class NodeFailureRate(_Strict):
-    chips_per_node: int = Field(gt=0)
+    chips_per_node: int = Field(ge=1, le=1_024)
     clusters: list[ClusterRate] = Field(min_length=1)
 
 
 class ChipShare(_Strict):
-    chip_counts: dict[str, int]
+    chip_counts: dict[str, Annotated[int, Field(ge=0)]]
     total: int = Field(gt=0)
     source: str
     confidence: Confidence
@@ -197,13 +240,13 @@ class ChipShare(_Strict):
 
 class Planned(_Strict):
     count: int = Field(ge=0)
-    days: float = Field(gt=0)
+    days: float = Field(gt=0, le=36_500)
     source: str
     confidence: Confidence
 
 
 class ChipFactor(_Strict):
-    factor: float = Field(gt=0)
+    factor: float = Field(gt=0, le=100)  # failure rate over the measured fleet's: 1-2 shipped
     chips: list[str] = Field(default_factory=list)
     basis: str
     source: str
@@ -216,18 +259,18 @@ class ChipFactors(_Strict):
 
 
 class CheckpointDefaults(_Strict):
-    bloom_bytes: float = Field(gt=0)
-    bloom_seconds: float = Field(gt=0)
-    bloom_nodes: int = Field(gt=0)
+    bloom_bytes: float = Field(gt=0, le=1e15)  # one checkpoint (BLOOM's: 2.3 TB); a petabyte is the bound
+    bloom_seconds: float = Field(gt=0, le=86_400)
+    bloom_nodes: int = Field(ge=1, le=1_048_576)
     bloom_source: str
     bloom_confidence: Confidence
-    async_blocking_s: float = Field(gt=0)
+    async_blocking_s: float = Field(gt=0, le=3_600)  # 5 s shipped
     async_source: str
     async_confidence: Confidence
 
 
 class RestartDefault(_Strict):
-    minutes: float = Field(gt=0)
+    minutes: float = Field(gt=0, le=10_080)  # 10 shipped; a week is the bound
     source: str
     confidence: Confidence
 
@@ -320,20 +363,20 @@ _FILES: dict[str, type[BaseModel]] = {
 
 
 def _load_file(path: Path, model: type[BaseModel]) -> BaseModel:
+    if not path.exists():
+        raise CatalogError(str(path), None, None, "file not found")
+    text = paths.read_text(path, "economics data file")
     try:
-        raw: Any = yamlio.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CatalogError(str(path), None, None, "file not found") from None
+        raw: Any = yamlio.safe_load(text)
     except yaml.YAMLError as err:
-        raise CatalogError(str(path), None, None, f"not valid YAML: {err}") from None
+        raise CatalogError(str(path), None, None, yamlio.describe(err)) from None
     if not isinstance(raw, dict):
         raise CatalogError(str(path), None, None, f"expected a mapping, got {type(raw).__name__}")
     try:
         return model.model_validate(raw)
     except ValidationError as err:
-        e = err.errors()[0]
-        loc = [str(x) for x in e["loc"]]
-        msg = "unknown field" if e["type"] == "extra_forbidden" else e["msg"]
+        _, msg = explain(err, model)
+        loc = [str(x) for x in err.errors()[0]["loc"]]
         # chips.<id>.… / locations.<id>.…: name the entry, then the field inside it
         entry = loc[1] if len(loc) > 1 and loc[0] in ("chips", "locations", "groups") else None
         field = ".".join(loc[2:] if entry else loc) or None

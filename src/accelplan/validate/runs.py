@@ -17,9 +17,27 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from accelplan import yamlio
+from accelplan import paths, yamlio
 from accelplan.catalog.loader import Catalog, load_catalog
-from accelplan.catalog.schema import Attention, Chip, ModelSpec, MoE, System, Workload
+from accelplan.catalog.refusal import explain
+from accelplan.catalog.schema import (
+    Attention,
+    Chip,
+    Chips,
+    FfnWidth,
+    GlobalBatch,
+    HeadDim,
+    Heads,
+    Layers,
+    ModelSpec,
+    MoE,
+    PeakTflops,
+    SeqLen,
+    System,
+    Vocab,
+    Width,
+    Workload,
+)
 from accelplan.catalog.stack import Stack
 from accelplan.errors import AccelplanError, CatalogError
 from accelplan.perf.assumptions import DEFAULT, Assumptions
@@ -27,34 +45,40 @@ from accelplan.perf.collectives import Fabric
 from accelplan.perf.step import PlanArrays, evaluate
 
 ASSUMED_TOKENS_PER_STEP = 4 * 1024 * 1024
+# the largest published rate in the runs is 8.5M tokens/s (16,384 GPUs); a billion is a hundred times that
+MAX_TOKENS_PER_S = 1e9
 
 
-class RunModel(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class _Entry(BaseModel):
+    """A part of a run: unknown keys are kept out (sources add their own), numbers must be finite."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+
+class RunModel(_Entry):
     preset: str | None = None
-    layers: int
-    hidden: int
-    heads: int
-    kv_heads: int | None = None
-    head_dim: int | None = None
-    ffn_hidden: int
+    layers: Layers
+    hidden: Width
+    heads: Heads
+    kv_heads: Heads | None = None
+    head_dim: HeadDim | None = None
+    ffn_hidden: FfnWidth
     gated_mlp: bool = False
-    vocab: int
-    seq_len: int
+    vocab: Vocab
+    seq_len: SeqLen
     moe: MoE | None = None
     attention: Attention | None = None
 
 
-class RunPlan(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    tp: int | None = None
-    pp: int | None = None
-    dp: int | None = None
-    ep: int | None = None
-    cp: int | None = None
-    vpp: int | None = None
-    micro_batch: int | None = None
-    global_batch: int | None = None
+class RunPlan(_Entry):
+    tp: Chips | None = None
+    pp: Chips | None = None
+    dp: Chips | None = None
+    ep: Chips | None = None
+    cp: Chips | None = None
+    vpp: int | None = Field(default=None, ge=1, le=1_024)
+    micro_batch: GlobalBatch | None = None
+    global_batch: GlobalBatch | None = None
     recompute: Literal["none", "selective", "full"] | None = None
     zero: int | None = Field(default=None, ge=0, le=3)
     sequence_parallel: bool | None = None
@@ -66,22 +90,20 @@ class RunPlan(BaseModel):
     offload_optimizer: bool | None = None
 
 
-class Measured(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    tokens_per_s: float | None = Field(default=None, gt=0)
-    mfu: float | None = Field(default=None, gt=0, le=1)
-    mfu_peak_tflops: float | None = Field(default=None, gt=0)
+class Measured(_Entry):
+    tokens_per_s: float | None = Field(default=None, gt=0, le=MAX_TOKENS_PER_S)
+    mfu: float | None = Field(default=None, gt=0, le=1)  # a fraction: 0.38, not 38
+    mfu_peak_tflops: PeakTflops | None = None
     mfu_convention: Literal["6N", "6N+attn", "megatron-72", "megatron-96-hfu"] | None = None
     reported: str | None = None
 
 
-class Run(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class Run(_Entry):
     id: str
     source: str = ""
     source_group: str | None = None  # the document family; leave-one-source-out holds it out whole
     chip: str
-    chips: int = Field(gt=0)
+    chips: Chips
     system: str | None = None
     model: RunModel
     plan: RunPlan
@@ -122,23 +144,25 @@ class RunResult(BaseModel):
 
 
 def load_runs(path: str | Path) -> list[Run]:
+    """The runs of a runs file; one-line CatalogError (file, run, field, allowed values) for the first bad one."""
     p = Path(path)
     if not p.exists():
         raise CatalogError(str(p), None, None, "file not found")
+    text = paths.read_text(p, "runs file")
     try:
-        data = yamlio.safe_load(p.read_text(encoding="utf-8"))
+        data = yamlio.safe_load(text)
     except yaml.YAMLError as exc:
-        raise CatalogError(str(p), None, None, f"not valid YAML: {exc}".splitlines()[0]) from None
+        raise CatalogError(str(p), None, None, yamlio.describe(exc)) from None
     if not isinstance(data, list):
-        raise CatalogError(str(p), None, None, "expected a YAML list of runs")
+        raise CatalogError(str(p), None, None, f"expected a YAML list of runs, got {type(data).__name__}")
     runs = []
     for i, entry in enumerate(data):
         try:
             runs.append(Run.model_validate(entry))
         except ValidationError as err:
-            e = err.errors()[0]
+            loc, msg = explain(err, Run)
             rid = entry.get("id", f"#{i}") if isinstance(entry, dict) else f"#{i}"
-            raise CatalogError(str(p), str(rid), ".".join(map(str, e["loc"])), e["msg"]) from None
+            raise CatalogError(str(p), str(rid)[:80], loc or None, msg) from None
     return runs
 
 

@@ -1,5 +1,7 @@
 """The JSON API behind the page: answers, bounds, and errors that name the field and the allowed values."""
 
+import inspect
+import json
 import warnings
 
 import pytest
@@ -124,11 +126,39 @@ def test_unknown_field_is_rejected(client):
     assert r.status_code == 422 and "tokenz" in errors_by_field(r)
 
 
-@pytest.mark.parametrize("body", [{**SMALL, "hf_config": LLAMA3_8B_HF}, {k: v for k, v in SMALL.items() if k != "model"}])
-def test_model_and_config_both_or_neither_is_422_on_model(client, body):
-    r = client.post("/api/compare", json=body)
+def test_model_and_config_both_is_422_on_model(client):
+    r = client.post("/api/compare", json={**SMALL, "hf_config": LLAMA3_8B_HF})
     assert r.status_code == 422
     assert "model" in errors_by_field(r) and "hf_config" in errors_by_field(r)["model"]
+
+
+def cli_compare_defaults() -> dict:
+    """What `accelplan compare` uses when not told: its declared options, and the chips its JSON lists."""
+    from typer.testing import CliRunner
+
+    from accelplan.cli import app, compare
+
+    declared = {k: getattr(p.default, "default", p.default) for k, p in inspect.signature(compare).parameters.items()}
+    run = CliRunner().invoke(app, ["compare", "--json", "-m", "llama3.1-8b", "-n", "64", "--tokens", "1e12"])
+    assert run.exit_code == 0, run.output
+    return {"model": declared["model_id"], "tokens": declared["tokens"], "days": declared["days"],
+            "global_batch": declared["global_batch"], "chips": [r["chip"] for r in json.loads(run.stdout)["rows"]]}
+
+
+def test_form_and_api_default_to_what_the_cli_compares(client):
+    cli = cli_compare_defaults()
+    # issue 13, section 5: openPangu 505B MoE, 20T tokens, the same 8 chips
+    assert cli["model"] == "openpangu-505b-moe" and cli["tokens"] == 20e12 and len(cli["chips"]) == 8
+    offered = client.get("/api/options").json()["defaults"]
+    assert {k: offered[k] for k in cli} == cli
+    # the API fills what the body leaves out with the same values
+    r = client.post("/api/compare", json={"model": "llama3.1-8b", "n_chips": 64, "tokens": 1e12})
+    assert r.status_code == 200, r.text
+    assert [row["chip"] for row in r.json()["comparison"]["rows"]] == cli["chips"]
+    r = client.post("/api/compare", json={"chips": ["h100-sxm"], "n_chips": 4096})
+    assert r.status_code == 200, r.text
+    d = r.json()["comparison"]
+    assert d["model"] == cli["model"] and d["tokens"] == cli["tokens"] and d["global_batch"] == cli["global_batch"]
 
 
 def test_config_missing_a_key_names_it(client):
@@ -229,3 +259,62 @@ def test_bad_prices_name_their_field(client):
     assert r.status_code == 422 and "prices" in errors_by_field(r)
     r = client.post("/api/compare", json={**SMALL, "board_power_w": {"no-such-chip": 300}})
     assert r.status_code == 422 and "board_power_w" in errors_by_field(r)
+
+
+def test_head_of_the_page_answers_with_its_headers_and_no_body(client):
+    got, head = client.get("/"), client.head("/")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert int(head.headers["content-length"]) == len(got.content)
+
+
+FIELDS_WITH_NUMBERS = ["tokens", "days", "n_chips", "seq_len", "global_batch", "model", "chips", "region",
+                       "available_only", "framework_version"]
+NOT_FINITE = ["NaN", "Infinity", "-Infinity", "1e400", "-1e400"]
+
+
+def post_text(client, text: str):
+    return client.post("/api/compare", content=text.encode(), headers={"content-type": "application/json"})
+
+
+@pytest.mark.parametrize("literal", NOT_FINITE)
+@pytest.mark.parametrize("field", FIELDS_WITH_NUMBERS)
+def test_a_number_json_cannot_carry_is_422_at_its_field(client, field, literal):
+    body = json.dumps({k: v for k, v in SMALL.items() if k != field})
+    r = post_text(client, body[:-1] + f', "{field}": {literal}}}')
+    assert r.status_code == 422, r.text
+    d = r.json()["detail"]
+    assert [e["loc"] for e in d] == [["body", field]]
+    assert literal in d[0]["msg"] and "finite" in d[0]["msg"]
+
+
+@pytest.mark.parametrize("literal", NOT_FINITE)
+def test_a_number_json_cannot_carry_inside_prices_or_a_config_is_422_at_its_place(client, literal):
+    r = post_text(client, json.dumps(SMALL)[:-1] + f', "prices": {{"h100-sxm": {literal}}}}}')
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "prices", "h100-sxm"]
+    assert "1000" in r.json()["detail"][0]["msg"]  # the allowed range: over 0, up to $1000 per chip-hour
+    cfg = json.dumps(LLAMA3_8B_HF)[:-1] + f', "rope_theta": [1, {literal}]}}'
+    r = post_text(client, f'{{"hf_config": {cfg}, "chips": ["h100-sxm"], "n_chips": 64}}')
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "hf_config", "rope_theta", 1]
+
+
+# (field, a bad value, words its message must hold: the allowed values or range, as docs/web.md states them)
+BAD_FIELDS = [("tokens", "many", ["1e+06", "1e+16"]), ("days", -1, ["0.1", "3650"]),
+              ("n_chips", 1.5, ["1", "65536"]), ("seq_len", 64, ["128", "131072"]),
+              ("global_batch", 0, ["1", "65536"]), ("available_only", "maybe", ["true or false"]),
+              ("precision", "fp4", ["'bf16'", "'fp16'", "'fp8'"]), ("chips", "h100-sxm", ["'h100-sxm'", "12"]),
+              ("chips", [], ["'mi300x'", "12"]), ("framework_version", 5, ["80 characters"]),
+              ("model", "llama-9", ["'llama3.1-8b'"]), ("board_power_w", {"h100-sxm": "hot"}, ["10000"])]
+
+
+@pytest.mark.parametrize(("field", "bad", "words"), BAD_FIELDS)
+def test_a_bad_field_is_422_naming_it_and_what_it_allows(client, field, bad, words):
+    r = client.post("/api/compare", json={**SMALL, field: bad})
+    assert r.status_code == 422, r.text
+    msg = errors_by_field(r)[field]
+    assert all(w in msg for w in words), msg
+
+
+def test_an_unknown_field_names_the_fields_there_are(client):
+    msg = errors_by_field(client.post("/api/compare", json={**SMALL, "tokenz": 5}))["tokenz"]
+    assert "tokens" in msg and "n_chips" in msg

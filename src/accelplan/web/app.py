@@ -4,24 +4,40 @@ No state lives on the server: every answer is computed from the request, and the
 state in the URL so a link reproduces the comparison. Requests are bounded: body size, number of
 chips, token and day ranges, and the shape of a pasted HuggingFace config. Bad input gets a 422 in
 FastAPI's shape ({"detail": [{"loc": ["body", FIELD, ...], "msg": ...}]}) whose message names the
-allowed values; the page shows it beside that field.
+allowed values; the page shows it beside that field. Defaults are those of `accelplan compare`.
+
+Comparisons run on two worker threads behind a bounded queue (accelplan.web.work): a full queue gets
+503 with Retry-After at once, a client that leaves before its turn costs nothing, and the page, its
+files and /api/options never wait behind a comparison.
 """
 
 # no `from __future__ import annotations`: the request model is built at run time from the catalog,
 # and FastAPI reads the endpoint's annotations as objects.
+import functools
 import re
-import threading
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, create_model
 
 from accelplan import __version__
-from accelplan.api import Comparison
+from accelplan.api import (
+    DEFAULT_COMPARE_CHIPS,
+    DEFAULT_DAYS,
+    DEFAULT_GLOBAL_BATCH,
+    DEFAULT_MODEL,
+    DEFAULT_TOKENS,
+    Comparison,
+)
 from accelplan.errors import AccelplanError, CatalogError, UnknownIdError
+from accelplan.web.fields import non_finite_numbers, not_finite_error, with_allowed
+from accelplan.web.work import Busy, ClientGone, WorkQueue
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 256 * 1024  # a pasted config.json is a few kB; DeepSeek-V3's is under 2 kB
@@ -35,6 +51,10 @@ MIN_SEQ, MAX_SEQ = 128, 131072
 MAX_GLOBAL_BATCH = 65536
 PRECISIONS = ("bf16", "fp16", "fp8")
 CONCURRENT_COMPARISONS = 2  # each is a CPU-bound plan search per chip; more would only queue on the cores
+# Waiting comparisons beyond those running; more get 503 at once. The CLI's default comparison (a 505B MoE
+# on 8 chips) takes a few seconds, so a full queue is under a minute of waiting.
+WAITING_COMPARISONS = 16
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that left; nobody reads it, the access log does
 # A pasted config is bounded in shape so one request cannot ask for an unbounded search.
 HF_BOUNDS = {"layers": ("num_hidden_layers", 1024), "hidden": ("hidden_size", 65536),
              "heads": ("num_attention_heads", 1024), "ffn_hidden": ("intermediate_size", 262144),
@@ -145,16 +165,19 @@ def request_model(chip_ids: list[str], model_ids: list[str], regions: list[str],
         "CompareRequest",
         __config__=ConfigDict(extra="forbid"),
         __doc__="A comparison: one workload, several chips, and either a deadline (days) or a fixed chip count.",
-        model=(model_t | None, Field(None, description="model preset id; give this or hf_config")),
+        model=(model_t | None, Field(None, description=f"model preset id, or hf_config instead (with neither: "
+                                                       f"{DEFAULT_MODEL})")),
         hf_config=(dict[str, Any] | None, Field(None, description="a HuggingFace config.json (as an object), instead "
                                                                     "of a preset")),
-        chips=(list[chip_t], Field(min_length=1, max_length=MAX_CHIPS, description="chip ids to compare")),
-        tokens=(float, Field(2e12, ge=MIN_TOKENS, le=MAX_TOKENS, description="training tokens")),
-        days=(float | None, Field(90.0, ge=MIN_DAYS, le=MAX_DAYS, description="deadline: chips needed to finish in it")),
+        chips=(list[chip_t], Field(list(DEFAULT_COMPARE_CHIPS), min_length=1, max_length=MAX_CHIPS,
+                                   description="chip ids to compare")),
+        tokens=(float, Field(DEFAULT_TOKENS, ge=MIN_TOKENS, le=MAX_TOKENS, description="training tokens")),
+        days=(float | None, Field(DEFAULT_DAYS, ge=MIN_DAYS, le=MAX_DAYS, description="deadline: chips needed to "
+                                                                                       "finish in it")),
         n_chips=(int | None, Field(None, ge=1, le=MAX_CLUSTER, description="fixed chip count (time to train instead)")),
         seq_len=(int | None, Field(None, ge=MIN_SEQ, le=MAX_SEQ, description="sequence length (default min(preset, "
                                                                              "4096))")),
-        global_batch=(int, Field(4096, ge=1, le=MAX_GLOBAL_BATCH, description="sequences per step")),
+        global_batch=(int, Field(DEFAULT_GLOBAL_BATCH, ge=1, le=MAX_GLOBAL_BATCH, description="sequences per step")),
         precision=(precision_t, Field("bf16", description="training number format")),
         region=(region_t | None, Field(None, description="region for prices and availability, where supported")),
         available_only=(bool, Field(False, description="leave out chips the rules prohibit in `region`")),
@@ -239,6 +262,30 @@ def _hf_model(cfg: dict[str, Any]) -> Any:
     return spec
 
 
+class FiniteJsonRoute(APIRoute):
+    """A route whose JSON body may hold only finite numbers: NaN, Infinity or 1e400 gets a 422 at its place,
+    before FastAPI's parser reads it as a float (whose echo in an error could not be written as JSON)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            bad = non_finite_numbers(await request.body()) if request.method in ("POST", "PUT", "PATCH") else []
+            if bad:
+                schema = getattr(request.app.state, "body_schema", {})
+                return JSONResponse({"detail": [not_finite_error(path, text, schema) for path, text in bad]},
+                                    status_code=422)
+            return await handle(request)  # the body read above is cached on `request`, which FastAPI reuses
+
+        return checked
+
+
+async def _client_gone(request: Request) -> None:
+    """Returns when the client disconnects. The body is read by then, so the next message is the disconnect."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
 def _error_field(exc: AccelplanError) -> list[str | int]:
     if isinstance(exc, UnknownIdError):
         where: dict[str, list[str | int]] = {"chip": ["chips"], "model": ["model"]}
@@ -267,21 +314,46 @@ def create_app() -> FastAPI:
     regions = list(region_groups)
     compare_request = request_model(chip_ids, model_ids, regions, sorted(cat.stacks))
     plotly_js = plotly_js_path()
-    slots = threading.BoundedSemaphore(CONCURRENT_COMPARISONS)
+    queue = WorkQueue(CONCURRENT_COMPARISONS, WAITING_COMPARISONS)
+    offered = Options(
+        models=[ModelOption(id=m.id, name=m.name, illustrative=m.illustrative) for m in
+                sorted(cat.models.values(), key=lambda m: m.id)],
+        chips=[ChipOption(id=c.id, name=c.name, vendor=c.vendor, status=c.status) for c in
+               sorted(cat.chips.values(), key=lambda c: (c.vendor, c.year or 0, c.id))],
+        stacks=[StackOption(id=st.id, name=st.name, runtimes=list(st.runtimes)) for st in
+                sorted(cat.stacks.values(), key=lambda st: st.id)],
+        regions=regions, region_groups=region_groups, region_supported=compare_accepts("region"),
+        precisions=list(PRECISIONS),
+        limits={"max_chips": MAX_CHIPS, "min_tokens": MIN_TOKENS, "max_tokens": MAX_TOKENS, "min_days": MIN_DAYS,
+                "max_days": MAX_DAYS, "max_cluster": MAX_CLUSTER, "min_seq_len": MIN_SEQ, "max_seq_len": MAX_SEQ,
+                "max_global_batch": MAX_GLOBAL_BATCH, "max_body_bytes": MAX_BODY_BYTES},
+        defaults={"model": DEFAULT_MODEL, "chips": list(DEFAULT_COMPARE_CHIPS), "tokens": DEFAULT_TOKENS,
+                  "days": DEFAULT_DAYS, "global_batch": DEFAULT_GLOBAL_BATCH, "precision": "bf16"},
+        version=__version__)
 
     app = FastAPI(title="accelplan", version=__version__,
                   description="Compare AI accelerators for LLM training: chips needed for a deadline, or time on a "
                               "fixed chip count, with the plots behind the answer. The page at / uses this API.")
+    app.router.route_class = FiniteJsonRoute
+    app.state.body_schema = compare_request.model_json_schema()
+    app.state.queue = queue
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
 
-    @app.get("/", include_in_schema=False)
-    def page() -> FileResponse:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [with_allowed(e, app.state.body_schema) for e in exc.errors()]
+        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+    # The cheap endpoints are coroutines: they run on the event loop, not in the thread pool, so they
+    # answer while comparisons run (FileResponse reads the file on the default threads, apart from those).
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
+    async def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html",
                             headers={"Content-Security-Policy": PAGE_CSP, "X-Content-Type-Options": "nosniff",
                                      "Cache-Control": "no-cache"})
 
-    @app.get("/static/{name}", include_in_schema=False)
-    def static(name: str) -> Any:
+    @app.api_route("/static/{name}", methods=["GET", "HEAD"], include_in_schema=False)
+    async def static(name: str) -> Any:
         if name == "plotly.min.js":
             return FileResponse(plotly_js, media_type="text/javascript",
                                 headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})
@@ -291,49 +363,46 @@ def create_app() -> FastAPI:
         return FileResponse(files[name], headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
 
     @app.get("/api/options", response_model=Options, summary="What the form offers")
-    def options() -> Options:
-        return Options(
-            models=[ModelOption(id=m.id, name=m.name, illustrative=m.illustrative) for m in
-                    sorted(cat.models.values(), key=lambda m: m.id)],
-            chips=[ChipOption(id=c.id, name=c.name, vendor=c.vendor, status=c.status) for c in
-                   sorted(cat.chips.values(), key=lambda c: (c.vendor, c.year or 0, c.id))],
-            stacks=[StackOption(id=st.id, name=st.name, runtimes=list(st.runtimes)) for st in
-                    sorted(cat.stacks.values(), key=lambda st: st.id)],
-            regions=regions, region_groups=region_groups, region_supported=compare_accepts("region"), precisions=list(PRECISIONS),
-            limits={"max_chips": MAX_CHIPS, "min_tokens": MIN_TOKENS, "max_tokens": MAX_TOKENS, "min_days": MIN_DAYS,
-                    "max_days": MAX_DAYS, "max_cluster": MAX_CLUSTER, "min_seq_len": MIN_SEQ, "max_seq_len": MAX_SEQ,
-                    "max_global_batch": MAX_GLOBAL_BATCH, "max_body_bytes": MAX_BODY_BYTES},
-            defaults={"model": "llama3.1-70b", "chips": ["h100-sxm", "ascend-910b", "mi300x"], "tokens": 2e12,
-                      "days": 90.0, "global_batch": 4096, "precision": "bf16"},
-            version=__version__)
+    async def options() -> Options:
+        return offered
 
     @app.post("/api/compare", response_model=CompareResponse, summary="Compare chips on one workload",
               responses={400: {"description": "body is not readable JSON"},
-                         413: {"description": "request body over 256 KB"}})
-    def compare(req: compare_request) -> Any:  # type: ignore[valid-type]
+                         413: {"description": "request body over 256 KB"},
+                         503: {"description": "busy: the queue of comparisons is full; try again after the "
+                                              "Retry-After header's seconds"}})
+    async def compare(req: compare_request, request: Request) -> Any:  # type: ignore[valid-type]
         body: Any = req
-        if (body.model is None) == (body.hf_config is None):
+        if body.model is not None and body.hf_config is not None:
             return field_error(["model"], "give either a model preset id (model) or a pasted config (hf_config), "
-                                          "not both and not neither")
-        model = cat.model(body.model) if body.model else _hf_model(body.hf_config)
+                                          "not both")
+        model = _hf_model(body.hf_config) if body.hf_config is not None else cat.model(body.model or DEFAULT_MODEL)
         if isinstance(model, JSONResponse):
             return model
         chips = list(dict.fromkeys(body.chips))
         if body.available_only and not body.region:
             return field_error(["available_only"], "needs a region: chips are left out by the rules of a region")
-        try:
+
+        def answer() -> Any:
             from accelplan.economics import EconomicsOptions
 
             econ = EconomicsOptions(prices=body.prices or {}, board_power_w=body.board_power_w or {})
-            with slots:
-                res, notes = run_compare(model, chips, body.tokens, None if body.n_chips else (body.days or 90.0),
-                                         body.n_chips, body.seq_len, body.global_batch, body.precision, body.region,
-                                         econ, body.available_only, body.framework, body.framework_version)
+            res, notes = run_compare(model, chips, body.tokens, None if body.n_chips else (body.days or DEFAULT_DAYS),
+                                     body.n_chips, body.seq_len, body.global_batch, body.precision, body.region,
+                                     econ, body.available_only, body.framework, body.framework_version)
+            out = {"summary": summary(res), "comparison": res.model_dump(mode="json"), "table": table(res),
+                   "figures": plotly_figures(res, model), "notes": [*res.notes, *notes, *disclaimers(res)]}
+            # Plain JSON, not re-validated: inf/NaN (no plan) become null, which the response model cannot hold.
+            return jsonable_encoder(jsonable(out))
+
+        try:
+            out = await queue.run(answer, functools.partial(_client_gone, request))
+        except Busy as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after_s)})
+        except ClientGone:
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
         except AccelplanError as exc:
             return field_error(_error_field(exc), str(exc))
-        out = {"summary": summary(res), "comparison": res.model_dump(mode="json"), "table": table(res),
-               "figures": plotly_figures(res, model), "notes": [*res.notes, *notes, *disclaimers(res)]}
-        # Plain JSON, not re-validated: inf/NaN (no plan) become null, which the response model cannot hold.
-        return JSONResponse(jsonable_encoder(jsonable(out)))
+        return JSONResponse(out)
 
     return app

@@ -26,6 +26,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="address to bind 
         raise AccelplanError(f"`accelplan serve` needs {exc.name or 'the web extra'}: {INSTALL_HINT}") from None
 
     from accelplan.web.app import create_app
+    from accelplan.web.server import server_config
 
     app = create_app()
     if host not in LOOPBACK:
@@ -33,7 +34,7 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="address to bind 
                          "there is no authentication\n")
     sys.stderr.write(f"accelplan: open http://{'[' + host + ']' if ':' in host else host}:{port}/ "
                      f"(API docs at /docs); Ctrl-C stops\n")
-    uvicorn.run(app, host=host, port=port, log_level="warning", limit_concurrency=64, timeout_keep_alive=5)
+    uvicorn.Server(server_config(app, host, port)).run()
 
 
 def register(app: typer.Typer) -> None:

@@ -60,7 +60,11 @@
       $("chip-list").append(label);
     });
     $("version").textContent = o.version;
+    // the server's defaults are those of `accelplan compare`
     $("model").value = o.defaults.model;
+    $("tokens").value = o.defaults.tokens.toExponential().replace("e+", "e");
+    $("days").value = String(o.defaults.days);
+    $("global_batch").value = String(o.defaults.global_batch);
     $("precision").value = o.defaults.precision;
     setChips(o.defaults.chips);
   }
@@ -86,7 +90,7 @@
     q.set("chips", body.chips.join(","));
     if (body.region) q.set("region", body.region);
     if (body.seq_len !== null) q.set("seq", $("seq_len").value.trim());
-    if (body.global_batch !== 4096) q.set("gbs", $("global_batch").value.trim());
+    if (body.global_batch !== options.defaults.global_batch) q.set("gbs", $("global_batch").value.trim());
     if (body.precision !== "bf16") q.set("prec", body.precision);
     if (body.framework) q.set("fw", body.framework);
     if (body.prices) q.set("price", $("prices").value.trim());
@@ -182,8 +186,9 @@
       const data = await resp.json().catch(() => ({ detail: `server answered ${resp.status}` }));
       if (!resp.ok) {
         showDetail(data.detail);
+        const retry = resp.headers.get("Retry-After");
         $("status").textContent = resp.status === 422 || resp.status === 413 ? "fix the fields marked in red" :
-          `server error ${resp.status}`;
+          resp.status === 503 && retry ? `the server is busy: try again in ${retry} s` : `server error ${resp.status}`;
         return;
       }
       render(data);

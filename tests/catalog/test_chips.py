@@ -66,10 +66,16 @@ def test_validation_chip_ids_resolve(catalog, shared_dir):
         assert catalog.chip(cid).id
 
 
-def test_every_chip_has_a_default_system(catalog):
+def test_every_chips_default_system_has_the_network_of_its_datasheet(catalog):
     for c in catalog.chips.values():
         s = catalog.default_system(c)
-        assert s.chip in (c.id, *c.aliases) or c.id in s.default_for
+        # a system may serve sibling SKUs (A100 40GB and 80GB share one board), but then its scale-up domain and
+        # link rate must be the ones the chip's own datasheet gives
+        assert catalog.chip(s.chip).vendor == c.vendor, (c.id, s.id)
+        if c.scaleup.domain_chips is not None:
+            assert s.domain_chips == c.scaleup.domain_chips, (c.id, s.id)
+        if c.scaleup.gb_s_unidir is not None:
+            assert s.scaleup.gb_s_unidir == pytest.approx(c.scaleup.gb_s_unidir), (c.id, s.id)
 
 
 def test_matmul_efficiency_basis_is_stated(catalog):

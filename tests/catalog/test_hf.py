@@ -182,3 +182,76 @@ def test_missing_model_type_is_an_error_naming_the_field(tmp_path, model_type):
         load_model_file(p)
     assert exc.value.field == "model_type"
     assert str(p) in str(exc.value) and "'model_type'" in str(exc.value) and "starcoder2" in str(exc.value)
+
+
+# deepseek-ai/DeepSeek-V3 config.json (the keys this reader uses): max_position_embeddings 163,840 is how far the
+# model attends after its context extension (DeepSeek-V3 report, sec. 4.3), not the 4K it was pretrained at.
+DEEPSEEK_V3 = {
+    "model_type": "deepseek_v3", "num_hidden_layers": 61, "hidden_size": 7168, "num_attention_heads": 128,
+    "num_key_value_heads": 128, "intermediate_size": 18432, "moe_intermediate_size": 2048, "n_routed_experts": 256,
+    "n_shared_experts": 1, "num_experts_per_tok": 8, "first_k_dense_replace": 3, "q_lora_rank": 1536,
+    "kv_lora_rank": 512, "qk_nope_head_dim": 128, "qk_rope_head_dim": 64, "v_head_dim": 128, "vocab_size": 129280,
+    "max_position_embeddings": 163840, "hidden_act": "silu",
+}
+
+
+def test_sequence_length_is_the_workloads_default_not_the_context_window():
+    # the DeepSeek-V3 report pretrains at 4K tokens (sec. 4.2); 163,840 is the extended window
+    assert model_from_hf_config(DEEPSEEK_V3).seq_len == 4096
+    assert model_from_hf_config(QWEN2_7B).seq_len == 4096  # 131,072-token window
+    # GPT-2's 1,024-token window: the model cannot be trained on longer sequences than it attends
+    short = {**QWEN2_7B, "max_position_embeddings": 1024}
+    assert model_from_hf_config(short).seq_len == 1024
+
+
+@pytest.mark.parametrize("value", ["4096x", "4096", 4096.5, float("inf"), float("-inf"), float("nan"), True,
+                                   [4096], {"v": 4096}])
+def test_a_shape_that_is_not_a_whole_number_is_refused_naming_the_key(value):
+    with pytest.raises(CatalogError) as exc:
+        model_from_hf_config({**QWEN2_7B, "hidden_size": value}, file="config.json")
+    assert exc.value.field == "hidden_size" and "\n" not in str(exc.value)
+
+
+def test_a_number_too_large_for_a_float_is_refused_from_the_file(tmp_path):
+    p = tmp_path / "config.json"
+    p.write_text(json.dumps(QWEN2_7B).replace('"hidden_size": 3584', '"hidden_size": 1e400'))
+    with pytest.raises(CatalogError) as exc:
+        load_model_file(p)
+    assert exc.value.field == "hidden_size" and "finite" in str(exc.value)
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("hidden_size", 0), ("hidden_size", -4096), ("num_hidden_layers", 0), ("num_attention_heads", -1),
+    ("num_key_value_heads", 0), ("intermediate_size", 0), ("vocab_size", -5), ("head_dim", 0), ("head_dim", -128),
+    ("max_position_embeddings", 0), ("hidden_size", 10**9),
+])
+def test_zero_negative_or_implausible_shapes_are_refused_naming_the_key(key, value):
+    with pytest.raises(CatalogError) as exc:
+        model_from_hf_config({**QWEN2_7B, key: value}, file="config.json")
+    assert exc.value.field == key, str(exc.value)
+
+
+@pytest.mark.parametrize("value", [0, -2])
+def test_top_k_zero_is_refused_not_defaulted(value):
+    # it used to become 2 (`or 2`): a silent wrong model
+    with pytest.raises(CatalogError) as exc:
+        model_from_hf_config({**DEEPSEEK_V3, "num_experts_per_tok": value})
+    assert exc.value.field == "num_experts_per_tok"
+
+
+def test_an_moe_config_without_top_k_is_refused_not_guessed():
+    cfg = {k: v for k, v in DEEPSEEK_V3.items() if k != "num_experts_per_tok"}
+    with pytest.raises(CatalogError, match="num_experts_per_tok"):
+        model_from_hf_config(cfg)
+
+
+def test_top_k_above_the_expert_count_is_refused():
+    with pytest.raises(CatalogError, match="top_k"):
+        model_from_hf_config({**DEEPSEEK_V3, "n_routed_experts": 4, "num_experts_per_tok": 8})
+
+
+def test_a_flag_that_is_not_a_boolean_is_refused():
+    # "false" as a string was read as true
+    with pytest.raises(CatalogError) as exc:
+        model_from_hf_config({**QWEN2_7B, "tie_word_embeddings": "false"})
+    assert exc.value.field == "tie_word_embeddings"

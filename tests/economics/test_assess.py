@@ -13,8 +13,16 @@ def test_every_catalog_chip_gets_a_complete_answer(catalog):
     for chip_id in sorted(catalog.chips):
         chip = catalog.chip(chip_id)
         e = assess(chip, catalog.default_system(chip), 1024, 20.0, state_bytes=70e9 * 16, options=opts)
-        assert e.cloud_usd_per_chip_hour is not None or e.cloud_price_note, chip_id
-        assert e.owned_cost_usd is not None or e.owned_cost_note, chip_id
+        # a price is a positive, ordered range; a missing one is explained (the notes are never empty, so
+        # "price or note" could not fail)
+        for rng, note, gone in ((e.cloud_usd_per_chip_hour, e.cloud_price_note, ("no price", "no public price",
+                                                                                 "no cloud price")),
+                                (e.owned_cost_usd, e.owned_cost_note, ("no purchase price", "owned cost unknown"))):
+            if rng is None:
+                assert any(g in note for g in gone), (chip_id, note)
+            else:
+                assert 0 < rng.low <= rng.typical <= rng.high, (chip_id, rng)
+                assert not any(note.startswith(g) for g in gone), (chip_id, note)
         if e.energy_mwh is None:
             assert any("unknown" in a for a in e.assumptions), chip_id
         else:

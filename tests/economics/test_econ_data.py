@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 from accelplan.economics.data import DATA_DIR, load_tables
-from accelplan.errors import CatalogError
+from accelplan.errors import AccelplanError, CatalogError
 
 
 def _copy(dest):
@@ -60,3 +60,44 @@ def test_unknown_figures_are_absent_not_zero():
     for loc in load_tables().grid.locations.values():
         if loc.g_co2e_per_kwh is not None:
             assert loc.g_co2e_per_kwh.value > 0
+
+
+@pytest.mark.parametrize("pue", ["5", "0.9", "-1.3", ".nan", ".inf"])
+def test_implausible_pue_is_refused_with_its_range(tmp_path, pue):
+    # the plausible range: PUE between 1 (all power reaches the IT load) and 3
+    d = _copy(tmp_path)
+    g = d / "grid.yaml"
+    text = g.read_text()
+    assert "pue: {value: 1.3," in text
+    g.write_text(text.replace("pue: {value: 1.3,", f"pue: {{value: {pue},"))
+    with pytest.raises(CatalogError) as err:
+        load_tables(d)
+    msg = str(err.value)
+    assert "\n" not in msg and "grid.yaml" in msg and "energy.pue.value" in msg and "1 <= value <= 3" in msg
+
+
+def test_a_price_in_cents_is_refused(tmp_path):
+    # $3.90 per H100-hour written as 390 (cents): above any on-demand accelerator price
+    d = _copy(tmp_path)
+    p = d / "prices.yaml"
+    p.write_text(p.read_text().replace("usd_per_chip_hour: 3.90", "usd_per_chip_hour: 390"))
+    with pytest.raises(CatalogError, match="h100-sxm.*usd_per_chip_hour.*390"):
+        load_tables(d)
+
+
+def test_a_duplicate_key_in_a_data_file_is_refused(tmp_path):
+    d = _copy(tmp_path)
+    g = d / "grid.yaml"
+    g.write_text(g.read_text().replace("  pue: {value: 1.3,", "  pue: {value: 1.1, source: x, confidence: estimate}\n"
+                                                            "  pue: {value: 1.3,"))
+    with pytest.raises(CatalogError, match="grid.yaml.*duplicate key 'pue'"):
+        load_tables(d)
+
+
+def test_a_data_file_that_is_a_directory_is_refused(tmp_path):
+    d = _copy(tmp_path)
+    (d / "grid.yaml").unlink()
+    (d / "grid.yaml").mkdir()
+    with pytest.raises(AccelplanError) as err:
+        load_tables(d)
+    assert "grid.yaml" in str(err.value) and "directory" in str(err.value)

@@ -70,3 +70,23 @@ def test_region_without_a_grid_figure_falls_back_to_world_and_says_so(catalog):
     e = assess(chip, catalog.default_system(chip), 64, 5.0, state_bytes=1e11, options=EconomicsOptions(region="RU"))
     assert e.location == "world"
     assert any("world average" in a for a in e.assumptions)
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("pue", 0.5), ("pue", 3.5), ("pue", float("nan")), ("pue", float("inf")), ("load_factor", 1.5),
+    ("load_factor", -0.8), ("kwh_price", 0.0), ("grid_g_per_kwh", -100.0), ("grid_g_per_kwh", float("inf")),
+    ("board_power_w", {"h100-sxm": -700.0}), ("board_power_w", {"h100-sxm": 70_000.0}),
+    ("board_power_w", {"h100-sxm": float("nan")}),
+])
+def test_overrides_that_would_give_negative_or_absurd_energy_are_refused(field, value):
+    # a negative PUE or board power gave -3.6 MWh; PUE is 1-3 and a board draws at most a few kW (the issue)
+    with pytest.raises(ValueError, match=field):
+        EconomicsOptions(**{field: value})
+
+
+def test_plausible_overrides_at_the_edges_of_their_ranges_are_accepted(catalog):
+    chip = catalog.chip("h100-sxm")
+    opts = EconomicsOptions(pue=3.0, load_factor=1.0, board_power_w={"h100-sxm": 1_400.0}, grid_g_per_kwh=0.0)
+    e = assess(chip, catalog.default_system(chip), 8, 1.0, state_bytes=1e9, options=opts)
+    assert e.energy_mwh > 0 and e.tco2e == 0
+    assert EconomicsOptions(pue=1.0).pue == 1.0

@@ -128,20 +128,28 @@ def _read_yaml(file: Path, what: str = "catalog file") -> Any:
         raise CatalogError(str(file), None, None, yamlio.describe(exc)) from None
 
 
+def read_entry(file: Path, kind: str | None = None) -> tuple[str, BaseModel]:
+    """(kind, entry) of one catalog file: a chip, system, model or stack, told apart by its keys where `kind` is
+    None. Raises a one-line AccelplanError naming the file (and the entry and field, where the file parses)."""
+    data = _read_yaml(file)
+    if kind is None:
+        kind = _guess_kind(data) if isinstance(data, dict) else None
+        if kind is None:
+            raise CatalogError(str(file), None, None,
+                               "cannot tell whether this is a chip (peak_tflops), system (levels), model (layers) "
+                               "or stack (overlap, kernels)")
+    return kind, _parse(kind, data, file)
+
+
 def _load_dir(cat: Catalog, root: Path) -> None:
     for kind in _KINDS:
         sub = root / kind
         files = sorted(sub.glob("*.y*ml")) if sub.is_dir() else []
         for f in files:
-            _add(cat, kind, _parse(kind, _read_yaml(f), f), f)
+            _add(cat, kind, read_entry(f, kind)[1], f)
     for f in sorted(root.glob("*.y*ml")):
-        data = _read_yaml(f)
-        guessed = _guess_kind(data) if isinstance(data, dict) else None
-        if guessed is None:
-            raise CatalogError(str(f), None, None,
-                               "cannot tell whether this is a chip (peak_tflops), system (levels), model (layers) "
-                               "or stack (overlap, kernels)")
-        _add(cat, guessed, _parse(guessed, data, f), f)
+        found, entry = read_entry(f)
+        _add(cat, found, entry, f)
 
 
 def _add(cat: Catalog, kind: str, obj: Any, file: Path) -> None:

@@ -1,0 +1,91 @@
+"""A bad runs file is refused on one line naming the file, the run and the field, with the allowed values; `accelplan
+validate` exits 2 on it without a traceback."""
+
+import copy
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from accelplan import cli
+from accelplan.errors import AccelplanError, CatalogError
+from accelplan.validate.runs import load_runs
+
+SHIPPED = Path(cli.__file__).parent / "validate" / "data" / "runs.yaml"
+
+
+@pytest.fixture(scope="module")
+def run() -> dict:
+    """The first shipped run (Megatron-LM 2021, 1.7B on 32 A100): a valid entry to spoil one field of."""
+    return yaml.safe_load(SHIPPED.read_text())[0]
+
+
+def _write(tmp_path: Path, entry: dict) -> Path:
+    p = tmp_path / "runs.yaml"
+    p.write_text(yaml.safe_dump([entry]))
+    return p
+
+
+def _refusal(path: Path) -> str:
+    with pytest.raises(AccelplanError) as exc:
+        load_runs(path)
+    msg = str(exc.value)
+    assert "\n" not in msg and path.name in msg, msg
+    return msg
+
+
+def test_the_valid_entry_loads(tmp_path, run):
+    assert load_runs(_write(tmp_path, run))[0].chips == 32
+
+
+@pytest.mark.parametrize(("section", "key", "value"), [
+    ("measured", "tokens_per_s", -297213.9), ("measured", "tokens_per_s", 0), ("measured", "tokens_per_s", float("nan")),
+    ("measured", "tokens_per_s", float("inf")), ("model", "layers", -24), ("model", "hidden", 0),
+    ("model", "seq_len", float("inf")), ("plan", "tp", 0), ("plan", "global_batch", -512), (None, "chips", 0),
+])
+def test_a_negative_zero_or_infinite_figure_is_refused_naming_run_and_field(tmp_path, run, section, key, value):
+    entry = copy.deepcopy(run)
+    (entry[section] if section else entry)[key] = value
+    msg = _refusal(_write(tmp_path, entry))
+    assert run["id"] in msg and key in msg and "allowed" in msg
+
+
+def test_mfu_written_as_a_percent_is_refused_with_the_fraction_it_meant(tmp_path, run):
+    entry = copy.deepcopy(run)
+    entry["measured"] = {"mfu": 38, "mfu_convention": "6N"}
+    msg = _refusal(_write(tmp_path, entry))
+    assert "measured.mfu" in msg and "0.38" in msg and "percent" in msg
+
+
+def test_a_duplicate_key_is_refused(tmp_path, run):
+    p = tmp_path / "runs.yaml"
+    p.write_text(yaml.safe_dump([run]).replace("  chips: 32\n", "  chips: 32\n  chips: 64\n"))
+    assert "duplicate key 'chips'" in _refusal(p)
+
+
+@pytest.mark.parametrize("make", [lambda p: p.mkdir(), lambda p: p.write_bytes(bytes(range(256))),
+                                  lambda p: p.write_text("")])
+def test_a_directory_binary_or_empty_runs_file_is_refused(tmp_path, make):
+    p = tmp_path / "runs.yaml"
+    make(p)
+    _refusal(p)
+
+
+def test_a_top_level_mapping_is_refused(tmp_path, run):
+    p = tmp_path / "runs.yaml"
+    p.write_text(yaml.safe_dump(run))
+    with pytest.raises(CatalogError, match="list of runs"):
+        load_runs(p)
+
+
+@pytest.mark.parametrize("make", [lambda p: p.mkdir(), lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))])
+def test_validate_command_exits_2_with_one_line(tmp_path, monkeypatch, capsys, make):
+    p = tmp_path / "runs.yaml"
+    make(p)
+    monkeypatch.setattr(sys, "argv", ["accelplan", "validate", str(p)])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "runs.yaml" in err

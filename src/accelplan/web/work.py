@@ -41,6 +41,7 @@ class WorkQueue:
 
     def __init__(self, workers: int, max_waiting: int):
         self.workers, self.max_waiting = workers, max_waiting
+        self.admitted = 0  # running or waiting
         self.running = 0
         self.mean_s = FIRST_GUESS_S
         self._waiters: collections.deque[anyio.Event] = collections.deque()
@@ -49,7 +50,7 @@ class WorkQueue:
 
     @property
     def waiting(self) -> int:
-        return len(self._waiters)
+        return self.admitted - self.running
 
     def retry_after_s(self) -> int:
         """Seconds until a place is likely free: the queue ahead drained at `workers` at a time."""
@@ -60,8 +61,16 @@ class WorkQueue:
 
         Raises Busy when the queue is full, ClientGone when the client left before the work started.
         """
-        if self.running + self.waiting >= self.workers + self.max_waiting:
+        # admitted here, before the first await: requests arriving in one tick cannot all pass the check
+        if self.admitted >= self.workers + self.max_waiting:
             raise Busy(self.retry_after_s(), self.running, self.waiting)
+        self.admitted += 1
+        try:
+            return await self._run(work, client_gone)
+        finally:
+            self.admitted -= 1
+
+    async def _run(self, work: Callable[[], T], client_gone: Callable[[], Awaitable[None]]) -> T:
         done: list[T] = []
         failed: list[Exception] = []
 

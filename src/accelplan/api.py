@@ -149,6 +149,13 @@ def make_workload(model: ModelSpec | str, tokens: float = DEFAULT_TOKENS, seq_le
                     precision=precision)  # type: ignore[arg-type]
 
 
+def check_system(chip: Chip, system: System) -> None:
+    """A system is built around one chip: pairing it with another would model the wrong network silently."""
+    if system.chip != chip.id:
+        raise PlanError(f"--system '{system.id}' is built for {system.chip}, not {chip.id}; omit --system for "
+                        f"{chip.id}'s default system")
+
+
 def check_plan(workload: Workload, system: System, plan: Plan, chips: int | None = None) -> None:
     """Reject a plan the frameworks cannot run, naming the field and what is allowed."""
     m = workload.model
@@ -213,6 +220,7 @@ def estimate(workload: Workload, chip: Chip | str, plan: Plan, system: System | 
     cat = catalog or load_catalog()
     c = cat.chip(chip) if isinstance(chip, str) else chip
     s = (cat.system(system) if isinstance(system, str) else system) if system else cat.default_system(c)
+    check_system(c, s)
     st, note = resolve_stack(c, framework, framework_version, cat)
     check_plan(workload, s, plan)
     arr = evaluate(workload, s, c, PlanArrays.from_plans([plan]), assumptions, calibration, stack=st)
@@ -234,6 +242,7 @@ def search_plans(workload: Workload, chip: Chip | str, chips: int, system: Syste
     cat = catalog or load_catalog()
     c = cat.chip(chip) if isinstance(chip, str) else chip
     s = (cat.system(system) if isinstance(system, str) else system) if system else cat.default_system(c)
+    check_system(c, s)
     st, _ = resolve_stack(c, framework, framework_version, cat)
     return search(workload, s, c, chips, fixed=fixed, assumptions=assumptions, calibration=calibration, stack=st)
 

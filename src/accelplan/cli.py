@@ -20,6 +20,13 @@ CatalogOpt = typer.Option(None, "--catalog", help="Extra catalog directory (chip
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
+def _num(default: Any, *decls: str, name: str, help: str) -> Any:  # noqa: A002
+    """A numeric option whose plausible range (accelplan.limits) is checked before the command runs."""
+    from accelplan.limits import option
+
+    return option(default, *decls, name=name, help=help)
+
+
 def _console():  # noqa: ANN202
     from rich.console import Console
 
@@ -34,14 +41,24 @@ def _catalog(extra: list[str] | None):  # noqa: ANN202
 
 
 def _dump(obj: Any) -> None:
+    """OBJ as JSON on stdout; a figure that is not finite (an unknown written as NaN or inf) is null, so the output
+    is strict JSON that every parser reads."""
+    import math
+
     from pydantic import BaseModel
 
-    def conv(o: Any) -> Any:
+    def plain(o: Any) -> Any:
         if isinstance(o, BaseModel):
-            return o.model_dump(mode="json")
-        raise TypeError(type(o).__name__)
+            return plain(o.model_dump(mode="json"))
+        if isinstance(o, dict):
+            return {k: plain(v) for k, v in o.items()}
+        if isinstance(o, list | tuple):
+            return [plain(v) for v in o]
+        if isinstance(o, float) and not math.isfinite(o):
+            return None
+        return o
 
-    sys.stdout.write(json.dumps(obj, default=conv, indent=2) + "\n")
+    sys.stdout.write(json.dumps(plain(obj), indent=2, allow_nan=False) + "\n")
 
 
 def _fmt(v: float | None, unit: str = "", digits: int | None = None) -> str:
@@ -266,7 +283,7 @@ def models(json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
 
 @app.command()
 def model(model_id: str = typer.Argument(..., help="preset id, or a path to a ModelSpec YAML / HF config.json"),
-          seq_len: int = typer.Option(None, "--seq-len", help="sequence length (default: the preset's)"),
+          seq_len: int = _num(None, "--seq-len", name="seq_len", help="sequence length (default: the preset's)"),
           json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
     """One model: total and active parameters, FLOPs per token (convention stated)."""
     from accelplan.perf.costs import ATTENTION_CONVENTION, model_costs
@@ -306,18 +323,20 @@ def _workload(model_id: str, tokens: float, seq_len: int | None, global_batch: i
 
 
 ModelOpt = typer.Option("openpangu-505b-moe", "--model", "-m", help="preset id or path to a HF config.json")
-TokensOpt = typer.Option(20e12, "--tokens", help="training tokens")
-SeqOpt = typer.Option(None, "--seq-len", help="sequence length (default: min(preset, 4096))")
-GbsOpt = typer.Option(4096, "--global-batch", help="sequences per step")
+TokensOpt = _num(20e12, "--tokens", name="tokens", help="training tokens")
+SeqOpt = _num(None, "--seq-len", name="seq_len", help="sequence length (default: min(preset, 4096))")
+GbsOpt = _num(4096, "--global-batch", name="global_batch", help="sequences per step")
+DaysOpt = _num(None, "--days", name="days", help="deadline: chips needed to finish within it (default 90; not with "
+                                                 "--chips)")
 PrecOpt = typer.Option("bf16", "--precision", help="bf16 | fp16 | fp8")
 RegionOpt = typer.Option(None, "--region", help="region group or country code (US, EU, CN, ...): marks what cannot be "
                                                   "bought there (information, not legal advice)")
 PriceOpt = typer.Option(None, "--price", help="cloud $/chip-hour override, CHIP=USD (repeat), e.g. ascend-910b=1.9")
 PowerOpt = typer.Option(None, "--power", help="board power override in W, CHIP=W (repeat), for chips whose TDP the "
                                                 "catalog leaves unknown, e.g. ascend-910b=400")
-KwhOpt = typer.Option(None, "--kwh-price", help="electricity $/kWh (default: the grid of --region, else world)")
-PueOpt = typer.Option(None, "--pue", help="data-centre PUE (default 1.2, see docs/economics.md)")
-YearsOpt = typer.Option(None, "--years", help="years over which owned hardware is amortised")
+KwhOpt = _num(None, "--kwh-price", name="kwh_price", help="electricity $/kWh (default: the grid of --region, else world)")
+PueOpt = _num(None, "--pue", name="pue", help="data-centre PUE (default 1.2, see docs/economics.md)")
+YearsOpt = _num(None, "--years", name="years", help="years over which owned hardware is amortised")
 CheckpointOpt = typer.Option("async", "--checkpoint", help="async | sync checkpoint writes")
 CalibrationOpt = typer.Option(None, "--calibration", help="calibration profile from `accelplan bench --out FILE`: "
                                                           "measured efficiencies replace the defaults")
@@ -465,13 +484,20 @@ def _print_estimate(e: Any, title: str) -> None:
 
 
 @app.command()
-def estimate(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = typer.Option(..., "--chips", "-n"),
+def estimate(chip_id: str = typer.Option(..., "--chip", "-c"),
+             chips: int = _num(..., "--chips", "-n", name="chips", help="chips in the job"),
              model_id: str = ModelOpt, tokens: float = TokensOpt, seq_len: int = SeqOpt, global_batch: int = GbsOpt,
-             precision: str = PrecOpt, tp: int = 1, pp: int = 1, cp: int = 1, ep: int = 1, vpp: int = 1,
-             micro_batch: int = 1, recompute: str = "selective",
-             recompute_layers: int = typer.Option(None, help="with --recompute full: layers per virtual stage that "
-                                                             "recompute (Megatron's block method); default all"),
-             zero: int = 1,
+             precision: str = PrecOpt, tp: int = _num(1, "--tp", name="tp", help="tensor parallel"),
+             pp: int = _num(1, "--pp", name="pp", help="pipeline stages"),
+             cp: int = _num(1, "--cp", name="cp", help="context parallel"),
+             ep: int = _num(1, "--ep", name="ep", help="expert parallel"),
+             vpp: int = _num(1, "--vpp", name="vpp", help="virtual pipeline stages per stage"),
+             micro_batch: int = _num(1, "--micro-batch", name="micro_batch", help="sequences per micro-batch"),
+             recompute: str = typer.Option("selective", "--recompute", help="none | selective | full"),
+             recompute_layers: int = _num(None, "--recompute-layers", name="recompute_layers",
+                                          help="with --recompute full: layers per virtual stage that recompute "
+                                               "(Megatron's block method); default all"),
+             zero: int = _num(1, "--zero", name="zero", help="ZeRO stage"),
              sequence_parallel: bool = typer.Option(None, "--sp/--no-sp"),
              system: str = typer.Option(None, help="system id (default: the chip's default system)"),
              optimizer_dtype: str = typer.Option(None, "--optimizer-dtype", help="fp32 | bf16 Adam moments (default: "
@@ -506,22 +532,24 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
 
 
 @app.command("plan")
-def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = typer.Option(..., "--chips", "-n"),
+def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
+             chips: int = _num(..., "--chips", "-n", name="chips", help="chips in the job"),
              model_id: str = ModelOpt, tokens: float = TokensOpt, seq_len: int = SeqOpt, global_batch: int = GbsOpt,
-             precision: str = PrecOpt, top: int = typer.Option(10, "--top", "-k"),
+             precision: str = PrecOpt, top: int = _num(10, "--top", "-k", name="top", help="plans to show"),
              system: str = typer.Option(None), region: str = RegionOpt, framework: str = FrameworkOpt,
              framework_version: str = FrameworkVersionOpt, calibration: str = CalibrationOpt,
              assume: list[str] = AssumeOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
     """Search every valid plan for N chips; show the fastest and why the rest were dropped."""
     import time
 
-    from accelplan.api import _estimate_from, economics_of, resolve_stack, search
+    from accelplan.api import _estimate_from, check_system, economics_of, resolve_stack, search
 
     _positive_chips(chips)
     cat = _catalog(catalog)
     w = _workload(model_id, tokens, seq_len, global_batch, precision, cat)
     c = cat.chip(chip_id)
     s = cat.system(system) if system else cat.default_system(c)
+    check_system(c, s)
     t0 = time.perf_counter()
     cal = _calibration(calibration)
     econ = _economics(region, None, None, None, None, "async")
@@ -537,6 +565,8 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
            "top": ests, "economics_of_best": economics}
     if json_out:
         _dump(out)
+        if not ests:
+            raise typer.Exit(1)  # no feasible plan: scripts see it in the exit code too
         return
     from rich.table import Table
 
@@ -575,8 +605,8 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"), chips: int = type
 @app.command()
 def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat for several chips"),
             model_id: str = ModelOpt, tokens: float = TokensOpt,
-            days: float = typer.Option(90.0, "--days", help="deadline: chips needed to finish within it"),
-            chips: int = typer.Option(None, "--chips", "-n", help="fixed chip count: time to train instead"),
+            days: float = DaysOpt,
+            chips: int = _num(None, "--chips", "-n", name="chips", help="fixed chip count: time to train instead"),
             seq_len: int = SeqOpt, global_batch: int = GbsOpt, precision: str = PrecOpt,
             region: str = RegionOpt,
             available_only: bool = typer.Option(False, "--available-only", help="drop chips prohibited in --region"),
@@ -592,6 +622,10 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     from accelplan.api import compare as run_compare
     from accelplan.errors import AccelplanError
 
+    if days is not None and chips is not None:
+        raise AccelplanError("--days and --chips ask different questions (chips needed for a deadline, or time on a "
+                             "fixed count): give one")
+    days = 90.0 if days is None and chips is None else days
     cat = _catalog(catalog)
     if available_only and not region:
         raise AccelplanError("--available-only needs --region (e.g. --region CN)")
@@ -669,7 +703,8 @@ def _days_range(days: float | None, est: Any) -> str:
 
 
 @app.command()
-def equiv(x: str = typer.Option(..., "--from", help="chip X"), n: int = typer.Option(..., "--chips", "-n"),
+def equiv(x: str = typer.Option(..., "--from", help="chip X"),
+          n: int = _num(..., "--chips", "-n", name="chips", help="chips of X"),
           y: str = typer.Option(..., "--to", help="chip Y"), model_id: str = ModelOpt, tokens: float = TokensOpt,
           seq_len: int = SeqOpt, global_batch: int = GbsOpt, precision: str = PrecOpt, region: str = RegionOpt,
           framework: str = typer.Option(None, "--framework", help="training stack of X (default: its runtime's)"),
@@ -820,7 +855,9 @@ def main() -> None:
     from accelplan.errors import AccelplanError
 
     try:
-        app()
+        code = _run_app()
+        if code:
+            sys.exit(code)
     except AccelplanError as exc:
         sys.stderr.write(f"error: {exc}\n")
         sys.exit(2)
@@ -841,6 +878,24 @@ def main() -> None:
         sys.stderr.write(f"internal error: {type(exc).__name__}: {first} (a bug: please report it; "
                          "ACCELPLAN_DEBUG=1 shows the traceback)\n")
         sys.exit(1)
+
+
+def _run_app() -> int:
+    """Run the command; a usage error (unknown flag, a value of the wrong type) is one line, exit code 2."""
+    from typer._click import exceptions as click_exc
+
+    try:
+        rv = app(standalone_mode=False)
+    except click_exc.NoArgsIsHelpError as exc:
+        exc.show()  # `accelplan` or a group with no arguments: its help
+        return 0
+    except click_exc.ClickException as exc:
+        sys.stderr.write(f"error: {' '.join(exc.format_message().split())}\n")
+        return 2 if isinstance(exc, click_exc.UsageError) else exc.exit_code
+    except typer.Abort:
+        sys.stderr.write("aborted\n")
+        return 1
+    return rv if isinstance(rv, int) else 0
 
 
 def _validation_line(exc: Exception) -> str | None:

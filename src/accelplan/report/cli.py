@@ -7,25 +7,28 @@ from __future__ import annotations
 
 import typer
 
+from accelplan.limits import option
+
 PRECISIONS = ("bf16", "fp16", "fp8")
 
 
 def report(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat for several chips"),
            model_id: str = typer.Option("openpangu-505b-moe", "--model", "-m",
                                         help="preset id or path to a HF config.json"),
-           tokens: float = typer.Option(20e12, "--tokens", help="training tokens"),
-           days: float = typer.Option(90.0, "--days", help="deadline: chips needed to finish within it"),
-           chips: int = typer.Option(None, "--chips", "-n", help="fixed chip count: time to train instead"),
-           seq_len: int = typer.Option(None, "--seq-len", help="sequence length (default: min(preset, 4096))"),
-           global_batch: int = typer.Option(4096, "--global-batch", help="sequences per step"),
+           tokens: float = option(20e12, "--tokens", name="tokens", help="training tokens"),
+           days: float = option(None, "--days", name="days", help="deadline: chips needed to finish within it "
+                                                                  "(default 90; not with --chips)"),
+           chips: int = option(None, "--chips", "-n", name="chips", help="fixed chip count: time to train instead"),
+           seq_len: int = option(None, "--seq-len", name="seq_len", help="sequence length (default: min(preset, 4096))"),
+           global_batch: int = option(4096, "--global-batch", name="global_batch", help="sequences per step"),
            precision: str = typer.Option("bf16", "--precision", help="bf16 | fp16 | fp8"),
            region: str = typer.Option(None, "--region", help="region for prices and availability, where supported"),
            available_only: bool = typer.Option(False, "--available-only", help="drop chips prohibited in --region"),
            price: list[str] = typer.Option(None, "--price", help="cloud $/chip-hour override, CHIP=USD (repeat)"),
            power: list[str] = typer.Option(None, "--power", help="board power override in W, CHIP=W (repeat)"),
-           kwh_price: float = typer.Option(None, "--kwh-price", help="electricity $/kWh"),
-           pue: float = typer.Option(None, "--pue", help="data-centre PUE"),
-           years: float = typer.Option(None, "--years", help="years over which owned hardware is amortised"),
+           kwh_price: float = option(None, "--kwh-price", name="kwh_price", help="electricity $/kWh"),
+           pue: float = option(None, "--pue", name="pue", help="data-centre PUE"),
+           years: float = option(None, "--years", name="years", help="years over which owned hardware is amortised"),
            checkpoint: str = typer.Option("async", "--checkpoint", help="async | sync checkpoint writes"),
            framework: str = typer.Option(None, "--framework", help="training stack id (default: the stack of each "
                                                                     "chip's runtime)"),
@@ -39,6 +42,10 @@ def report(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat
 
     from accelplan.errors import AccelplanError
 
+    if days is not None and chips is not None:
+        raise AccelplanError("--days and --chips ask different questions (chips needed for a deadline, or time on a "
+                             "fixed count): give one")
+    days = 90.0 if days is None and chips is None else days
     if not html_out and not png_dir:
         raise AccelplanError("report needs --html FILE and/or --png FOLDER")
     if available_only and not region:

@@ -154,6 +154,27 @@ class _Loader(_Base):  # type: ignore[misc,valid-type]
         return mapping
 
 
+_SCALAR_ERRORS = (ValueError, TypeError, KeyError, AttributeError, OverflowError, IndexError)
+
+
+def _guarded(tag: str) -> Any:
+    """PyYAML's constructor for `tag`, raising RefusedInputError where PyYAML lets a ValueError or KeyError out
+    (`0x_`, `2024-13-01`, `!!bool maybe`: the resolver's patterns admit them, the conversion does not)."""
+    construct = yaml.constructor.SafeConstructor.yaml_constructors[f"tag:yaml.org,2002:{tag}"]
+
+    def run(loader: Any, node: Node) -> Any:
+        try:
+            return construct(loader, node)
+        except _SCALAR_ERRORS as exc:
+            raise RefusedInputError(f"'{str(node.value)[:40]}' on line {_line(node)} is not a valid {tag} "
+                                    f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    return run
+
+
+for _tag in ("int", "float", "bool", "timestamp"):
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_tag}", _guarded(_tag))
+
+
 def describe(exc: yaml.YAMLError) -> str:
     """One line for a YAML error: a refusal as it is, a syntax error as its problem and where it is."""
     if isinstance(exc, RefusedInputError):
@@ -168,7 +189,10 @@ def describe(exc: yaml.YAMLError) -> str:
 
 def safe_load(text: str) -> Any:
     """`yaml.safe_load` with the limits above; raises yaml.YAMLError (RefusedInputError among them)."""
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+    except _SCALAR_ERRORS as exc:  # a tagged value PyYAML cannot convert (`!!binary`, `!!omap` already say so)
+        raise RefusedInputError(f"a value cannot be read: {str(exc).splitlines()[0] if str(exc) else exc!r}") from None
 
 
 def _depth(data: Any) -> int:

@@ -208,3 +208,24 @@ def test_json_model_file_with_a_duplicate_key_is_refused(tmp_path):
     with pytest.raises(CatalogError) as exc:
         load_model_file(p)
     assert "config.json" in one_line(exc.value) and "hidden_size" in str(exc.value)
+
+
+@pytest.mark.parametrize("value", ["yes", "on", "true"])
+def test_a_yaml_boolean_where_a_number_belongs_is_refused(tmp_path, value):
+    # YAML 1.1 reads yes/on as true, and pydantic would read true as 1: hbm_tb_s 1 TB/s, silently
+    data = yaml.safe_load(H100.read_text())
+    text = yaml.safe_dump({**data, "id": "x", "aliases": []}).replace("hbm_tb_s: 3.35", f"hbm_tb_s: {value}")
+    assert f"hbm_tb_s: {value}\n" in text
+    (tmp_path / "c.yaml").write_text(text)
+    with pytest.raises(CatalogError) as exc:
+        load_catalog([str(tmp_path)])
+    assert "hbm_tb_s" in one_line(exc.value) and "must be a number" in str(exc.value)
+
+
+@pytest.mark.parametrize("text", ["as_of: 2024-13-01", "n: 0x_", "n: !!int x", "b: !!bool maybe",
+                                  "t: 2001-12-14 99:59:43"])
+def test_a_scalar_yaml_cannot_convert_is_refused_with_its_line(text):
+    # PyYAML's resolver takes these for a date, an int or a bool, and its constructor then raises ValueError/KeyError
+    with pytest.raises(yamlio.RefusedInputError) as exc:
+        yamlio.safe_load("id: x\n" + text + "\n")
+    assert "line 2" in one_line(exc.value)

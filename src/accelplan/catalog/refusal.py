@@ -7,13 +7,14 @@ same `Field(ge=..., le=...)` constraints that refused it, so the range is stated
 
 from __future__ import annotations
 
+import functools
 import math
 import types
 import typing
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import annotated_types as at
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, ValidationInfo
 
 _RANGE_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number")
 
@@ -127,3 +128,18 @@ def _field_names(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         return [f.alias or name for name, f in tp.model_fields.items()]
     return []
+
+
+@functools.cache
+def _numeric(model: type[BaseModel], name: str) -> bool:
+    field = model.model_fields.get(name)
+    return field is not None and _strip(field.annotation)[0] in (int, float)
+
+
+def number_not_bool(model: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
+    """A before-validator for every field: refuse true/false where a number belongs. Pydantic reads them as 1 and 0,
+    and YAML reads yes, no, on and off as booleans, so `hbm_tb_s: yes` would be a silent 1 TB/s."""
+    if isinstance(value, bool) and info.field_name is not None and _numeric(model, info.field_name):
+        raise ValueError(f"must be a number, got {str(value).lower()} (YAML reads yes, no, on, off, true and false as "
+                         "booleans)")
+    return value

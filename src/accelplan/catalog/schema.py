@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from accelplan.catalog.refusal import number_not_bool
 
 TERA = 1e12
 GIGA = 1e9
@@ -71,6 +73,11 @@ RECOMPUTES: tuple[str, ...] = ("none", "selective", "full")
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _number_not_bool(cls, v: Any, info: ValidationInfo) -> Any:
+        return number_not_bool(cls, v, info)
 
 
 class Source(Strict):

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from accelplan import paths, yamlio
-from accelplan.catalog.refusal import explain
+from accelplan.catalog.refusal import explain, number_not_bool
 from accelplan.catalog.schema import Confidence
 from accelplan.errors import CatalogError
 
@@ -27,6 +27,11 @@ STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _number_not_bool(cls, v: Any, info: ValidationInfo) -> Any:
+        return number_not_bool(cls, v, info)
 
 
 # ---- plausible ranges (issue 13 sec. 3), shared with the user's overrides (options.py). Shipped extremes in

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from accelplan.catalog.refusal import number_not_bool
 from accelplan.catalog.schema import BoardW
 from accelplan.economics.data import (
     FailuresPer1000NodeDays,
@@ -52,6 +53,11 @@ class EconomicsOptions(BaseModel):
     planned_per_day: float | None = Field(default=None, ge=0, le=100)
     # availability and location
     region: str | None = None  # region group id or member code (US, EU, CN, DE, ...); None = report all groups
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _number_not_bool(cls, v: Any, info: ValidationInfo) -> Any:
+        return number_not_bool(cls, v, info)
 
     @field_validator("prices", "purchase_usd", "board_power_w")
     @classmethod

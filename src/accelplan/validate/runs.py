@@ -15,11 +15,11 @@ from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from accelplan import paths, yamlio
 from accelplan.catalog.loader import Catalog, load_catalog
-from accelplan.catalog.refusal import explain
+from accelplan.catalog.refusal import explain, number_not_bool
 from accelplan.catalog.schema import (
     Attention,
     Chip,
@@ -53,6 +53,11 @@ class _Entry(BaseModel):
     """A part of a run: unknown keys are kept out (sources add their own), numbers must be finite."""
 
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _number_not_bool(cls, v: Any, info: ValidationInfo) -> Any:
+        return number_not_bool(cls, v, info)
 
 
 class RunModel(_Entry):

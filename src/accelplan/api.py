@@ -71,6 +71,30 @@ class CompareRow(BaseModel):
     note: str = ""
     estimate: Estimate | None = None
     economics: Any = None  # accelplan.economics.Economics: cost, energy, goodput, availability (typed lazily)
+    estimate_command: str = ""  # the `accelplan estimate` line that reproduces this row's plan and throughput
+
+
+def estimate_command(w: Workload, chip: str, system: System, plan: Plan, stack_id: str | None,
+                     stack_version: str | None) -> str:
+    """The `accelplan estimate` command line that evaluates PLAN on this workload, chip, system and stack."""
+    parts = ["accelplan estimate", f"-c {chip}", f"-n {plan.chips}", f"-m {w.model.id}", f"--tokens {w.tokens:g}",
+             f"--seq-len {w.seq_len}", f"--global-batch {w.global_batch}", f"--precision {w.precision}",
+             f"--system {system.id}", f"--tp {plan.tp}", f"--pp {plan.pp}", f"--cp {plan.cp}", f"--ep {plan.ep}",
+             f"--vpp {plan.vpp}", f"--micro-batch {plan.micro_batch}", f"--recompute {plan.recompute}",
+             f"--zero {plan.zero}", "--sp" if plan.sequence_parallel else "--no-sp"]
+    if plan.recompute_layers:
+        parts.append(f"--recompute-layers {plan.recompute_layers}")
+    if plan.optimizer_dtype:
+        parts.append(f"--optimizer-dtype {plan.optimizer_dtype}")
+    if plan.offload_activations:
+        parts.append("--offload-activations")
+    if plan.offload_optimizer:
+        parts.append("--offload-optimizer")
+    if stack_id:
+        parts.append(f"--framework {stack_id}")
+    if stack_version:
+        parts.append(f"--framework-version {stack_version}")
+    return " ".join(parts)
 
 
 class Comparison(BaseModel):
@@ -389,7 +413,8 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
             return _empty_row(c, s, "; ".join(x for x in (note, why) if x))
         return CompareRow(chip=c.id, name=c.name, vendor=c.vendor, status=c.status, system=s.id, chips=e.chips,
                           days=e.days, tokens_per_s=e.tokens_per_s, mfu=e.mfu, chip_hours=e.chip_hours, plan=e.plan,
-                          note=note, estimate=e, economics=econ or economics_of(w, c, s, e, opts))
+                          note=note, estimate=e, economics=econ or economics_of(w, c, s, e, opts),
+                          estimate_command=estimate_command(w, c.id, s, e.plan, st.id, st.version))
 
     # chips are independent and numpy releases the GIL inside the big array operations
     with ThreadPoolExecutor(max_workers=max(1, min(len(chips_cat), os.cpu_count() or 1, 4))) as pool:
@@ -417,11 +442,42 @@ def equivalent(workload: Workload, chip_x: str, n_x: int, chip_y: str, assumptio
     if ex is None:
         raise PlanError(f"no plan of {workload.model.id} fits on {n_x} x {cx.id}")
     days = workload.tokens / ex.tokens_per_s / SECONDS_PER_DAY
-    ey = chips_needed(workload, cy, sy, days, assumptions=assumptions, calibration=calibration, stack=sty)
-    return {"x": ex.model_dump(), "y": None if ey is None else ey.model_dump(),
-            "ratio": None if ey is None else ey.chips / n_x,
-            "note": "Y's count is the smallest size (whole nodes x 2^k or 3 x 2^k) whose best plan is at least "
-                    "as fast as X's best plan"}
+    memo: dict[int, Estimate | None] = {}
+    ey = chips_needed(workload, cy, sy, days, assumptions=assumptions, calibration=calibration, stack=sty, memo=memo)
+    exact = None
+    if ey is not None:
+        below = max((n for n, e in memo.items() if n < ey.chips and (e is None or e.tokens_per_s < ex.tokens_per_s)),
+                    default=0)
+        exact = _narrow(workload, cy, sy, ex.tokens_per_s, below, ey, assumptions, calibration, sty)
+    return {"x": ex.model_dump(), "y": None if exact is None else exact.model_dump(),
+            "y_ladder": None if ey is None else ey.model_dump(),
+            "chips_exact": None if exact is None else exact.chips, "chips_ladder": None if ey is None else ey.chips,
+            "ratio": None if exact is None else exact.chips / n_x,
+            "note": "Y's count is the fewest whole nodes whose best plan is at least as fast as X's best plan, found "
+                    "by narrowing between the planner's ladder sizes (whole nodes x 2^k or 3 x 2^k); throughput is not "
+                    "monotone in chips (the batch must divide evenly), so a count between the scanned ones may also "
+                    "match"}
+
+
+NARROW_POINTS = 12  # plan searches per narrowing round in `equivalent`
+
+
+def _narrow(workload: Workload, chip: Chip, system: System, need: float, lo: int, hi: Estimate,
+            assumptions: Assumptions, calibration: object | None, stack: Stack) -> Estimate:
+    """The fewest whole nodes in (lo, hi.chips] whose best plan reaches `need` tokens/s: scan about NARROW_POINTS
+    counts, keep the interval below the first that reaches it, and repeat until the step is one node."""
+    node = system.chips_per_node
+    best = hi
+    lo_n, hi_n = lo // node, hi.chips // node  # in nodes; hi_n reaches `need`, lo_n does not (or is 0)
+    while hi_n - lo_n > 1:
+        step = max(1, -(-(hi_n - lo_n) // NARROW_POINTS))
+        for k in range(lo_n + step, hi_n, step):
+            e = best_estimate(workload, chip, system, k * node, assumptions, calibration, stack)
+            if e is not None and e.tokens_per_s >= need:
+                best, hi_n = e, k  # the answer is at most k nodes
+                break
+            lo_n = k  # k nodes fall short: the answer is above
+    return best
 
 
 __all__ = ["Estimate", "Comparison", "CompareRow", "compare", "estimate", "search_plans", "equivalent",

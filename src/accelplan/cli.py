@@ -31,7 +31,7 @@ def _console():  # noqa: ANN202
     from rich.console import Console
 
     # a pipe or file gets a wide table rather than rich's 80-column default
-    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 180)
+    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 180, highlight=False)
 
 
 def _catalog(extra: list[str] | None):  # noqa: ANN202
@@ -613,7 +613,9 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
             price: list[str] = PriceOpt, power: list[str] = PowerOpt, kwh_price: float = KwhOpt, pue: float = PueOpt,
             years: float = YearsOpt, checkpoint: str = CheckpointOpt, framework: str = FrameworkOpt,
             framework_version: str = FrameworkVersionOpt, calibration: str = CalibrationOpt,
-            assume: list[str] = AssumeOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
+            assume: list[str] = AssumeOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt,
+            wide: bool = typer.Option(False, "--wide", help="every column (system, goodput, interruptions, tCO2e, "
+                                                            "notes) in one wide table")) -> None:
     """Several chips on one workload: how many, how long, how much, and can it be bought.
 
     With no arguments: an openPangu-2.0-class 505B MoE on 20T tokens within 90 days on Ascend 910B/910C, H100,
@@ -643,11 +645,18 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     head = (f"{res.model} on {res.tokens / 1e12:g}T tokens, seq {res.seq_len}, global batch {res.global_batch}, "
             f"{res.precision}: " + (f"chips needed to finish in {res.days:g} days" if res.mode == "deadline"
                                     else f"time on {res.chips} chips"))
+    # narrow by default (readable in 100 columns: cells wrap, never cut); --wide adds system, goodput, interruptions,
+    # tCO2e and puts notes in the table
     t = Table(title=head)
     money = ("chips", "days", "MFU", "goodput", "interrupts", "cloud $M", "owned $M", "MWh", "tCO2e")
-    for col in ("chip", "system", *money, f"in {res.region}" if res.region else "US / CN", "plan tp/pp/dp/ep",
-                "note"):
-        t.add_column(col, justify="right" if col in money else "left")
+    wide = wide or con.width >= 170
+    shown = [c for c in ("chip", "system", *money, "avail", "plan", "note")
+             if wide or c not in ("system", "goodput", "interrupts", "owned $M", "tCO2e", "note")]
+    label = {"avail": f"in {res.region}" if res.region else "US / CN", "plan": "plan"}
+    for col in shown:
+        t.add_column(label.get(col, col), justify="right" if col in money else "left", overflow="fold",
+                     no_wrap=col == "chip", min_width=10 if col == "avail" else None)
+    notes: list[str] = []
     for r in res.rows:
         p, e = r.plan, r.economics
         avail = "-"
@@ -656,14 +665,27 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
             avail = (e.availability.status if e.availability is not None
                      else f"{_SHORT_STATUS.get(by.get('US', ''), '?')} / {_SHORT_STATUS.get(by.get('CN_MO', ''), '?')}")
         elapsed = e.effective_days if e is not None and e.effective_days else r.days
-        t.add_row(r.chip, r.system, _fmt(r.chips) if r.chips else "-", _days_range(elapsed, r.estimate),
-                  f"{r.mfu:.1%}" if r.mfu else "-", f"{e.goodput_pct:.1f}%" if e else "-",
-                  f"{e.expected_interruptions:,.0f}" if e and e.expected_interruptions is not None else "-",
-                  (_musd(e.cloud_cost_usd) if e.cloud_cost_usd else "no price") if e else "-",
-                  (_musd(e.owned_cost_usd) if e.owned_cost_usd else "unknown") if e else "-",
-                  _fmt(e.energy_mwh, digits=0) if e else "-", _fmt(e.tco2e, digits=0) if e else "-", avail,
-                  f"{p.tp}/{p.pp}/{p.dp}/{p.ep}" if p else "-", r.note)
+        chip = r.chip
+        if r.note and not wide:
+            notes.append(f"[{len(notes) + 1}] {r.chip}: {r.note}")
+            chip = f"{r.chip} [{len(notes)}]"
+        cells = {"chip": chip, "system": r.system, "chips": _fmt(r.chips) if r.chips else "-",
+                 "days": _days_range(elapsed, r.estimate), "MFU": f"{r.mfu:.1%}" if r.mfu else "-",
+                 "goodput": f"{e.goodput_pct:.1f}%" if e else "-",
+                 "interrupts": f"{e.expected_interruptions:,.0f}" if e and e.expected_interruptions is not None else "-",
+                 "cloud $M": (_musd(e.cloud_cost_usd) if e.cloud_cost_usd else "no price") if e else "-",
+                 "owned $M": (_musd(e.owned_cost_usd) if e.owned_cost_usd else "unknown") if e else "-",
+                 "MWh": _fmt(e.energy_mwh, digits=0) if e else "-", "tCO2e": _fmt(e.tco2e, digits=0) if e else "-",
+                 "avail": avail, "plan": _plan_cell(p), "note": r.note}
+        t.add_row(*(cells[c] for c in shown))
     con.print(t)
+    for n in notes:
+        con.print(f"[yellow]{n}[/yellow]")
+    if any(r.estimate_command for r in res.rows):
+        con.print("[dim]each row's plan, reproduced (step breakdown, memory): "
+                  "`accelplan estimate` with the line in --json rows[].estimate_command, e.g.[/dim]")
+        first = next(r for r in res.rows if r.estimate_command)
+        con.print(f"[dim]  {first.estimate_command}[/dim]", soft_wrap=True)
     no_price = [r.chip for r in res.rows if r.economics is not None and r.economics.cloud_cost_usd is None]
     if no_price:
         con.print(f"[yellow]no public cloud price: {', '.join(no_price)} (--price CHIP=USD sets one; --json says why)"
@@ -690,6 +712,14 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
         con.print("[dim]US / CN: can it be bought there (yes, licence, no, risky, restricted by the importer, ?); "
                   "--region R for one region group with the rule and its date.[/dim]")
     con.print(f"[dim]{res.disclaimer}[/dim]")
+
+
+def _plan_cell(p: Any) -> str:
+    """Every dimension of a plan (tp x pp x dp x cp is the chip count), in words that wrap at spaces."""
+    if p is None:
+        return "-"
+    return (f"tp{p.tp} pp{p.pp} dp{p.dp} cp{p.cp} ep{p.ep} vpp{p.vpp} mb{p.micro_batch} "
+            f"{_rc(p)} zero{p.zero}")
 
 
 def _days_range(days: float | None, est: Any) -> str:
@@ -733,8 +763,10 @@ def equiv(x: str = typer.Option(..., "--from", help="chip X"),
     if ey is None:
         con.print(f"[red]no cluster of {y} up to the search limit matches it[/red]")
         raise typer.Exit(1)
-    con.print(f"{ey['chips']} x {ey['chip']}: {ey['tokens_per_s']:,.0f} tokens/s (MFU {ey['mfu']:.1%}), "
+    con.print(f"{ey['chips']:,} x {ey['chip']}: {ey['tokens_per_s']:,.0f} tokens/s (MFU {ey['mfu']:.1%}), "
               f"{ey['days']:.1f} days  ->  {res['ratio']:.2f} {ey['chip']} per {ex['chip']}")
+    if res["chips_ladder"] != ey["chips"]:
+        con.print(f"(the planner's ladder size above it: {res['chips_ladder']:,} x {ey['chip']})")
     con.print(f"[dim]{res['note']}[/dim]")
     avs = res.get("availability", {})
     for cid, av in avs.items():

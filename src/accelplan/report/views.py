@@ -17,9 +17,10 @@ from typing import Any
 
 from accelplan.catalog.schema import ModelSpec, Plan
 
-# CompareRow fields shown in fixed columns; any other scalar field becomes a column of its own.
+# CompareRow fields shown in fixed columns (the estimate command is in the plan cell's title and the JSON); any other
+# scalar field becomes a column of its own.
 BASE_FIELDS = ("chip", "name", "vendor", "status", "system", "chips", "days", "tokens_per_s", "mfu", "chip_hours",
-               "plan", "note", "estimate")
+               "plan", "note", "estimate", "estimate_command")
 # plotly's default qualitative colours (D3 category10): one colour per chip, the same in every plot
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf", "#393b79", "#ad494a")
@@ -175,7 +176,8 @@ def table(comparison: Any) -> dict[str, Any]:
     """Columns [{key, label, numeric}] and rows [{key: text}] of a comparison, formatted for people."""
     base = [("chip", "chip", False), ("status", "status", False), ("system", "system", False),
             ("chips", "chips", True), ("days", "days", True), ("tokens_per_s", "tokens/s (80% range)", True),
-            ("mfu", "MFU", True), ("chip_hours", "chip-hours", True), ("plan", "plan (tp/pp/dp/cp/ep, micro-batch)", False),
+            ("mfu", "MFU", True), ("chip_hours", "chip-hours", True),
+            ("plan", "plan (tp/pp/dp/cp/ep, vpp, micro-batch, recompute, ZeRO)", False),
             ("stack", "training stack", False)]
     dumps = [jsonable(r.model_dump(mode="json")) for r in comparison.rows]
     extra = _extra_columns(dumps)
@@ -190,7 +192,8 @@ def table(comparison: Any) -> dict[str, Any]:
             "tokens_per_s": _with_range(r.tokens_per_s, r.estimate),
             "mfu": f"{r.mfu:.1%}" if r.mfu else "-",
             "chip_hours": f"{r.chip_hours:,.0f}" if r.chip_hours else "-",
-            "plan": f"{p.tp}/{p.pp}/{p.dp}/{p.cp}/{p.ep}, mb {p.micro_batch}" if p else "-",
+            "plan": (f"{p.tp}/{p.pp}/{p.dp}/{p.cp}/{p.ep}, vpp {p.vpp}, mb {p.micro_batch}, {p.recompute}, "
+                     f"ZeRO-{p.zero}") if p else "-",
             "stack": r.estimate.stack.removeprefix("stack: ").split(" (")[0] if r.estimate is not None else "-",
             "note": r.note or "",
         }

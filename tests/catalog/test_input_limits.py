@@ -229,3 +229,11 @@ def test_a_scalar_yaml_cannot_convert_is_refused_with_its_line(text):
     with pytest.raises(yamlio.RefusedInputError) as exc:
         yamlio.safe_load("id: x\n" + text + "\n")
     assert "line 2" in one_line(exc.value)
+
+
+def test_load_file_reads_a_yaml_file_and_refuses_a_directory(tmp_path):
+    f = tmp_path / "grid.yaml"
+    f.write_text("chips: [h100-sxm]\n")
+    assert yamlio.load_file(f, "grid file") == {"chips": ["h100-sxm"]}
+    with pytest.raises(AccelplanError, match="grid file .* is a directory"):
+        yamlio.load_file(tmp_path, "grid file")

@@ -102,6 +102,8 @@ class ChipPrices(_Strict):
 
 
 class Sourced(_Strict):
+    """A default with its source; each use below is a subclass that gives `value` its own range."""
+
     value: float = Field(gt=0)
     source: str
     confidence: Confidence
@@ -231,8 +233,9 @@ class NodeFailureRate(_Strict):
 
 
 class ChipShare(_Strict):
-    chip_counts: dict[str, Annotated[int, Field(ge=0)]]
-    total: int = Field(gt=0)
+    # interruptions by cause in one published campaign: 419 in all for Llama 3's 54 days; a million is the bound
+    chip_counts: dict[str, Annotated[int, Field(ge=0, le=1_000_000)]]
+    total: int = Field(gt=0, le=1_000_000)
     source: str
     confidence: Confidence
 
@@ -244,7 +247,7 @@ class ChipShare(_Strict):
 
 
 class Planned(_Strict):
-    count: int = Field(ge=0)
+    count: int = Field(ge=0, le=1_000_000)  # planned interruptions: 47 in Llama 3's 54 days
     days: float = Field(gt=0, le=36_500)
     source: str
     confidence: Confidence

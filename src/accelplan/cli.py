@@ -28,10 +28,13 @@ def _num(default: Any, *decls: str, name: str, help: str) -> Any:  # noqa: A002
 
 
 def _console():  # noqa: ANN202
+    import os
+
     from rich.console import Console
 
-    # a pipe or file gets a wide table rather than rich's 80-column default
-    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 180, highlight=False)
+    # a pipe or file gets a wide table rather than rich's 80-column default, unless COLUMNS says otherwise
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 180
+    return Console(soft_wrap=False, width=width, highlight=False)
 
 
 def _catalog(extra: list[str] | None):  # noqa: ANN202

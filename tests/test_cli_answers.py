@@ -95,3 +95,14 @@ def test_compare_json_is_strict_json():
     res = cli("compare", "-c", "ascend-910b", "-c", "tpu-v5p", "-n", "64", *SMALL, "--json")
     assert res.returncode == 0, res.stderr
     _strict(res.stdout)
+
+
+def test_chips_without_figures_say_why_and_fp8_only_chips_are_modelled_at_fp8():
+    res = cli("compare", "-c", "ascend-910b1", "-c", "ascend-950pr", "-n", "64", *SMALL, "--json")
+    rows = {r["chip"]: r for r in _strict(res.stdout)["rows"]}
+    assert "cannot be modelled" in rows["ascend-910b1"]["note"] and "memory capacity" in rows["ascend-910b1"]["note"]
+    assert "bf16 peak unknown" in rows["ascend-950pr"]["note"] and "--precision fp8" in rows["ascend-950pr"]["note"]
+    fp8 = _strict(cli("compare", "-c", "ascend-950pr", "-n", "64", *SMALL, "--precision", "fp8", "--json").stdout)
+    row = fp8["rows"][0]
+    assert row["tokens_per_s"] and row["status"] == "announced" and "announced" in row["note"]
+    assert "bf16_peak_from_fp8_ratio" in row["estimate"]["efficiency_basis"]

@@ -16,7 +16,7 @@ from accelplan.errors import AccelplanError, PlanError
 from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.collectives import Fabric
 from accelplan.perf.costs import ATTENTION_CONVENTION, model_costs
-from accelplan.perf.kernels import Rates
+from accelplan.perf.kernels import Rates, modelling_gap
 from accelplan.perf.step import MEMORY_TERMS, TIME_TERMS, PlanArrays, StepArrays, evaluate
 from accelplan.plan.search import SearchResult, search
 
@@ -175,8 +175,9 @@ def make_workload(model: ModelSpec | str, tokens: float = DEFAULT_TOKENS, seq_le
 
 def check_system(chip: Chip, system: System) -> None:
     """A system is built around one chip: pairing it with another would model the wrong network silently."""
-    if system.chip != chip.id:
-        raise PlanError(f"--system '{system.id}' is built for {system.chip}, not {chip.id}; omit --system for "
+    if system.chip != chip.id and chip.id not in system.default_for:
+        built = ", ".join(dict.fromkeys([system.chip, *system.default_for]))
+        raise PlanError(f"--system '{system.id}' is built for {built}, not {chip.id}; omit --system for "
                         f"{chip.id}'s default system")
 
 
@@ -245,6 +246,9 @@ def estimate(workload: Workload, chip: Chip | str, plan: Plan, system: System | 
     c = cat.chip(chip) if isinstance(chip, str) else chip
     s = (cat.system(system) if isinstance(system, str) else system) if system else cat.default_system(c)
     check_system(c, s)
+    gap = modelling_gap(c, workload.precision)
+    if gap:
+        raise PlanError(gap)
     st, note = resolve_stack(c, framework, framework_version, cat)
     check_plan(workload, s, plan)
     arr = evaluate(workload, s, c, PlanArrays.from_plans([plan]), assumptions, calibration, stack=st)
@@ -267,6 +271,9 @@ def search_plans(workload: Workload, chip: Chip | str, chips: int, system: Syste
     c = cat.chip(chip) if isinstance(chip, str) else chip
     s = (cat.system(system) if isinstance(system, str) else system) if system else cat.default_system(c)
     check_system(c, s)
+    gap = modelling_gap(c, workload.precision)
+    if gap:
+        raise PlanError(gap)
     st, _ = resolve_stack(c, framework, framework_version, cat)
     return search(workload, s, c, chips, fixed=fixed, assumptions=assumptions, calibration=calibration, stack=st)
 
@@ -396,6 +403,9 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
             st, _ = resolve_stack(c, framework, framework_version, cat)
         except AccelplanError as exc:
             return _empty_row(c, s, str(exc))
+        gap = modelling_gap(c, w.precision)
+        if gap:
+            return _empty_row(c, s, gap)
         note = "" if c.status == "shipping" else f"{c.status}: figures are not measured products"
         if any("unknown" in x for x in Fabric.assumptions(s, assumptions, calibration)):
             note = "; ".join(x for x in (note, "network bandwidth assumed (not in the catalog)") if x)

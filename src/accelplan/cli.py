@@ -546,6 +546,8 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
     import time
 
     from accelplan.api import _estimate_from, check_system, economics_of, resolve_stack, search
+    from accelplan.errors import PlanError
+    from accelplan.perf.kernels import modelling_gap
 
     _positive_chips(chips)
     cat = _catalog(catalog)
@@ -553,6 +555,9 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
     c = cat.chip(chip_id)
     s = cat.system(system) if system else cat.default_system(c)
     check_system(c, s)
+    gap = modelling_gap(c, w.precision)
+    if gap:
+        raise PlanError(gap)
     t0 = time.perf_counter()
     cal = _calibration(calibration)
     econ = _economics(region, None, None, None, None, "async")

@@ -35,6 +35,13 @@ class Assumptions(BaseModel):
                                 "PCIe Gen5 x16 is 64 GB/s per direction, of which ~50 is achieved by large DMA copies")
 
     # ---- kernels -----------------------------------------------------------------------------------------------
+    bf16_peak_from_fp8_ratio: float = Field(
+        2.0, ge=1, le=4,
+        description="where a chip's bf16 peak is unknown but its fp8 peak is published (announced chips such as the "
+                    "Ascend 950), fp8 training still runs attention and the logits in bf16: their rate is taken as the "
+                    "fp8 peak over this ratio, and the output says so. Dense fp8 is 2x bf16 on 15 of the 20 catalog "
+                    "chips with both peaks and 1x on the rest (Gaudi 3, TPU v5p/v6e, Trainium 1), so 2 is the "
+                    "conservative end")
     gemm_sustained_fraction: float = Field(
         0.75, gt=0, le=1,
         description="GEMM and attention throughput inside a training step relative to the same kernels measured alone "

@@ -57,11 +57,14 @@ class Rates:
         mm8 = (eff.matmul_fp8 if eff and eff.matmul_fp8 else mm)
         if calibration is not None:
             mm, mm8, mem, basis = calibration.efficiencies(chip, mm, mm8, mem)  # type: ignore[attr-defined]
+        gap = modelling_gap(chip, precision)
+        if gap or chip.hbm_bytes_per_s is None:
+            raise PlanError(gap or f"chip '{chip.id}' has no HBM bandwidth in the catalog")
         bf16 = chip.peak_flops_per_s("bf16") or chip.peak_flops_per_s("fp16")
-        if bf16 is None:
-            raise PlanError(f"chip '{chip.id}' has no bf16/fp16 peak in the catalog (unknown), so it cannot be modelled")
-        if chip.hbm_bytes_per_s is None:
-            raise PlanError(f"chip '{chip.id}' has no HBM bandwidth in the catalog (unknown)")
+        if bf16 is None:  # fp8 training on a chip that publishes only fp8 (and lower) peaks
+            bf16 = (chip.peak_flops_per_s("fp8") or 0.0) / a.bf16_peak_from_fp8_ratio
+            basis += (f"; bf16 peak unknown: attention and logits at the fp8 peak / {a.bf16_peak_from_fp8_ratio:g} "
+                      "(assumption bf16_peak_from_fp8_ratio)")
         sustained = a.gemm_sustained_fraction
         if precision == "fp8":
             p8 = chip.peak_flops_per_s("fp8")
@@ -144,3 +147,21 @@ def _attention_efficiency(chip: Chip, mm: float, a: Assumptions, kernel: str) ->
         return eff.attention_fwd, eff.attention_bwd, eff.attention_basis
     return (mm * a.attention_fwd_to_gemm, mm * a.attention_bwd_to_gemm,
             "default: no attention measurement for this chip; its MAMF x the median ratio of the measured chips")
+
+
+def modelling_gap(chip: Chip, precision: str) -> str | None:
+    """Why CHIP cannot be modelled at PRECISION (an unknown figure the step model needs), or None when it can."""
+    missing = [what for what, v in (("memory capacity", chip.hbm_gb), ("HBM bandwidth", chip.hbm_tb_s)) if v is None]
+    peaks = {k: v for k, v in chip.peak_tflops.model_dump().items() if v}
+    if precision == "fp8":
+        if "fp8" not in peaks or "fp8" in chip.unsupported:
+            missing.append("fp8 peak")
+    elif not (peaks.get("bf16") or peaks.get("fp16")):
+        missing.append(f"{precision} peak")
+    if not missing:
+        return None
+    have = ", ".join(f"{k} {v:,.0f} TFLOPS" for k, v in peaks.items()) or "none"
+    hint = " (try --precision fp8)" if "fp8" in peaks and precision != "fp8" else ""
+    status = "" if chip.status == "shipping" else f" ({chip.status})"
+    return (f"chip '{chip.id}'{status} cannot be modelled at {precision}: {', '.join(missing)} unknown in the catalog; "
+            f"published peaks: {have}{hint}")

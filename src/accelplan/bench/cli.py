@@ -27,13 +27,32 @@ def register(app: typer.Typer) -> None:
         from accelplan.bench.profile import save_profile
         from accelplan.bench.run import run_bench
 
+        if out is not None:
+            _check_out(out)  # before the benchmark, not after minutes of it
         profile = _run_with_progress(run_bench, device, quick, chip)
         if out is not None:
-            save_profile(profile, out)
+            try:
+                save_profile(profile, out)
+            except OSError as exc:
+                from accelplan.errors import AccelplanError
+
+                raise AccelplanError(f"--out {str(out)!r}: cannot be written ({exc.strerror or exc})") from None
         if json_out:
             sys.stdout.write(json.dumps(profile.model_dump(mode="json"), indent=2) + "\n")
             return
         _print(profile, out)
+
+
+def _check_out(out: Path) -> None:
+    """--out as the paths policy has it (its folder exists, it is no directory), and a folder we may write in."""
+    import os
+
+    from accelplan.errors import AccelplanError
+    from accelplan.paths import output_file
+
+    folder = output_file(out, "--out").resolve().parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise AccelplanError(f"--out {str(out)!r}: folder {str(folder)!r} is not writable")
 
 
 def _run_with_progress(run_bench: Any, device: str | None, quick: bool, chip: str | None) -> Any:
@@ -72,7 +91,11 @@ def _print(profile: Any, out: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from accelplan.bench.run import low_references
+
     con = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+    ref = profile.references
+    low = low_references(ref, profile.llc_bytes)
     chip = profile.chip or "no catalog chip (figures are absolute; no catalog peak to compare with)"
     con.print(f"[bold]{profile.device}[/bold]: {profile.device_name} -> {chip}   [dim]{profile.chip_match}[/dim]")
     con.print(f"[dim]torch {profile.versions.get('torch')}, {profile.date}, host {profile.host}, "
@@ -82,18 +105,24 @@ def _print(profile: Any, out: Path | None) -> None:
     t = Table(title="GEMM  C = A @ B  (2mnk FLOP)", title_justify="left")
     for col in ("m x n x k", "dtype", "TFLOP/s", "catalog peak", "of peak", "check"):
         t.add_column(col, justify="left" if col in ("m x n x k", "dtype") else "right")
+    mm = ref.plain_matmul
     for p in profile.gemm:
-        t.add_row(f"{p.m}x{p.n}x{p.k}", p.dtype, f"{p.tflops:,.2f}", _peak(p.catalog_peak_tflops, "TFLOP/s"),
-                  _pct(p.tflops, p.catalog_peak_tflops), "ok" if p.verified else f"FAILED {p.max_rel_error:.1e}")
+        check = "ok" if p.verified else f"FAILED {p.max_rel_error:.1e}"
+        if "matmul" in low and mm and (p.m, p.n, p.k, p.dtype) == (mm.m, mm.n, mm.k, mm.dtype):
+            check = _low(check, low["matmul"], "matmul")
+        t.add_row(f"{p.m}x{p.n}x{p.k}", p.dtype, _tflops(p.tflops), _peak(p.catalog_peak_tflops, "TFLOP/s"),
+                  _pct(p.tflops, p.catalog_peak_tflops), check)
     con.print(t)
 
     t = Table(title="Memory bandwidth  (copy: 2 x bytes, triad: 3 x bytes)", title_justify="left")
     for col in ("kernel", "buffer", "rotated over", "GB/s", "catalog HBM", "of peak", "check"):
         t.add_column(col, justify="left" if col == "kernel" else "right")
     for p in profile.bandwidth:
+        check = "ok" if p.verified else "FAILED"
+        if "copy" in low and ref.plain_copy and (p.kernel, p.buffer_bytes) == ("copy", ref.plain_copy.buffer_bytes):
+            check = _low(check, low["copy"], "copy")
         t.add_row(p.kernel, f"{p.buffer_bytes / 2**20:,.0f} MiB", f"{p.rotation_bytes / 2**20:,.0f} MiB",
-                  f"{p.gb_s:,.1f}", _peak(p.catalog_peak_gb_s, "GB/s"), _pct(p.gb_s, p.catalog_peak_gb_s),
-                  "ok" if p.verified else "FAILED")
+                  f"{p.gb_s:,.1f}", _peak(p.catalog_peak_gb_s, "GB/s"), _pct(p.gb_s, p.catalog_peak_gb_s), check)
     con.print(t)
 
     t = Table(title="Attention  SDPA causal  (forward 2bhs²d FLOP, backward 2.5 x forward)", title_justify="left")
@@ -108,15 +137,16 @@ def _print(profile: Any, out: Path | None) -> None:
                   _attention_check(p))
     con.print(t)
 
-    ref = profile.references
     if ref.plain_matmul:
         r = ref.plain_matmul
-        con.print(f"plain torch.matmul {r.m}x{r.n}x{r.k} {r.dtype}: best {r.best_tflops:,.2f} TFLOP/s; bench "
-                  f"{r.bench_tflops:,.2f} ({r.bench_tflops / r.best_tflops:.1%} of it)")
+        con.print(f"plain torch.matmul {r.m}x{r.n}x{r.k} {r.dtype}: best {_tflops(r.best_tflops)} TFLOP/s; bench "
+                  f"{_tflops(r.bench_tflops)} ({r.bench_tflops / r.best_tflops:.1%} of it"
+                  + (": [yellow]low[/yellow], see the warning below)" if "matmul" in low else ")"))
     if ref.plain_copy:
         r = ref.plain_copy
         con.print(f"plain dst.copy_(src) {r.buffer_bytes / 2**20:,.0f} MiB: best {r.best_gb_s:,.1f} GB/s; bench copy "
-                  f"{r.bench_gb_s:,.1f} ({r.bench_gb_s / r.best_gb_s:.1%} of it)")
+                  f"{r.bench_gb_s:,.1f} ({r.bench_gb_s / r.best_gb_s:.1%} of it"
+                  + (": [yellow]low[/yellow], see the warning below)" if "copy" in low else ")"))
     for line in _model_efficiencies(profile):
         con.print(line)
     for u in profile.unsupported:
@@ -125,6 +155,12 @@ def _print(profile: Any, out: Path | None) -> None:
         con.print(f"[yellow]warning[/yellow] {w}")
     if out is not None:
         con.print(f"wrote {out}")
+
+
+def _low(check: str, ratio: float, plain: str) -> str:
+    """The check column of the point measured against a plain reference that came out low: never a bare "ok"."""
+    low = f"LOW: {ratio:.1%} of plain {plain}"
+    return low if check == "ok" else f"{check}, {low}"
 
 
 def _tflops(value: float) -> str:
@@ -156,7 +192,13 @@ def _model_efficiencies(profile: Any) -> list[str]:
     except AccelplanError as exc:
         return [f"[red]model efficiencies not usable:[/red] {exc}"]
     measured = (profile.large_gemm_flops_per_s("bf16"), profile.large_gemm_flops_per_s("fp8"), profile.copy_bytes_per_s())
-    parts = [f"{name} {value:.3f}" + (" (measured)" if rate is not None else " (not measured: default kept)")
+    from accelplan.bench.run import low_references
+
+    low = low_references(profile.references, profile.llc_bytes)
+    suspect = {"matmul": "matmul" in low, "memory": "copy" in low}  # a figure the same run's plain loop beat by far
+    parts = [f"{name} {value:.3f}" + (" (not measured: default kept)" if rate is None else
+                                      " (measured, but low against its plain reference: see the warning)"
+                                      if suspect.get(name) else " (measured)")
              for name, value, rate in zip(("matmul", "matmul_fp8", "memory"), got[:3], measured, strict=True)]
     lines = [f"model efficiencies for {c.id}: " + ", ".join(parts)
              + "  [dim](matmul: best bf16 GEMM with all dims >= 4096 / catalog bf16 peak; memory: best copy / catalog HBM)[/dim]"]

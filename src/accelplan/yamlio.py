@@ -8,7 +8,9 @@ catalog and the published runs are read on every command). Both readers refuse, 
 - aliases standing for more than `MAX_ALIAS_EXPANSION` nodes and characters in all: 483 bytes of nested aliases
   (a "billion laughs" file) stand for 10^9 nodes, which ran for 77 s and then ran out of memory;
 - an alias inside the node it names (a recursive structure);
-- nesting deeper than `MAX_DEPTH`: the deepest shipped file is 6 levels, and serialising fails near 1,000.
+- nesting deeper than `MAX_DEPTH`: the deepest shipped file is 6 levels, and serialising fails near 1,000;
+- more than `MAX_NODES` values in one document (a file of `1,1,1,...` within the size limit took 87 s);
+- a scalar that YAML resolves as a number, date or boolean but cannot convert (`0x_`, `2024-13-01`).
 
 The file size limit is `paths.MAX_INPUT_BYTES`, applied by `load_file` before anything is read.
 """
@@ -16,6 +18,7 @@ The file size limit is `paths.MAX_INPUT_BYTES`, applied by `load_file` before an
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
@@ -35,10 +38,15 @@ MAX_DEPTH = 32
 # nodes plus scalar characters that aliases may add to a document: a config reusing a few blocks adds hundreds to
 # thousands; a "billion laughs" file adds 10^9
 MAX_ALIAS_EXPANSION = 100_000
+# nodes in one document: the largest shipped file (the 163 published runs) has 12,548; a 16 MiB file of `1,1,1,...`
+# has 8 million, which took 87 s to read
+MAX_NODES = 200_000
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)
 
 
 class RefusedInputError(yaml.YAMLError, AccelplanError):
-    """YAML or JSON that parses but is refused: a duplicate key, an alias bomb, recursion or deep nesting."""
+    """YAML or JSON that parses but is refused: a duplicate key, an alias bomb, recursion, deep nesting, too many
+    values, or a scalar that cannot be converted."""
 
 
 def _line(node: Node) -> int:
@@ -187,23 +195,47 @@ def describe(exc: yaml.YAMLError) -> str:
     return f"not valid YAML: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
 
 
+def _node_bound(text: str) -> int:
+    """An upper bound on the nodes of a document, from its text: every node but the first follows one of these
+    separators, and none brings more than two (`a: b` brings the mapping and the value)."""
+    return 2 * sum(text.count(c) for c in ",\n[{-:?") + 2
+
+
+def check_node_count(text: str) -> None:
+    """Refuse a document of more than MAX_NODES nodes, counting parser events and stopping at the limit (a fraction
+    of a second), before any of it is built. Only texts whose `_node_bound` exceeds the limit need counting."""
+    if _node_bound(text) <= MAX_NODES:
+        return
+    count = 0
+    for event in yaml.parse(text, Loader=_Base):
+        if isinstance(event, _NODE_EVENTS):
+            count += 1
+            if count > MAX_NODES:
+                where = f" (line {event.start_mark.line + 1})" if event.start_mark is not None else ""
+                raise RefusedInputError(f"more than {MAX_NODES:,} values in one document{where}; split it")
+
+
 def safe_load(text: str) -> Any:
     """`yaml.safe_load` with the limits above; raises yaml.YAMLError (RefusedInputError among them)."""
+    check_node_count(text)
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
     except _SCALAR_ERRORS as exc:  # a tagged value PyYAML cannot convert (`!!binary`, `!!omap` already say so)
         raise RefusedInputError(f"a value cannot be read: {str(exc).splitlines()[0] if str(exc) else exc!r}") from None
 
 
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string, escapes included (unrolled: linear time)
+
+
 def _depth(data: Any) -> int:
-    """Levels of nested lists and dicts (a flat dict is 1), counted up to one past MAX_DEPTH."""
+    """Levels of nested lists and dicts (a flat dict is 1), counted up to one past MAX_DEPTH; scalars are skipped."""
     deepest, stack = 0, [(data, 1)]
     while stack and deepest <= MAX_DEPTH:
         x, d = stack.pop()
-        if isinstance(x, dict | list):
-            deepest = max(deepest, d)
-            stack.extend((v, d + 1) for v in (x.values() if isinstance(x, dict) else x))
-    return deepest
+        deepest = max(deepest, d)
+        kids = x.values() if isinstance(x, dict) else x
+        stack.extend((v, d + 1) for v in kids if isinstance(v, dict | list))
+    return deepest if isinstance(data, dict | list) else 0
 
 
 def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -216,14 +248,19 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def load_json(text: str) -> Any:
-    """`json.loads` with the same limits (no duplicate keys, at most MAX_DEPTH levels); raises ValueError
-    (json.JSONDecodeError) for bad JSON and RefusedInputError for refused JSON. NaN and Infinity are kept as floats,
-    for the field that receives them to refuse by name."""
+    """`json.loads` with the same limits (no duplicate keys, at most MAX_DEPTH levels and MAX_NODES values); raises
+    ValueError (json.JSONDecodeError) for bad JSON and RefusedInputError for refused JSON. NaN and Infinity are kept
+    as floats, for the field that receives them to refuse by name."""
+    bare = _JSON_STRING.sub('""', text)  # separators inside strings are not structure
+    # every value but the first follows a '[', ',' or ':', and each of those counts at most the values
+    bound = 1 + bare.count("[") + bare.count(",") + bare.count(":")
+    if bound > 3 * MAX_NODES + 1:
+        raise RefusedInputError(f"more than {MAX_NODES:,} values in one document; split it")
     try:
         data = json.loads(text, object_pairs_hook=_unique)
     except RecursionError:
         raise RefusedInputError(f"nested more than {MAX_DEPTH} levels deep") from None
-    if _depth(data) > MAX_DEPTH:
+    if bare.count("[") + bare.count("{") > MAX_DEPTH and _depth(data) > MAX_DEPTH:
         raise RefusedInputError(f"nested more than {MAX_DEPTH} levels deep")
     return data
 

@@ -237,3 +237,20 @@ def test_load_file_reads_a_yaml_file_and_refuses_a_directory(tmp_path):
     assert yamlio.load_file(f, "grid file") == {"chips": ["h100-sxm"]}
     with pytest.raises(AccelplanError, match="grid file .* is a directory"):
         yamlio.load_file(tmp_path, "grid file")
+
+
+@pytest.mark.parametrize("loader", [yamlio.safe_load, yamlio.load_json])
+def test_a_file_of_millions_of_values_within_the_size_limit_is_refused_fast(loader):
+    # 16 MiB of `1,1,1,...` is 8 million values: reading it took 87 s
+    text = "[" + "1," * (paths.MAX_INPUT_BYTES // 2 - 2) + "1]"
+    assert len(text) <= paths.MAX_INPUT_BYTES
+    start = time.process_time()
+    with pytest.raises(yamlio.RefusedInputError, match="values"):
+        loader(text)
+    assert time.process_time() - start < 1.0
+
+
+@pytest.mark.parametrize("loader", [yamlio.safe_load, yamlio.load_json])
+def test_values_just_within_the_node_limit_are_read(loader):
+    n = yamlio.MAX_NODES // 2
+    assert len(loader("[" + "1," * (n - 1) + "1]")) == n

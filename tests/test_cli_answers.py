@@ -106,3 +106,22 @@ def test_chips_without_figures_say_why_and_fp8_only_chips_are_modelled_at_fp8():
     row = fp8["rows"][0]
     assert row["tokens_per_s"] and row["status"] == "announced" and "announced" in row["note"]
     assert "bf16_peak_from_fp8_ratio" in row["estimate"]["efficiency_basis"]
+
+
+def test_readable_output_details():
+    assert cli("--version").stdout.startswith("accelplan ")
+    helptext = cli("compare", "--help", columns=120).stdout
+    flags = [ln for ln in helptext.splitlines() if "--json" in ln or "--wide" in ln or "--available-only" in ln]
+    assert flags and not any("<bool>" in ln for ln in flags)  # a flag takes no value
+    small = cli("compare", "-c", "h100-sxm", *SMALL[:-2], "--tokens", "1e9", "--days", "1", columns=200).stdout
+    assert "1B tokens" in small and "$0.0M" not in small and "e-" not in small.split("\n")[0]
+    assert "$" in small
+    net = cli("estimate", "-c", "h20", "-n", "8", *SMALL, "--recompute", "full").stdout
+    assert "network:" in net and "assumed" in net  # the H20 system's scale-out rate is not published
+
+
+def test_plan_groups_zero_stage_twins():
+    out = cli("plan", "-c", "h100-sxm", "-n", "64", "-m", "llama3.1-70b", "--top", "8", columns=200).stdout
+    rows = [ln.split("│") for ln in out.splitlines() if ln.startswith("│")]
+    keys = [tuple(c.strip() for c in r[2:10]) + (r[11].strip(),) for r in rows]  # plan fields and tokens/s
+    assert rows and len(keys) == len(set(keys))  # no two rows differ only in the ZeRO column

@@ -16,8 +16,23 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Which accelerator, how many, how long: a sourced hardware catalog and an LLM training "
                        "planner for Ascend, NVIDIA, AMD, TPU and Gaudi.")
 
-CatalogOpt = typer.Option(None, "--catalog", help="Extra catalog directory (chips/, systems/, models/ YAML).")
-JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
+def _version(value: bool) -> None:
+    if value:
+        from accelplan import __version__
+
+        sys.stdout.write(f"accelplan {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", metavar="", is_eager=True, callback=_version,
+                                       help="Print the version and exit.")) -> None:
+    """Which accelerator, how many, how long: a sourced hardware catalog and an LLM training planner for Ascend,
+    NVIDIA, AMD, TPU and Gaudi."""
+
+
+CatalogOpt = typer.Option(None, "--catalog", metavar="DIR", help="Extra catalog directory (chips/, systems/, models/ YAML).")
+JsonOpt = typer.Option(False, "--json", metavar="", help="Print JSON instead of a table.")
 
 
 def _num(default: Any, *decls: str, name: str, help: str) -> Any:  # noqa: A002
@@ -164,12 +179,12 @@ def chip(chip_id: str = typer.Argument(..., help="chip id or alias, e.g. ascend-
         t.add_column(other.id, justify="right")
         t.add_column("ratio", justify="right")
     t.add_column("confidence")
-    t.add_column("source")
+    t.add_column("source", overflow="fold", ratio=1)
     of = other.figure_paths() if other else {}
     paths = list(dict.fromkeys([*figures, *of]))
     for p in paths:
         v = figures.get(p)
-        src = "; ".join(s.ref for s in c.sources_for(p))[:90] if v is not None else ""
+        src = "; ".join(s.ref for s in c.sources_for(p)) if v is not None else ""  # wrapped, never cut
         row = [p, _fmt(v)]
         if other:
             ov = of.get(p)
@@ -334,8 +349,9 @@ DaysOpt = _num(None, "--days", name="days", help="deadline: chips needed to fini
 PrecOpt = typer.Option("bf16", "--precision", help="bf16 | fp16 | fp8")
 RegionOpt = typer.Option(None, "--region", help="region group or country code (US, EU, CN, ...): marks what cannot be "
                                                   "bought there (information, not legal advice)")
-PriceOpt = typer.Option(None, "--price", help="cloud $/chip-hour override, CHIP=USD (repeat), e.g. ascend-910b=1.9")
-PowerOpt = typer.Option(None, "--power", help="board power override in W, CHIP=W (repeat), for chips whose TDP the "
+PriceOpt = typer.Option(None, "--price", metavar="CHIP=USD",
+                        help="cloud $/chip-hour override (repeat), e.g. ascend-910b=1.9")
+PowerOpt = typer.Option(None, "--power", metavar="CHIP=W", help="board power override in W (repeat), for chips whose TDP the "
                                                 "catalog leaves unknown, e.g. ascend-910b=400")
 KwhOpt = _num(None, "--kwh-price", name="kwh_price", help="electricity $/kWh (default: the grid of --region, else world)")
 PueOpt = _num(None, "--pue", name="pue", help="data-centre PUE (default 1.2, see docs/economics.md)")
@@ -352,7 +368,7 @@ FrameworkVersionOpt = typer.Option(None, "--framework-version", help="the stack'
                                                                       "or a date; default: its latest release")
 
 
-AssumeOpt = typer.Option(None, "--assume", help="override a modelling assumption, NAME=VALUE (repeat), e.g. "
+AssumeOpt = typer.Option(None, "--assume", metavar="NAME=VALUE", help="override a modelling assumption (repeat), e.g. "
                                                   "ep_overlap=1 for a framework that hides MoE all-to-all; "
                                                   "see `accelplan assumptions`")
 
@@ -449,13 +465,36 @@ def _positive_chips(n: int) -> None:
         raise AccelplanError(f"--chips must be a positive number of chips, got {n}")
 
 
-def _musd(r: Any) -> str:
-    """A UsdRange in $M: 'typical (low-high)', or '-' when there is no figure."""
+def _money(v: float) -> str:
+    """Dollars at the scale of the figure: $1.2B, $12.7M, $41k, $850."""
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= scale:
+            return f"${v / scale:,.1f}{suffix}"
+    return f"${v:,.0f}"
+
+
+def _usd(r: Any) -> str:
+    """A UsdRange as 'typical (low-high)' in dollars at its scale, or '-' when there is no figure."""
     if r is None:
         return "-"
     if abs(r.high - r.low) < 0.005 * max(r.typical, 1.0):
-        return f"{r.typical / 1e6:,.1f}"
-    return f"{r.typical / 1e6:,.1f} ({r.low / 1e6:,.1f}-{r.high / 1e6:,.1f})"
+        return _money(r.typical)
+    return f"{_money(r.typical)} ({_money(r.low)}-{_money(r.high)})"
+
+
+def _small(v: float | None) -> str:
+    """A quantity with no decimals when it is large, two significant ones when it is small: 5,892 or 0.041."""
+    if v is None:
+        return "unknown"
+    return _fmt(v, digits=0) if abs(v) >= 10 else f"{v:.2g}"
+
+
+def _tokens(n: float) -> str:
+    """A token count as people say it: 20T, 500B, 1.5M."""
+    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if n >= scale:
+            return f"{n / scale:,.3g}{suffix}"
+    return f"{n:,.0f}"
 
 
 def _print_estimate(e: Any, title: str) -> None:
@@ -482,8 +521,10 @@ def _print_estimate(e: Any, title: str) -> None:
     for k, v in e.memory_breakdown_gb.items():
         m.add_row(k, f"{v:.1f}")
     con.print(t, m)
+    for note in e.assumptions:  # network rates the catalog lacks, or measured ones from a calibration profile
+        con.print(f"[yellow]network: {note}[/yellow]")
     con.print(f"[dim]{e.stack}[/dim]")
-    con.print(f"[dim]{e.conventions}; efficiency: {e.efficiency_basis[:160]}[/dim]")
+    con.print(f"[dim]{e.conventions}; efficiency: {e.efficiency_basis}[/dim]")
 
 
 @app.command()
@@ -501,12 +542,15 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"),
                                           help="with --recompute full: layers per virtual stage that recompute "
                                                "(Megatron's block method); default all"),
              zero: int = _num(1, "--zero", name="zero", help="ZeRO stage"),
-             sequence_parallel: bool = typer.Option(None, "--sp/--no-sp"),
+             sequence_parallel: bool = typer.Option(None, "--sp/--no-sp", metavar="",
+                                                    help="sequence parallel (default: on when tp > 1)"),
              system: str = typer.Option(None, help="system id (default: the chip's default system)"),
              optimizer_dtype: str = typer.Option(None, "--optimizer-dtype", help="fp32 | bf16 Adam moments (default: "
                                                                                    "the stack's)"),
-             offload_activations: bool = typer.Option(False, "--offload-activations", help="saved activations to host"),
-             offload_optimizer: bool = typer.Option(False, "--offload-optimizer", help="optimizer state in host memory"),
+             offload_activations: bool = typer.Option(False, "--offload-activations", metavar="",
+                                                      help="saved activations to host"),
+             offload_optimizer: bool = typer.Option(False, "--offload-optimizer", metavar="",
+                                                    help="optimizer state in host memory"),
              framework: str = FrameworkOpt, framework_version: str = FrameworkVersionOpt,
              calibration: str = CalibrationOpt, assume: list[str] = AssumeOpt, json_out: bool = JsonOpt,
              catalog: list[str] = CatalogOpt) -> None:
@@ -592,16 +636,34 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
     for col in ("#", "tp", "pp", "dp", "cp", "ep", "vpp", "mb", "recompute", "zero", "tokens/s", "MFU", "step s",
                 "mem GB", "days"):
         t.add_column(col, justify="right")
-    for i, e in enumerate(ests, 1):
+    # plans that differ only in the ZeRO stage and run at the same speed are one row ("1|3"): the table shows
+    # --top distinct choices, and the memory column is the smallest of the twins
+    rows: list[tuple[Any, list[int], float]] = []
+    assert res.arrays is not None  # there are estimates
+    for i in res.order:
+        e = _estimate_from(res.arrays, int(i), c, s, w, cal, assumed, st, note)
+        key = e.plan.model_copy(update={"zero": 0})
+        twin = next((r for r in rows if r[0].plan.model_copy(update={"zero": 0}) == key
+                     and abs(r[0].tokens_per_s - e.tokens_per_s) <= 1e-9 * e.tokens_per_s), None)
+        if twin is not None:
+            twin[1].append(e.plan.zero)
+            rows[rows.index(twin)] = (twin[0], twin[1], min(twin[2], e.memory_gb))
+        elif len(rows) < top:
+            rows.append((e, [e.plan.zero], e.memory_gb))
+        else:
+            break
+    for n, (e, zeros, mem) in enumerate(rows, 1):
         p = e.plan
-        t.add_row(str(i), str(p.tp), str(p.pp), str(p.dp), str(p.cp), str(p.ep), str(p.vpp), str(p.micro_batch),
-                  _rc(p), str(p.zero), f"{e.tokens_per_s:,.0f}", f"{e.mfu:.1%}", f"{e.step_time_s:.2f}",
-                  f"{e.memory_gb:.0f}", f"{e.days:,.1f}" if e.days else "")
+        t.add_row(str(n), str(p.tp), str(p.pp), str(p.dp), str(p.cp), str(p.ep), str(p.vpp), str(p.micro_batch),
+                  _rc(p), "|".join(str(z) for z in sorted(zeros)), f"{e.tokens_per_s:,.0f}", f"{e.mfu:.1%}",
+                  f"{e.step_time_s:.2f}", f"{mem:.0f}", f"{e.days:,.1f}" if e.days else "")
     con.print(t)
+    for note in ests[0].assumptions:
+        con.print(f"[yellow]network: {note}[/yellow]")
     con.print(f"[dim]{ests[0].stack}; efficiencies: {ests[0].efficiency_basis}[/dim]")
     if economics is not None:
         ec = economics
-        cost = f"${_musd(ec.cloud_cost_usd)}M" if ec.cloud_cost_usd else "no public price"
+        cost = _usd(ec.cloud_cost_usd) if ec.cloud_cost_usd else "no public price"
         con.print(f"best plan, elapsed: {ec.effective_days:,.1f} days at {ec.goodput_pct:.1f}% goodput "
                   f"(~{ec.expected_interruptions:,.0f} interruptions); cloud {cost}; energy "
                   f"{_fmt(ec.energy_mwh, ' MWh', 0)}")
@@ -617,12 +679,12 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
             chips: int = _num(None, "--chips", "-n", name="chips", help="fixed chip count: time to train instead"),
             seq_len: int = SeqOpt, global_batch: int = GbsOpt, precision: str = PrecOpt,
             region: str = RegionOpt,
-            available_only: bool = typer.Option(False, "--available-only", help="drop chips prohibited in --region"),
+            available_only: bool = typer.Option(False, "--available-only", metavar="", help="drop chips prohibited in --region"),
             price: list[str] = PriceOpt, power: list[str] = PowerOpt, kwh_price: float = KwhOpt, pue: float = PueOpt,
             years: float = YearsOpt, checkpoint: str = CheckpointOpt, framework: str = FrameworkOpt,
             framework_version: str = FrameworkVersionOpt, calibration: str = CalibrationOpt,
             assume: list[str] = AssumeOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt,
-            wide: bool = typer.Option(False, "--wide", help="every column (system, goodput, interruptions, tCO2e, "
+            wide: bool = typer.Option(False, "--wide", metavar="", help="every column (system, goodput, interruptions, tCO2e, "
                                                             "notes) in one wide table")) -> None:
     """Several chips on one workload: how many, how long, how much, and can it be bought.
 
@@ -650,16 +712,16 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     from rich.table import Table
 
     con = _console()
-    head = (f"{res.model} on {res.tokens / 1e12:g}T tokens, seq {res.seq_len}, global batch {res.global_batch}, "
+    head = (f"{res.model} on {_tokens(res.tokens)} tokens, seq {res.seq_len}, global batch {res.global_batch}, "
             f"{res.precision}: " + (f"chips needed to finish in {res.days:g} days" if res.mode == "deadline"
                                     else f"time on {res.chips} chips"))
     # narrow by default (readable in 100 columns: cells wrap, never cut); --wide adds system, goodput, interruptions,
     # tCO2e and puts notes in the table
     t = Table(title=head)
-    money = ("chips", "days", "MFU", "goodput", "interrupts", "cloud $M", "owned $M", "MWh", "tCO2e")
+    money = ("chips", "days", "MFU", "goodput", "interrupts", "cloud $", "owned $", "MWh", "tCO2e")
     wide = wide or con.width >= 170
     shown = [c for c in ("chip", "system", *money, "avail", "plan", "note")
-             if wide or c not in ("system", "goodput", "interrupts", "owned $M", "tCO2e", "note")]
+             if wide or c not in ("system", "goodput", "interrupts", "owned $", "tCO2e", "note")]
     label = {"avail": f"in {res.region}" if res.region else "US / CN", "plan": "plan"}
     for col in shown:
         t.add_column(label.get(col, col), justify="right" if col in money else "left", overflow="fold",
@@ -681,9 +743,9 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
                  "days": _days_range(elapsed, r.estimate), "MFU": f"{r.mfu:.1%}" if r.mfu else "-",
                  "goodput": f"{e.goodput_pct:.1f}%" if e else "-",
                  "interrupts": f"{e.expected_interruptions:,.0f}" if e and e.expected_interruptions is not None else "-",
-                 "cloud $M": (_musd(e.cloud_cost_usd) if e.cloud_cost_usd else "no price") if e else "-",
-                 "owned $M": (_musd(e.owned_cost_usd) if e.owned_cost_usd else "unknown") if e else "-",
-                 "MWh": _fmt(e.energy_mwh, digits=0) if e else "-", "tCO2e": _fmt(e.tco2e, digits=0) if e else "-",
+                 "cloud $": (_usd(e.cloud_cost_usd) if e.cloud_cost_usd else "no price") if e else "-",
+                 "owned $": (_usd(e.owned_cost_usd) if e.owned_cost_usd else "unknown") if e else "-",
+                 "MWh": _small(e.energy_mwh) if e else "-", "tCO2e": _small(e.tco2e) if e else "-",
                  "avail": avail, "plan": _plan_cell(p), "note": r.note}
         t.add_row(*(cells[c] for c in shown))
     con.print(t)
@@ -737,7 +799,8 @@ def _days_range(days: float | None, est: Any) -> str:
     if est is None or not est.tokens_per_s_low:
         return f"{days:.1f}"
     fast, slow = days * est.tokens_per_s / est.tokens_per_s_high, days * est.tokens_per_s / est.tokens_per_s_low
-    return f"{days:.1f} ({fast:.0f}-{slow:.0f})"
+    d = 0 if slow >= 10 else 1 if slow >= 1 else 2
+    return f"{days:.{max(d, 1)}f} ({fast:.{d}f}-{slow:.{d}f})"
 
 
 @app.command()
@@ -787,7 +850,7 @@ def equiv(x: str = typer.Option(..., "--from", help="chip X"),
 def validate(runs_file: str | None = typer.Argument(None, help="runs YAML in the interchange format (docs/runs-format.md); "
                                                                "default: the 163 published runs shipped with accelplan"),
              calibration: str = CalibrationOpt, assume: list[str] = AssumeOpt, json_out: bool = JsonOpt,
-             best_plan: bool = typer.Option(False, "--best-plan", help="also search every plan of each run (slow)"),
+             best_plan: bool = typer.Option(False, "--best-plan", metavar="", help="also search every plan of each run (slow)"),
              ) -> None:
     """Predict published training runs with the shipped defaults; per-run error, MAPE, leave-one-source-out MAPE."""
     from accelplan.paths import input_file

@@ -23,7 +23,7 @@ def report(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat
            global_batch: int = option(4096, "--global-batch", name="global_batch", help="sequences per step"),
            precision: str = typer.Option("bf16", "--precision", help="bf16 | fp16 | fp8"),
            region: str = typer.Option(None, "--region", help="region for prices and availability, where supported"),
-           available_only: bool = typer.Option(False, "--available-only", help="drop chips prohibited in --region"),
+           available_only: bool = typer.Option(False, "--available-only", metavar="", help="drop chips prohibited in --region"),
            price: list[str] = typer.Option(None, "--price", help="cloud $/chip-hour override, CHIP=USD (repeat)"),
            power: list[str] = typer.Option(None, "--power", help="board power override in W, CHIP=W (repeat)"),
            kwh_price: float = option(None, "--kwh-price", name="kwh_price", help="electricity $/kWh"),

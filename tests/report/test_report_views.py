@@ -68,53 +68,43 @@ def test_pareto_front_drops_the_chip_that_is_slower_and_dearer():
     assert "chip-hours" in d["cost_label"] and not d["cost_is_usd"]
 
 
-class PricedRow(CompareRow):
-    cost_usd: dict[str, float] | None = None
-    owned_cost_usd: dict[str, float] | None = None
-    availability: str | None = None
+@pytest.fixture(scope="module")
+def real():  # noqa: ANN201
+    """A comparison as accelplan.api.compare produces it, economics and all (not a hand-made dict shape)."""
+    from accelplan.api import compare
+
+    return compare(chips=["h100-sxm", "mi300x", "ascend-910b"], model="llama3.1-8b", tokens=1e11, n_chips=64,
+                   seq_len=2048, global_batch=256)
 
 
-def test_pareto_switches_to_dollars_when_rows_carry_a_typical_cloud_cost():
-    rows = [row("a", 10.0, 300.0, PricedRow, cost_usd={"low": 1.0, "typical": 900.0, "high": 2.0},
-                owned_cost_usd={"typical": 5.0}),
-            row("b", 20.0, 100.0, PricedRow, cost_usd={"low": 1.0, "typical": 800.0, "high": 2.0})]
-    d = pareto_data(comparison(rows))
-    assert d["cost_is_usd"] and "$" in d["cost_label"]
-    assert [p["cost"] for p in d["points"]] == [900.0, 800.0]
-    assert typical_cloud_cost_usd({"owned_cost_usd": {"typical": 5.0}}) is None
-    assert typical_cloud_cost_usd({"cost_typical_usd": 7.0}) == 7.0
-
-
-def test_table_grows_a_column_for_each_field_rows_gain():
-    rows = [row("a", 10.0, 300.0, PricedRow, cost_usd={"low": 100.0, "typical": 1234.4, "high": 2.5e6},
-                availability="available")]
-    t = table(comparison(rows))
+def test_the_table_of_a_real_comparison_shows_its_economics(real):
+    t = table(real)
     keys = [c["key"] for c in t["columns"]]
-    assert keys[-3:] == ["cost_usd", "availability", "note"]
-    assert t["rows"][0]["cost_usd"] == "$1,234 ($100 - $2.5M)"
-    assert t["rows"][0]["availability"] == "available"
+    # the economics fields worth a column; lists and long text (rules, disclaimers) stay in the JSON
+    assert {"economics.effective_days", "economics.goodput_pct", "economics.cloud_cost_usd",
+            "economics.availability"} <= set(keys)
+    assert keys[-1] == "note"
+    by_chip = {r["chip"]: r for r in t["rows"]}
+    h100 = next(r for r in real.rows if r.chip == "h100-sxm")
+    cost = h100.economics.cloud_cost_usd
+    assert by_chip["h100-sxm"]["economics.cloud_cost_usd"].startswith("$")
+    assert cost.low <= cost.typical <= cost.high
+    assert by_chip["ascend-910b"]["economics.cloud_cost_usd"] == "-"  # no public price: shown as unknown, not 0
+    status = by_chip["h100-sxm"]["economics.availability"]
+    assert status and "_" not in status  # a readable status word, not a dict
 
 
-class AssessedRow(CompareRow):
-    economics: dict[str, Any] | None = None
-
-
-def test_a_nested_record_gives_its_readable_fields_one_level_down():
-    econ = {"cloud_cost_usd": {"low": 1e6, "typical": 2e6, "high": 3e6}, "goodput_pct": 93.5, "effective_days": 12.0,
-            "availability": {"status": "licence_required", "rules": [{"x": 1}], "disclaimer": "not legal advice"},
-            "disclaimer": "information, not legal advice " * 5, "assumptions": ["a", "b", "c", "d", "e"]}
-    t = table(comparison([row("a", 10.0, 300.0, AssessedRow, economics=econ)]))
-    keys = [c["key"] for c in t["columns"]]
-    # the economics fields worth a column, in a fixed order; the rest (lists, long text) stay in the JSON
-    assert keys[-5:] == ["economics.effective_days", "economics.goodput_pct", "economics.cloud_cost_usd",
-                         "economics.availability", "note"]
-    cells = t["rows"][0]
-    assert cells["economics.availability"] == "licence required"
-    assert cells["economics.cloud_cost_usd"] == "$2M ($1M - $3M)"
-    pareto = pareto_data(comparison([row("a", 10.0, 300.0, AssessedRow, economics=econ)]))
-    assert pareto["points"][0]["cost"] == 2e6 and pareto["points"][0]["days"] == 12.0  # elapsed days, as priced
-    assert disclaimers(comparison([row("a", 10.0, 300.0, AssessedRow, economics=econ)])) == [
-        econ["disclaimer"], "not legal advice"]
+def test_pareto_of_a_real_comparison_prices_every_chip_or_says_which_is_unpriced(real):
+    d = pareto_data(real)
+    priced = [r.chip for r in real.rows if r.economics is not None and r.economics.cloud_cost_usd is not None]
+    unpriced = sorted({r.chip for r in real.rows if r.chips} - set(priced))
+    if unpriced:  # chip-hours for everyone, naming the chips without a price
+        assert not d["cost_is_usd"] and sorted(d["unpriced"]) == unpriced
+    else:
+        assert d["cost_is_usd"]
+    h100 = next(r for r in real.rows if r.chip == "h100-sxm")
+    assert typical_cloud_cost_usd(h100.economics.model_dump()) == pytest.approx(h100.economics.cloud_cost_usd.typical)
+    assert disclaimers(real)  # the availability disclaimer travels with every comparison
 
 
 def test_table_without_new_fields_has_the_base_columns_only():
@@ -122,11 +112,3 @@ def test_table_without_new_fields_has_the_base_columns_only():
     assert [c["key"] for c in t["columns"]] == ["chip", "status", "system", "chips", "days", "tokens_per_s", "mfu",
                                                 "chip_hours", "plan", "stack", "note"]
     assert t["rows"][1]["days"] == "-"
-
-
-def test_pareto_stays_in_chip_hours_and_names_a_chip_without_a_price():
-    rows = [row("a", 10.0, 300.0, PricedRow, cost_usd={"low": 1.0, "typical": 900.0, "high": 2.0}),
-            row("b", 20.0, 100.0, PricedRow)]
-    d = pareto_data(comparison(rows))
-    assert not d["cost_is_usd"] and d["unpriced"] == ["b"] and "b" in d["cost_label"]
-    assert [p["cost"] for p in d["points"]] == [300.0, 100.0]

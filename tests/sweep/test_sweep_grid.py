@@ -81,6 +81,19 @@ def test_scenario_id_ignores_null_dimensions_and_number_spelling():
     ({"models": ["llama3.1-8b"], "chips": ["h100-sxm"], "cluster_sizes": [64], "exclude": [{"chip": "h10-sxm"}]},
      ["exclude[0].chip", "did you mean"]),
     (["llama3.1-8b"], ["expected a mapping"]),
+    # numbers outside the CLI flags' ranges (accelplan.limits) would make endless plan searches
+    ({"models": ["llama3.1-8b"], "chips": ["h100-sxm"], "cluster_sizes": [64, 10**11]},
+     ["cluster_sizes[1]", "1..1,048,576"]),
+    ({"models": ["llama3.1-8b"], "chips": ["h100-sxm"], "cluster_sizes": [64], "tokens": [float("inf")]},
+     ["tokens[0]", "not a finite number"]),
+    ({"models": ["llama3.1-8b"], "chips": ["h100-sxm"], "deadline_days": [1e-300]}, ["deadline_days[0]", "0.01..3,650"]),
+    ({"models": ["llama3.1-8b"], "chips": ["h100-sxm"], "cluster_sizes": [64], "seq_len": [True]},
+     ["seq_len[0]", "true (a YAML boolean)"]),
+    ({"models": ["llama3.1-8b"], "chips": ["h100-sxm"], "cluster_sizes": [64], "prices": [{"h100-sxm": float("inf")}]},
+     ["prices[0].h100-sxm", "not a finite"]),
+    # 1,000 cluster sizes x 1,001 batch sizes = 1,001,000 combinations, one past the bound
+    ({"models": ["llama3.1-8b"], "chips": ["h100-sxm"], "cluster_sizes": list(range(1, 1001)),
+      "global_batch": list(range(1, 1002))}, ["1,001,000 combinations", "at most 1,000,000"]),
 ])
 def test_bad_grid_names_the_field(data, needles):
     with pytest.raises(AccelplanError) as err:
@@ -93,8 +106,14 @@ def test_bad_grid_names_the_field(data, needles):
 
 
 def test_load_grid_reports_missing_file_and_bad_yaml(tmp_path):
-    with pytest.raises(AccelplanError, match="does not exist"):
+    with pytest.raises(AccelplanError, match="nope.yaml': no such file"):
         load_grid(tmp_path / "nope.yaml")
+    with pytest.raises(AccelplanError, match="is a directory"):
+        load_grid(tmp_path)
+    binary = tmp_path / "grid.bin"
+    binary.write_bytes(b"models: [\xff\xfe]\n")
+    with pytest.raises(AccelplanError, match="not UTF-8"):
+        load_grid(binary)
     bad = tmp_path / "bad.yaml"
     bad.write_text("models: [llama3.1-8b\nchips: h100")
     with pytest.raises(AccelplanError, match="not valid YAML"):

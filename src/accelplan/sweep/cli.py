@@ -21,13 +21,15 @@ def sweep(grid_file: str = typer.Argument(..., help="grid YAML: a list of values
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+    from accelplan.errors import AccelplanError
     from accelplan.sweep.engines import make_engine
     from accelplan.sweep.grid import load_grid
-    from accelplan.sweep.runner import run_sweep
+    from accelplan.sweep.runner import check_outputs, run_sweep
 
-    eng = make_engine(engine, workers, address)
+    eng = make_engine(engine, workers, address)  # every flag and file is checked before the grid is expanded
+    check_outputs(out, csv)
     grid = load_grid(grid_file)
-    err = Console(stderr=True)
+    err = Console(stderr=True, highlight=False)
     bar = Progress(TextColumn("[bold]sweep[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
                    console=err, disable=not progress)
@@ -39,8 +41,16 @@ def sweep(grid_file: str = typer.Argument(..., help="grid YAML: a list of values
         bar.update(task, completed=ran, total=total, rate=rate,
                    description=f"{eng.name}" + (f", {skipped} done before" if skipped else ""))
 
-    with bar:
-        res = run_sweep(grid, out, eng, fresh=fresh, redo_stale=redo_stale, csv=csv, on_progress=on_progress)
+    def on_warning(line: str) -> None:
+        err.print(f"warning: {line}", markup=False, soft_wrap=True)  # one line, however long
+
+    try:
+        with bar:
+            res = run_sweep(grid, out, eng, fresh=fresh, redo_stale=redo_stale, csv=csv, on_progress=on_progress,
+                            on_warning=on_warning)
+    except OSError as exc:  # disk full, or permissions changed during the run: what finished is kept
+        raise AccelplanError(f"--out {out}: cannot write results ({exc.strerror or exc}); what finished is kept, "
+                             "rerun to resume") from None
     ran = (f"{res.ran} run on {res.engine} in {res.seconds:.1f} s ({res.scenarios_per_s:.1f}/s), {res.feasible} of "
            "them feasible" if res.ran else "0 run")
     line = f"{res.scenarios} scenarios: {res.skipped} already in {res.out}, {ran}; {res.out} has {res.rows} rows"
@@ -59,7 +69,7 @@ def sweep_report(results: str = typer.Argument(..., help="Parquet file written b
     """Summary plots of a sweep: chips or days vs model size per chip, chip-hours vs days frontier, MFU per chip."""
     from accelplan.sweep.report import write_report
 
-    path = write_report(results, html)
+    path = write_report(results, html)  # checks both paths before reading the results
     typer.echo(f"wrote {path}")
 
 

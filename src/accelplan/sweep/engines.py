@@ -25,6 +25,9 @@ ENGINES = ("local", "ray")
 MAX_BATCH = 8  # scenarios per task: bounds the work a kill can lose
 BATCHES_PER_WORKER = 32  # enough batches that the last ones do not leave workers idle
 IN_FLIGHT_PER_WORKER = 2  # one running, one queued, so a worker never waits for the driver
+# A CPU-bound sweep gains nothing past one process per CPU; four per CPU leaves room for a shared or test
+# machine while bounding what a typo starts (each worker holds the catalog and the model, ~50 MiB resident).
+MAX_WORKERS_PER_CPU = 4
 ORPHAN_POLL_S = 0.5  # how often a pool worker checks that the sweep that started it is still alive
 
 
@@ -166,8 +169,10 @@ def make_engine(name: str, workers: int | None = None, address: str | None = Non
         raise AccelplanError(f"--engine: unknown engine '{name}'; allowed: {', '.join(ENGINES)}")
     if address and name != "ray":
         raise AccelplanError("--address names a Ray cluster: use it with --engine ray")
-    if workers is not None and workers < 1:
-        raise AccelplanError(f"--workers must be at least 1 (got {workers})")
+    most = MAX_WORKERS_PER_CPU * default_workers()
+    if workers is not None and not 1 <= workers <= most and not address:
+        raise AccelplanError(f"--workers {workers}: give 1 to {most} ({MAX_WORKERS_PER_CPU} per CPU of this machine; "
+                             "the default, one per CPU, is the fastest)")
     if name == "ray":
         return RayEngine(workers, address)
     return InlineEngine() if workers == 1 else LocalEngine(workers)

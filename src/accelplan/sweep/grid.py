@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +36,7 @@ from accelplan import yamlio
 from accelplan.api import DEFAULT_GLOBAL_BATCH, DEFAULT_TOKENS
 from accelplan.catalog.loader import Catalog, load_catalog
 from accelplan.errors import AccelplanError
+from accelplan.paths import read_text
 
 # grid key -> scenario field. The two ways to size the cluster are exclusive (see Grid._one_size_dimension).
 DIMENSIONS: dict[str, str] = {
@@ -44,6 +46,13 @@ DIMENSIONS: dict[str, str] = {
 }
 FIELDS: dict[str, str] = {v: k for k, v in DIMENSIONS.items()}  # scenario field -> grid key
 _FLOAT_FIELDS = ("deadline_days", "tokens", "price")
+# grid key -> its range in accelplan.limits, the same as the CLI flag's: bounds keep every plan search finite
+RANGES: dict[str, str] = {"cluster_sizes": "chips", "deadline_days": "days", "tokens": "tokens", "seq_len": "seq_len",
+                          "global_batch": "global_batch"}
+# Combinations in one grid, before excludes. Two local processes evaluate 100-170 scenarios/s
+# (benchmarks/RESULTS_sweep.md): a million is hours of work; a grid past it is most likely a typo, and its
+# expansion alone would exhaust memory. Split a larger study into several grids writing the same --out.
+MAX_SCENARIOS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,9 @@ class Grid(BaseModel):
         for key in DIMENSIONS:
             if key in out and not isinstance(out[key], list) and not (out[key] is None and key in _SIZE_KEYS):
                 out[key] = [out[key]]
+            for i, v in enumerate(out.get(key) or []):
+                if isinstance(v, bool):  # pydantic would read true as 1
+                    raise ValueError(f"{key}[{i}]: {str(v).lower()} (a YAML boolean) is not a value of {key}")
         return out
 
     @model_validator(mode="after")
@@ -188,8 +200,29 @@ def _canonical_like(v: Any, grid_values: list[Any]) -> Any:
     return v
 
 
+def check_ranges(grid: Grid, source: str = "grid") -> None:
+    """Every number inside its plausible range (accelplan.limits), prices finite, and at most MAX_SCENARIOS
+    combinations: the checks that keep a sweep finite, made before the catalog is read."""
+    from accelplan.limits import reason
+
+    for key, name in RANGES.items():
+        for i, v in enumerate(getattr(grid, key) or []):
+            why = None if v is None else reason(name, v)
+            if why:
+                raise AccelplanError(f"{source}: {key}[{i}]: {why}")
+    for i, mapping in enumerate(grid.prices):
+        for chip, price in (mapping or {}).items():
+            if not math.isfinite(price):
+                raise AccelplanError(f"{source}: prices[{i}].{chip}: {price} is not a finite $/chip-hour")
+    n = math.prod(len(getattr(grid, key) or [None]) for key in DIMENSIONS)
+    if n > MAX_SCENARIOS:
+        raise AccelplanError(f"{source}: {n:,} combinations; at most {MAX_SCENARIOS:,} in one grid (split it into "
+                             "several grids with the same --out)")
+
+
 def check_grid(grid: Grid, source: str = "grid", catalog: Catalog | None = None) -> Grid:
     """Resolve model and chip ids against the catalog (aliases become canonical ids) and check the excludes."""
+    check_ranges(grid, source)
     cat = catalog or load_catalog()
 
     def chip_id(where: str, c: Any) -> str:
@@ -256,11 +289,9 @@ def parse_grid(data: Any, source: str = "grid", catalog: Catalog | None = None) 
 
 
 def load_grid(path: str | Path, catalog: Catalog | None = None) -> Grid:
-    p = Path(path)
-    if not p.is_file():
-        raise AccelplanError(f"grid file '{p}' does not exist")
+    text = read_text(path, "grid file")
     try:
-        data = yamlio.safe_load(p.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise AccelplanError(f"{p}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    return parse_grid(data, str(p), catalog)
+        data = yamlio.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise AccelplanError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    return parse_grid(data, str(path), catalog)

@@ -15,12 +15,19 @@ from pathlib import Path
 from typing import Any
 
 from accelplan.errors import AccelplanError
+from accelplan.paths import input_file, output_file
+from accelplan.sweep.scenario import COLUMNS
 from accelplan.sweep.storage import require_pyarrow
 
 MAX_PANELS = 6  # panels per figure (cluster sizes, deadlines or models); the rest are listed as left out
 PANEL_COLUMNS = 3
 REFERENCE_DIMS = ("tokens", "seq_len", "global_batch", "precision", "region")  # held fixed across a plot
 COST_COLUMN = "cost_usd"
+PLAN_COLUMNS = ("params_total", "chips", "days", "chip_hours", "mfu", "tp", "pp", "dp", "cp", "ep")  # set when feasible
+REPORT_COLUMNS = ("model", "chip", "mode", "feasible", *PLAN_COLUMNS)
+# A sweep's Parquet file takes ~390 bytes a row and the report holds ~3.5 kB a row in Python (measured on a
+# 120-row file): 256 MiB of results is ~700,000 rows and 2.4 GiB of memory or more, past what plots can show.
+MAX_RESULTS_BYTES = 256 * 2**20
 
 
 def _plt() -> Any:
@@ -36,16 +43,45 @@ def _plt() -> Any:
 
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
+    """The rows of a sweep's results file, refused in one line if it is not one (missing, not Parquet, too large,
+    without the columns the report reads or with other types, a feasible row without its plan)."""
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise AccelplanError(f"results file '{p}' does not exist (write one with `accelplan sweep GRID.yaml --out {p}`)")
+    input_file(p, "results file", MAX_RESULTS_BYTES)
     require_pyarrow()
     import pyarrow.parquet as pq
 
     try:
-        return pq.read_table(p).to_pylist()
+        schema = pq.read_schema(p)
     except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
         raise AccelplanError(f"{p}: not a readable Parquet file ({exc})") from None
+    for name in REPORT_COLUMNS:
+        kind = COLUMNS[name]
+        if name not in schema.names:
+            raise AccelplanError(f"{p}: no column {name}, so not a sweep result (the report reads "
+                                 f"{', '.join(REPORT_COLUMNS)})")
+        if not _arrow_is(schema.field(name).type, kind):
+            raise AccelplanError(f"{p}: column {name} is {schema.field(name).type}, a sweep writes {kind}")
+    try:
+        rows = pq.read_table(p).to_pylist()
+    except Exception as exc:
+        raise AccelplanError(f"{p}: not a readable Parquet file ({exc})") from None
+    for i, r in enumerate(rows):
+        missing = [c for c in ("model", "chip", "mode", "feasible") if r[c] is None]
+        if not missing and r["feasible"]:
+            missing = [c for c in PLAN_COLUMNS if r[c] is None]
+        if missing:
+            raise AccelplanError(f"{p}: row {i} ({r.get('scenario_id')}) has no {', '.join(missing)}"
+                                 + (" though it is feasible" if r["feasible"] else ""))
+    return rows
+
+
+def _arrow_is(t: Any, kind: str) -> bool:
+    import pyarrow.types as pt
+
+    return {"string": pt.is_string(t) or pt.is_large_string(t), "bool": pt.is_boolean(t), "int64": pt.is_integer(t),
+            "float64": pt.is_floating(t) or pt.is_integer(t)}[kind]
 
 
 def _svg(fig: Any) -> str:
@@ -277,8 +313,12 @@ def build_report(rows: list[dict[str, Any]], title: str) -> str:
 
 
 def write_report(results: str | Path, out: str | Path) -> Path:
+    p = output_file(out, "--html")  # refused before the results are read
     rows = read_rows(results)
     _plt()  # say how to install matplotlib before any work is done
-    p = Path(out)
-    p.write_text(build_report(rows, Path(results).name), encoding="utf-8")
+    text = build_report(rows, Path(results).name)
+    try:
+        p.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise AccelplanError(f"--html {str(out)!r}: cannot be written ({exc.strerror or exc})") from None
     return p

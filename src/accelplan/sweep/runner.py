@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from accelplan.errors import AccelplanError
+from accelplan.paths import output_file
 from accelplan.sweep.engines import Evaluate, InlineEngine, LocalEngine, RayEngine
 from accelplan.sweep.grid import Grid
 from accelplan.sweep.scenario import model_fingerprint, run_scenario
@@ -32,9 +35,29 @@ class SweepSummary:
         return self.ran / self.seconds if self.seconds > 0 else 0.0
 
 
+def check_outputs(out: str | Path, csv: bool = False) -> tuple[Path, Path | None]:
+    """The files a sweep writes (the Parquet file, its journal, the CSV beside it), refused before any work if
+    one cannot be written: the folder must exist and be writable (nothing is created), and none is a directory."""
+    path = output_file(out, "--out")
+    folder = path.resolve().parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise AccelplanError(f"--out {str(out)!r}: folder {str(folder)!r} is not writable")
+    journal = ResultStore(path).journal
+    if journal.is_dir():
+        raise AccelplanError(f"--out {str(out)!r}: its journal {str(journal)!r} is a directory; give another --out")
+    if not csv:
+        return path, None
+    csv_path = output_file(path.with_suffix(".csv"), "--csv")
+    if csv_path.resolve() == path.resolve():
+        raise AccelplanError(f"--csv writes the CSV to {str(csv_path)!r}, which is --out itself; "
+                             "give --out a .parquet name")
+    return path, csv_path
+
+
 def run_sweep(grid: Grid, out: str | Path, engine: InlineEngine | LocalEngine | RayEngine, *, fresh: bool = False,
               redo_stale: bool = False, csv: bool = False, evaluate: Evaluate = run_scenario,
-              on_progress: Callable[[int, int, int], None] | None = None) -> SweepSummary:
+              on_progress: Callable[[int, int, int], None] | None = None,
+              on_warning: Callable[[str], None] | None = None) -> SweepSummary:
     """Evaluate every scenario of `grid` not yet in `out`; `on_progress(ran, to_run, skipped)` after each batch.
 
     `evaluate` travels to worker processes (pool, Ray) by reference: a module-level function.
@@ -42,10 +65,12 @@ def run_sweep(grid: Grid, out: str | Path, engine: InlineEngine | LocalEngine | 
     fingerprint differs from this process's are computed again (and replace the old ones).
 
     A KeyboardInterrupt stops the sweep with what finished kept (summary.interrupted); any other error
-    propagates, also with what finished kept. Rerun the same command to resume.
+    propagates, also with what finished kept. Rerun the same command to resume. `on_warning(line)` hears of
+    journal lines that are skipped as damaged (their scenarios are computed again).
     """
+    out, csv_path = check_outputs(out, csv)
     require_pyarrow()
-    store = ResultStore(out)
+    store = ResultStore(out, on_warning)
     if fresh:
         store.clear()
     scenarios = grid.scenarios()
@@ -75,9 +100,7 @@ def run_sweep(grid: Grid, out: str | Path, engine: InlineEngine | LocalEngine | 
             store.compact()
     index = store.index()
     stale = sum(1 for s in scenarios if s.id in index and index[s.id] != current)
-    csv_path = None
-    if csv:
-        csv_path = Path(out).with_suffix(".csv")
+    if csv_path:
         write_csv(out, csv_path)
-    return SweepSummary(out=Path(out), engine=engine.name, scenarios=len(scenarios), skipped=skipped, ran=ran,
+    return SweepSummary(out=out, engine=engine.name, scenarios=len(scenarios), skipped=skipped, ran=ran,
                         feasible=feasible, rows=len(index), seconds=seconds, interrupted=interrupted, stale=stale, csv=csv_path)

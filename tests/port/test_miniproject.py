@@ -80,12 +80,12 @@ def test_audit_never_runs_the_code(tmp_path):
 # ------------------------------------------------------------------------------------- JSON shape
 def test_json_shape(mini):
     d = json.loads(json.dumps(to_dict(mini)))
-    assert d["schema"] == "accelplan.port-audit/1"
+    assert d["schema"] == "accelplan.port-audit/2"
     assert d["targets"] == ["npu", "rocm", "xla"]
     assert d["source"] == {"document": "research/reliability_cost_policy.md",
                            "section": "E. Software ecosystem (CUDA -> Ascend / ROCm / TPU)"}
     assert isinstance(d["files_scanned"], int) and isinstance(d["lines_scanned"], int)
-    assert d["skipped"] == [] and d["errors"] == []
+    assert d["skipped"] == [] and d["not_scanned"] == [] and d["errors"] == []
     f = d["findings"][0]
     assert set(f) == {"path", "line", "col", "code", "row", "category", "idiom", "section", "detail", "kernel", "targets"}
     assert set(f["targets"]) == {"npu", "rocm", "xla"}

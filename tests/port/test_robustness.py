@@ -22,18 +22,22 @@ def reasons(problems):
     return {p.path: p.reason for p in problems}
 
 
-def test_a_syntax_error_is_reported_and_the_rest_is_scanned(tmp_path):
+def test_a_syntax_error_is_reported_as_not_scanned_and_the_rest_is_scanned(tmp_path):
     write(tmp_path / "broken.py", b"def f(:\n    torch.cuda.synchronize()\n")
     write(tmp_path / "ok.py", CUDA_LINE)
     r = scan_tree(tmp_path)
-    assert "syntax error at line 1" in reasons(r.errors)["broken.py"]
+    assert "syntax error at line 1" in reasons(r.not_scanned)["broken.py"]
+    assert r.errors == [] and r.skipped == []
     assert found(r) == {("ok.py", 2, "streams-events")}
+    # nothing of the broken file is counted as read: one file, its two lines
+    assert r.files_scanned == 1 and r.lines_scanned == 2 and r.files_by_kind == {"python": 1}
 
 
 def test_python2_code_is_a_reported_syntax_error(tmp_path):
     write(tmp_path / "old.py", b'print "hello"\nimport torch\ntorch.cuda.synchronize()\n')
+    write(tmp_path / "ok.py", b"x = 1\n")
     r = scan_tree(tmp_path)
-    assert "old.py" in reasons(r.errors) and r.findings == []
+    assert "syntax error" in reasons(r.not_scanned)["old.py"] and r.findings == []
 
 
 def test_non_utf8_source_is_read_as_latin1_and_reported(tmp_path):
@@ -70,7 +74,7 @@ def test_deep_nesting_does_not_crash_the_scan(tmp_path):
     write(tmp_path / "parens.py", b"import torch\ny = " + b"(" * 300 + b"1" + b")" * 300 + b"\n")
     r = scan_tree(tmp_path)
     assert len([f for f in r.findings if f.path == "deep.py"]) == 900
-    why = reasons(r.errors)
+    why = reasons(r.not_scanned)
     assert "too deeply nested" in why["deeper.py"]
     assert "syntax error" in why["parens.py"]  # "too many nested parentheses": reported
 
@@ -114,9 +118,10 @@ def test_bad_packaging_files_are_reported_not_fatal(tmp_path):
     write(tmp_path / "environment.yml", b"dependencies: [unclosed\n")
     write(tmp_path / "requirements.txt", b"flash-attn\n\xff\xfe\n")
     r = scan_tree(tmp_path)
-    why = reasons(r.errors)
+    why = reasons(r.not_scanned)
     assert "cannot parse pyproject" in why["pyproject.toml"] and "cannot parse setup.cfg" in why["setup.cfg"]
-    assert "cannot parse conda" in why["environment.yml"] and "not valid UTF-8" in why["requirements.txt"]
+    assert "cannot parse conda" in why["environment.yml"]
+    assert "not valid UTF-8" in reasons(r.errors)["requirements.txt"]  # read as latin-1: scanned, with a caveat
     assert found(r) == {("requirements.txt", 1, "flash-attn")}
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import typer
 
@@ -15,10 +14,10 @@ def register(app: typer.Typer) -> None:
 
 
 def port_audit(
-    path: Path = typer.Argument(..., help="Folder (or one file) to audit. Files are read, never imported or run."),
+    path: str = typer.Argument(..., help="Folder (or one file) to audit. Files are read, never imported or run."),
     target: str = typer.Option("all", "--target", "-t", help="npu (Ascend, torch_npu) | rocm | xla (TPU) | all"),
     json_out: bool = typer.Option(False, "--json", help="Print the audit as one JSON object."),
-    html_file: Path = typer.Option(None, "--html", help="Also write a self-contained HTML report to this file."),
+    html_file: str | None = typer.Option(None, "--html", help="Also write a self-contained HTML report to this file."),
     include_vendored: bool = typer.Option(False, "--include-vendored",
                                           help="Also read virtualenvs, hidden, build and vendored folders."),
     max_file_bytes: int = typer.Option(None, "--max-file-bytes", min=1,
@@ -26,22 +25,24 @@ def port_audit(
 ) -> None:
     """Audit PyTorch code for CUDA lock-in: what porting to Ascend, ROCm or TPU takes, line by line."""
     from accelplan.errors import AccelplanError
+    from accelplan.paths import output_file
     from accelplan.port.mappings import TARGETS
     from accelplan.port.report import audit, to_dict, to_html
+    from accelplan.port.scanner import DEFAULT_MAX_FILE_BYTES
 
     t = target.lower()
     if t not in TARGET_CHOICES:
         raise AccelplanError(f"--target '{target}' is not one of: {', '.join(TARGET_CHOICES)}")
     targets = TARGETS if t == "all" else (t,)
-    from accelplan.port.scanner import DEFAULT_MAX_FILE_BYTES
+    html_path = None if html_file is None else output_file(html_file, "--html")  # refused before the work
 
     result = audit(path, targets, include_vendored=include_vendored,
                    max_file_bytes=max_file_bytes or DEFAULT_MAX_FILE_BYTES)
-    if html_file is not None:
+    if html_path is not None:
         try:
-            html_file.write_text(to_html(result), encoding="utf-8")
+            html_path.write_text(to_html(result), encoding="utf-8")
         except OSError as exc:
-            raise AccelplanError(f"--html '{html_file}': cannot write: {exc.strerror or exc}") from exc
+            raise AccelplanError(f"--html '{html_file}': cannot write: {exc.strerror or exc}") from None
     if json_out:
         import json
 
@@ -65,8 +66,12 @@ def _print(result) -> None:  # noqa: ANN001
     kinds = ", ".join(f"{n} {k}" for k, n in sorted(scan.files_by_kind.items()))
     con.print(f"[bold]CUDA lock-in audit[/bold] of {escape(scan.root)}: {scan.files_scanned:,} files ({kinds}), "
               f"{scan.lines_scanned:,} lines; [bold]{len(scan.findings):,} findings[/bold]; "
-              f"{len(scan.errors)} not fully parsed; {len(scan.skipped)} paths skipped")
-    t = Table(title="summary per target", caption="classes: research section E.7; engineer-days: the E.10 heuristic")
+              f"{len(scan.not_scanned)} files not scanned; {len(scan.errors)} read with a caveat; "
+              f"{len(scan.skipped)} paths skipped")
+    caption = "classes: research section E.7; engineer-days: the E.10 heuristic"
+    if scan.not_scanned:
+        caption += f"; {len(scan.not_scanned)} files not scanned are left out (listed at the end)"
+    t = Table(title="summary per target", caption=caption)
     t.add_column("")
     for tg in targets:
         t.add_column(result.summaries[tg].name, justify="right")
@@ -104,7 +109,9 @@ def _print(result) -> None:  # noqa: ANN001
         row = m.row(f.row)
         classes = " ".join(f"{tg}:{row.targets[tg].effort_class}" for tg in targets)
         out.write(f"{f.path}:{f.line} [{f.row}] {classes}  {f.code}\n")
+    for p in scan.not_scanned:
+        out.write(f"not scanned: {p.path}: {p.reason}\n")
     for p in scan.errors:
-        out.write(f"not fully parsed: {p.path}: {p.reason}\n")
+        out.write(f"read with a caveat: {p.path}: {p.reason}\n")
     for p in scan.skipped:
         out.write(f"skipped: {p.path}: {p.reason}\n")

@@ -1,6 +1,9 @@
 """Files other than Python: requirements, pyproject.toml, setup.cfg and conda environments (for
 CUDA-bound distributions), shell scripts (CUDA_VISIBLE_DEVICES, nvidia-smi, torchrun, NCCL_* words)
 and CUDA sources (one kernel finding per `__global__` function).
+
+Every reader is linear in the file: a requirement is located through an index of the file's lines built
+in one pass, and a conda file is read from the YAML parser's event stream (no document tree, no recursion).
 """
 
 from __future__ import annotations
@@ -8,35 +11,95 @@ from __future__ import annotations
 import configparser
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
-from accelplan import yamlio
-from accelplan.port.rules import CODE_CHARS, CUDA_WHEEL, Finding, NameIndex, is_cuda_env, is_nccl_env, requirement_row
+import yaml
+
+from accelplan.port.rules import (
+    CODE_CHARS,
+    CUDA_WHEEL,
+    Finding,
+    NameIndex,
+    NotScanned,
+    is_cuda_env,
+    is_nccl_env,
+    normalize_dist,
+    requirement_row,
+)
 
 _SHELL_WORD = re.compile(r"[A-Za-z0-9_./-]+")
+_REQ_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_CONDA_VERSION = re.compile(r"[=<>! ]")  # name=version, name>=version, name 1.0
+# libyaml's event parser where PyYAML has it, as accelplan.yamlio does for whole documents
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# a conda file nested deeper than this is not a conda environment (libyaml itself stops at 1,000 levels)
+MAX_YAML_DEPTH = 64
+# what may hold a requirement on a pyproject.toml line: a "basic" or 'literal' string, or a bare key
+_TOML_STRING_OR_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([A-Za-z0-9_.-]+)')
 
 
-def _text_findings(rel: str, text: str, reqs: Iterable[str], index: NameIndex) -> list[Finding]:
-    """Findings for requirement strings, located at the first line that contains each."""
-    lines = text.splitlines()
-    out: dict[tuple[int, str], Finding] = {}
-    last: dict[str, int] = {}  # a requirement listed in two extras is found at its next occurrence each time
-    for req in reqs:
-        hit = requirement_row(req, index)
-        if not hit:
-            continue
+class _Lines:
+    """The lines of a file and, built in one pass, where each candidate text sits (requirement strings,
+    bare keys), so that locating N requirements costs O(N), not O(N x lines)."""
+
+    def __init__(self, text: str, candidates: Callable[[str], Iterable[str]]):
+        self.lines = text.splitlines()
+        self.exact: dict[str, list[int]] = {}
+        for i, line in enumerate(self.lines, 1):
+            for c in candidates(line):
+                c = c.strip()
+                if c:
+                    self.exact.setdefault(c, []).append(i)
+        self._by_name: dict[str, list[int]] | None = None  # built on the first requirement not found exactly
+        self._next: dict[tuple[bool, str], int] = {}
+
+    def by_name(self) -> dict[str, list[int]]:
+        """Distribution name (normalised) -> lines of the candidates that start with it."""
+        if self._by_name is None:
+            self._by_name = {}
+            for c, at in self.exact.items():
+                m = _REQ_NAME.match(c)
+                if m:
+                    self._by_name.setdefault(normalize_dist(m.group()), []).extend(at)
+            for at in self._by_name.values():
+                at.sort()
+        return self._by_name
+
+    def locate(self, req: str) -> int:
+        """The line of REQ's next occurrence (a requirement listed in two extras is found at each in turn),
+        else the first line of a candidate that starts with its distribution name, else 1."""
         needle = req.strip()
-        lineno = _find_line(lines, needle, after=last.get(needle, 0)) or _find_line(lines, needle)
-        if lineno == 0:  # e.g. a poetry table key; fall back to the distribution name
-            lineno = _find_line(lines, needle.split("[")[0]) or 1
-        last[needle] = lineno
-        out.setdefault((lineno, hit[0]), Finding(rel, lineno, 0, lines[lineno - 1].strip()[:CODE_CHARS] if lines else "", *hit))
+        at = self.exact.get(needle)
+        key = (True, needle)
+        if not at:
+            m = _REQ_NAME.match(needle)
+            key = (False, normalize_dist(m.group()) if m else "")
+            at = self.by_name().get(key[1])
+        if not at:
+            return 1
+        k = self._next.get(key, 0)
+        self._next[key] = k + 1
+        return at[k] if k < len(at) else at[0]
+
+    def code(self, lineno: int) -> str:
+        return self.lines[lineno - 1].strip()[:CODE_CHARS] if 0 < lineno <= len(self.lines) else ""
+
+
+def _findings(rel: str, located: Iterable[tuple[int, tuple[str, str]]], lines: _Lines) -> list[Finding]:
+    """Findings for (line, (row, detail)) pairs; one per line and row."""
+    out: dict[tuple[int, str], Finding] = {}
+    for lineno, hit in located:
+        if (lineno, hit[0]) not in out:
+            out[(lineno, hit[0])] = Finding(rel, lineno, 0, lines.code(lineno), *hit)
     return list(out.values())
 
 
-def _find_line(lines: list[str], needle: str, after: int = 0) -> int:
-    """The 1-based number of the first line after `after` that contains needle, or 0."""
-    return next((i for i, ln in enumerate(lines[after:], after + 1) if needle in ln), 0)
+def _located(reqs: Iterable[str], lines: _Lines, index: NameIndex) -> Iterator[tuple[int, tuple[str, str]]]:
+    for req in reqs:
+        hit = requirement_row(req, index)
+        if hit:  # only a finding needs a line
+            yield lines.locate(req), hit
 
 
 def scan_requirements(text: str, rel: str, index: NameIndex) -> list[Finding]:
@@ -55,20 +118,49 @@ def scan_requirements(text: str, rel: str, index: NameIndex) -> list[Finding]:
     return out
 
 
+def _table(v: object) -> dict[str, Any]:
+    return v if isinstance(v, dict) else {}
+
+
+def _strings(v: object) -> list[str]:
+    return [x for x in v if isinstance(x, str)] if isinstance(v, list) else []
+
+
+def _toml_candidates(line: str) -> Iterator[str]:
+    for m in _TOML_STRING_OR_KEY.finditer(line):
+        basic, literal, key = m.groups()
+        if key is None:
+            yield basic if basic is not None else literal
+        else:  # a bare key, or a dotted one: [tool.poetry.dependencies.flash-attn]
+            yield key
+            if "." in key:
+                yield from key.split(".")
+
+
 def scan_pyproject(text: str, rel: str, index: NameIndex) -> list[Finding]:
-    doc = tomllib.loads(text)
-    reqs: list[str] = []
-    project = doc.get("project", {})
-    reqs += project.get("dependencies", [])
-    for group in project.get("optional-dependencies", {}).values():
-        reqs += group
-    for group in doc.get("dependency-groups", {}).values():
-        reqs += [r for r in group if isinstance(r, str)]
-    reqs += doc.get("build-system", {}).get("requires", [])
-    poetry = doc.get("tool", {}).get("poetry", {})
-    for table in (poetry.get("dependencies", {}), *(g.get("dependencies", {}) for g in poetry.get("group", {}).values())):
-        reqs += list(table)
-    return _text_findings(rel, text, [r for r in reqs if isinstance(r, str)], index)
+    try:
+        doc = tomllib.loads(text)
+    except RecursionError:  # tomllib is recursive: arrays nested a few hundred deep exhaust the stack
+        raise NotScanned("cannot parse pyproject file: nested too deeply") from None
+    project = _table(doc.get("project"))
+    reqs = _strings(project.get("dependencies"))
+    for group in _table(project.get("optional-dependencies")).values():
+        reqs += _strings(group)
+    for group in _table(doc.get("dependency-groups")).values():
+        reqs += _strings(group)
+    reqs += _strings(_table(doc.get("build-system")).get("requires"))
+    poetry = _table(_table(doc.get("tool")).get("poetry"))
+    for group in [poetry, *_table(poetry.get("group")).values()]:
+        reqs += list(_table(_table(group).get("dependencies")))
+    lines = _Lines(text, _toml_candidates)
+    return _findings(rel, _located(reqs, lines, index), lines)
+
+
+def _cfg_candidates(line: str) -> Iterator[str]:
+    yield line  # a continuation line of install_requires / an extra
+    for sep in "=:":
+        if sep in line:
+            yield line.split(sep, 1)[1]  # the first value, after `install_requires =`
 
 
 def scan_setup_cfg(text: str, rel: str, index: NameIndex) -> list[Finding]:
@@ -80,20 +172,86 @@ def scan_setup_cfg(text: str, rel: str, index: NameIndex) -> list[Finding]:
     if cfg.has_section("options.extras_require"):
         for _, value in cfg.items("options.extras_require"):
             reqs += value.splitlines()
-    return _text_findings(rel, text, [r for r in reqs if r.strip()], index)
+    lines = _Lines(text, _cfg_candidates)
+    return _findings(rel, _located([r for r in reqs if r.strip()], lines, index), lines)
 
 
 def scan_conda_env(text: str, rel: str, index: NameIndex) -> list[Finding]:
-    doc = yamlio.safe_load(text)
-    if not isinstance(doc, dict) or not isinstance(doc.get("dependencies"), list):
-        return []
-    reqs: list[str] = []
-    for dep in doc["dependencies"]:
-        if isinstance(dep, str):
-            reqs.append(re.split(r"[=<>! ]", dep.split("::")[-1], maxsplit=1)[0])  # conda spec: name=version
-        elif isinstance(dep, dict) and isinstance(dep.get("pip"), list):
-            reqs += [d for d in dep["pip"] if isinstance(d, str)]
-    return _text_findings(rel, text, reqs, index)
+    """`dependencies:` of a conda environment: conda specs (name=version) and the `pip:` list, each at the
+    line the YAML parser saw it on."""
+    located = []
+    for lineno, value, pip in conda_dependencies(text):
+        # a conda spec is channel::name=version; a pip entry is a requirement line
+        hit = requirement_row(value if pip else _CONDA_VERSION.split(value.split("::")[-1], maxsplit=1)[0], index)
+        if hit:
+            located.append((lineno, hit))
+    return _findings(rel, located, _Lines(text, lambda line: ()))
+
+
+class _Open:
+    """A mapping or sequence the event stream has opened: its path from the root, the key awaited or just
+    read (mappings) or the index of the next item (sequences). A path of None marks a complex key's insides."""
+
+    __slots__ = ("path", "is_map", "is_key", "key", "awaiting_key", "index")
+
+    def __init__(self, path: tuple[Any, ...] | None, is_map: bool, is_key: bool = False):
+        self.path, self.is_map, self.is_key = path, is_map, is_key
+        self.key: str | None = None
+        self.awaiting_key = True
+        self.index = 0
+
+    def child_path(self) -> tuple[Any, ...] | None:
+        if self.path is None:
+            return None
+        return (*self.path, self.key if self.is_map else self.index)
+
+    def done_with_child(self) -> None:
+        if self.is_map:
+            self.awaiting_key = True
+        else:
+            self.index += 1
+
+
+def conda_dependencies(text: str) -> Iterator[tuple[int, str, bool]]:
+    """(line, value, is_pip) of each string item of the top-level `dependencies:` list and of its `pip:` list.
+
+    Read from the parser's events with a stack of open containers: memory stays flat on a large file and
+    nesting cannot recurse; deeper than MAX_YAML_DEPTH is refused. Aliases are not followed."""
+    stack: list[_Open] = []
+    for ev in yaml.parse(text, Loader=_YAML_LOADER):
+        if isinstance(ev, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            closed = stack.pop()
+            if stack and not closed.is_key:  # after a complex key, its mapping awaits the value
+                stack[-1].done_with_child()
+            continue
+        if not isinstance(ev, yaml.NodeEvent):  # stream and document boundaries
+            continue
+        parent = stack[-1] if stack else None
+        is_key = parent is not None and parent.is_map and parent.awaiting_key
+        if isinstance(ev, yaml.CollectionStartEvent):
+            if len(stack) >= MAX_YAML_DEPTH:
+                raise NotScanned(f"cannot parse conda file: nested deeper than {MAX_YAML_DEPTH} levels")
+            if parent is not None and is_key:  # a complex key: its insides are not followed
+                parent.awaiting_key, parent.key = False, None
+                stack.append(_Open(None, isinstance(ev, yaml.MappingStartEvent), is_key=True))
+            else:
+                stack.append(_Open(() if parent is None else parent.child_path(), isinstance(ev, yaml.MappingStartEvent)))
+            continue
+        value = ev.value if isinstance(ev, yaml.ScalarEvent) else None  # an alias has none
+        if parent is None:
+            continue
+        if is_key:
+            parent.awaiting_key, parent.key = False, value
+            continue
+        path = parent.child_path()
+        parent.done_with_child()
+        if value is None or path is None or len(path) < 2 or path[0] != "dependencies" or not isinstance(path[1], int):
+            continue
+        line = ev.start_mark.line + 1 if ev.start_mark else 1
+        if len(path) == 2:
+            yield line, value, False
+        elif len(path) == 4 and path[2] == "pip" and isinstance(path[3], int):
+            yield line, value, True
 
 
 def scan_shell(text: str, rel: str) -> list[Finding]:

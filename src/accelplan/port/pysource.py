@@ -2,15 +2,19 @@
 
 Dotted names are resolved through the file's import aliases (`import torch as t; t.cuda.synchronize()`,
 `from torch import cuda`) and matched against the mapping rows' `names`, longest prefix first. Other
-rules look at the shape of the code: string constants that are exactly a device or backend ('cuda',
-'cuda:0', 'nccl'), comparisons with them, `.cuda()` calls, `@triton.jit` functions. Comments never
-reach the AST and bare string statements (docstrings) are skipped, so prose that mentions CUDA is not
-a finding. Nothing is imported or run.
+rules look at the shape of the code: string constants that name a device or backend ('cuda:0' anywhere;
+'cuda' and 'nccl' only where their position says so: `device=`, `.to(...)`, `backend=`, `device = ...`),
+comparisons with them, `.cuda()` calls, `@triton.jit` functions. Comments never reach the AST and bare
+string statements (docstrings) are skipped, so prose that mentions CUDA is not a finding. Nothing is
+imported or run.
+
+A file whose syntax tree would not fit the memory budget is not parsed (see AST_BYTES_PER_TOKEN).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,16 +23,31 @@ from accelplan.port.rules import (
     CODE_CHARS,
     Finding,
     NameIndex,
+    NotScanned,
     Problem,
+    call_role,
     is_cuda_device,
     is_nccl_backend,
     requirement_row,
+    role_of,
     string_row,
 )
 
 _AUTOCAST_NAMES = frozenset({"autocast", "GradScaler"})
 _FP64_NAMES = frozenset({"torch.float64", "torch.double"})
 _IMPORT_GUARDS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+_DEFAULT_GETTERS = frozenset({"get", "getenv", "pop", "setdefault"})  # device = os.environ.get("DEVICE", "cuda")
+_OPTION_DEFAULTS = ("default", "const", "choices")  # parser.add_argument("--device", default="cuda")
+
+# ast.parse holds the whole syntax tree in memory. Measured on CPython 3.11 with 2-4 MiB files, peak memory
+# per token (a name, number or punctuation mark) was 490 (`x = [0, 0, ...]`) to 922 bytes (`a\na\n...`, one
+# statement per name); ordinary code, 500. A file is parsed only if its tokens times AST_BYTES_PER_TOKEN fit
+# AST_MEMORY_BUDGET_BYTES, which keeps the audit of any file under about 500 MB (the process itself is ~40 MB).
+AST_BYTES_PER_TOKEN = 1024
+AST_MEMORY_BUDGET_BYTES = 384 * 2**20
+MAX_TOKENS = AST_MEMORY_BUDGET_BYTES // AST_BYTES_PER_TOKEN
+# an upper bound on Python tokens: every run of word characters, every other visible character, every newline
+_TOKEN = re.compile(rb"\w+|[^\s\w]|\n")
 
 
 class _PythonScan:
@@ -42,6 +61,7 @@ class _PythonScan:
         self.consumed: set[int] = set()  # ids of nodes already reported by their parent's rule
         self.requirements: list[tuple[int, str]] = []  # (line, requirement string) from setup(...)
         self.guarded = 0  # depth of `try:` bodies that catch ImportError: optional imports say so
+        self.roles: dict[int, str] = {}  # id(node) -> DEVICE or BACKEND: what its position says a string there names
 
     def add(self, node: ast.AST | _At, row: str, detail: str = "", kernel: bool = False) -> None:
         key = (node.lineno, row)  # type: ignore[union-attr]
@@ -76,6 +96,9 @@ class _PythonScan:
             ast.Name: self._name, ast.Call: self._call, ast.Constant: self._constant, ast.Compare: self._compare,
             ast.Expr: self._expr, ast.JoinedStr: self._joined_str, ast.FunctionDef: self._function,
             ast.AsyncFunctionDef: self._function, ast.Try: self._try, ast.MatchValue: self._match_value,
+            ast.Assign: self._assign, ast.AnnAssign: self._ann_assign, ast.Dict: self._dict,
+            ast.IfExp: self._pass_role, ast.BoolOp: self._pass_role, ast.Tuple: self._pass_role,
+            ast.List: self._pass_role, ast.Set: self._pass_role,
         }
         get = handlers.get
         while stack:
@@ -189,9 +212,28 @@ class _PythonScan:
                         for c in ast.walk(k.value):
                             if type(c) is ast.Constant and type(c.value) is str:
                                 self.requirements.append((c.lineno, c.value))
+        self._call_roles(node, fname)
         children.extend(node.args)
         children.extend(k.value for k in node.keywords)
         return children
+
+    def _call_roles(self, node: ast.Call, fname: str) -> None:
+        """Roles of the call's arguments: positional ones by the function (`.to('cuda')`), keywords by their name
+        (`backend='nccl'`), a getter's default by the call's own role, an option's default by the option's name."""
+        own = self.roles.get(id(node))
+        positional = call_role(fname) or (own if fname in _DEFAULT_GETTERS else None)
+        if positional:
+            for a in node.args:
+                self.mark(a, positional)
+        first = node.args[0] if node.args else None
+        option = (role_of(first.value) if type(first) is ast.Constant and type(first.value) is str
+                  and first.value.startswith("-") else None)
+        for k in node.keywords:
+            self.mark(k.value, role_of(k.arg) or (option if k.arg in _OPTION_DEFAULTS else None))
+
+    def mark(self, node: ast.AST | None, role: str | None) -> None:
+        if role and node is not None:
+            self.roles[id(node)] = role
 
     def _fp64_on_device(self, node: ast.Call) -> None:
         dtype = device = None
@@ -211,9 +253,39 @@ class _PythonScan:
     def _constant(self, node: ast.Constant) -> None:
         v = node.value
         if type(v) is str and 3 < len(v) < 120 and id(node) not in self.consumed:
-            hit = string_row(v)
+            hit = string_row(v, self.roles.get(id(node)))
             if hit:
                 self.add(node, *hit)
+
+    # -- positions that say what a string names: `device = ...`, {"backend": ...}, and what passes a role on
+    def _assign(self, node: ast.Assign) -> list[ast.AST]:
+        for t in node.targets:
+            if type(t) is ast.Tuple and type(node.value) is ast.Tuple and len(t.elts) == len(node.value.elts):
+                for te, ve in zip(t.elts, node.value.elts, strict=True):  # device, backend = "cuda", "nccl"
+                    self.mark(ve, role_of(_target_name(te)))
+            else:
+                self.mark(node.value, role_of(_target_name(t)))
+        return [*node.targets, node.value]
+
+    def _ann_assign(self, node: ast.AnnAssign) -> list[ast.AST]:
+        self.mark(node.value, role_of(_target_name(node.target)))
+        return [node.target, node.annotation, *([node.value] if node.value else [])]
+
+    def _dict(self, node: ast.Dict) -> list[ast.AST]:
+        for k, v in zip(node.keys, node.values, strict=True):
+            if type(k) is ast.Constant and type(k.value) is str:
+                self.mark(v, role_of(k.value))
+        return [*(k for k in node.keys if k is not None), *node.values]
+
+    def _pass_role(self, node: ast.IfExp | ast.BoolOp | ast.Tuple | ast.List | ast.Set) -> list[ast.AST]:
+        """`"cuda" if ok else "cpu"`, `args.device or "cuda"`, `("cuda", "cpu")` take the role of their place."""
+        children = _children(node)
+        role = self.roles.get(id(node))
+        if role:
+            for c in children:
+                if c is not getattr(node, "test", None):
+                    self.mark(c, role)
+        return children
 
     def _expr(self, node: ast.Expr) -> list[ast.AST]:
         # a bare string statement (docstring, commented-out code in quotes) is prose, not code
@@ -253,6 +325,16 @@ class _PythonScan:
             if self.resolve(target) in ("triton.jit", "triton.autotune", "triton.heuristics"):
                 self.add(node, "triton-kernel", f"Triton kernel {node.name}()", kernel=True)
                 break
+        a = node.args
+        params = [*a.posonlyargs, *a.args]
+        for p, d in [*zip(params[len(params) - len(a.defaults):], a.defaults, strict=True),
+                     *zip(a.kwonlyargs, a.kw_defaults, strict=True)]:
+            self.mark(d, role_of(p.arg))  # def init(backend="nccl", device: str = "cuda")
+        returns = role_of(node.name)
+        if returns:  # def default_device(): return "cuda" if ... else "cpu"
+            for n in ast.walk(node):
+                if type(n) is ast.Return:
+                    self.mark(n.value, returns)
         return _children(node)
 
 
@@ -262,6 +344,17 @@ class _At:
 
     lineno: int
     col_offset: int
+
+
+def _target_name(node: ast.AST) -> str | None:
+    """The name an assignment target gives its value: `device`, `self.device`, `cfg["device"]`."""
+    if type(node) is ast.Name:
+        return node.id
+    if type(node) is ast.Attribute:
+        return node.attr
+    if type(node) is ast.Subscript and type(node.slice) is ast.Constant and type(node.slice.value) is str:
+        return node.slice.value
+    return None
 
 
 def _children(node: ast.AST) -> list[ast.AST]:
@@ -281,25 +374,28 @@ def _line(lines: list[bytes], lineno: int) -> str:
     return ""
 
 
+def count_tokens(data: bytes, limit: int) -> int:
+    """Tokens in DATA, an upper bound that never undercounts Python's own; counting stops past LIMIT."""
+    if len(data) <= limit:  # a token is at least one byte
+        return len(data)
+    n = 0
+    for _ in _TOKEN.finditer(data):
+        n += 1
+        if n > limit:
+            break
+    return n
+
+
 def scan_python(data: bytes, rel: str, index: NameIndex) -> tuple[list[Finding], list[Problem]]:
-    """Findings in one Python source (bytes as read), and what could not be understood."""
-    problems: list[Problem] = []
+    """Findings in one Python source (bytes as read), and the caveats of a file read with one (latin-1).
+    Raises NotScanned for a file that cannot be understood: a syntax error, nesting, a syntax tree too big."""
+    if count_tokens(data, MAX_TOKENS) > MAX_TOKENS:
+        raise NotScanned(f"more than {MAX_TOKENS:,} tokens: its syntax tree would need over "
+                         f"{AST_MEMORY_BUDGET_BYTES // 2**20} MiB (generated or minified code?)")
     try:
-        tree = ast.parse(data, filename=rel)
-    except (SyntaxError, ValueError) as exc:
-        undecodable = "codec" in str(exc)  # "(unicode error) 'utf-8' codec can't decode byte ..."
-        if not undecodable:
-            where = f" at line {exc.lineno}" if isinstance(exc, SyntaxError) and exc.lineno else ""
-            msg = exc.msg if isinstance(exc, SyntaxError) else str(exc)
-            return [], [Problem(rel, f"syntax error{where}: {msg}; file not scanned")]
-        # not valid in its declared encoding (UTF-8 by default): latin-1 decodes any byte, so read it that way
-        problems.append(Problem(rel, "not valid UTF-8 (or its declared encoding); scanned as latin-1"))
-        try:
-            tree = ast.parse(data.decode("latin-1"), filename=rel)
-        except (SyntaxError, ValueError) as exc2:
-            return [], [Problem(rel, f"undecodable and not parseable as latin-1 ({exc2}); file not scanned")]
+        tree, problems = _parse(data, rel)
     except (RecursionError, MemoryError) as exc:
-        return [], [Problem(rel, f"too deeply nested to parse ({type(exc).__name__}); file not scanned")]
+        raise NotScanned(f"too deeply nested to parse ({type(exc).__name__})") from None
     scan = _PythonScan(index, is_setup_py=rel.rsplit("/", 1)[-1] == "setup.py")
     scan.run(tree)
     lines = data.splitlines() if scan.hits or scan.requirements else []
@@ -310,3 +406,20 @@ def scan_python(data: bytes, rel: str, index: NameIndex) -> tuple[list[Finding],
         if hit:
             findings.append(Finding(rel, line, 0, _line(lines, line), hit[0], hit[1]))
     return findings, problems
+
+
+def _parse(data: bytes, rel: str) -> tuple[ast.Module, list[Problem]]:
+    """The module's AST, read as latin-1 (with that caveat) if it is not valid in its declared encoding."""
+    try:
+        return ast.parse(data, filename=rel), []
+    except (SyntaxError, ValueError) as exc:
+        if "codec" not in str(exc):  # "(unicode error) 'utf-8' codec can't decode byte ..." is an encoding problem
+            where = f" at line {exc.lineno}" if isinstance(exc, SyntaxError) and exc.lineno else ""
+            msg = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+            raise NotScanned(f"syntax error{where}: {msg}") from None
+    # latin-1 decodes any byte, so a file that is not valid UTF-8 (or its declared encoding) is read that way
+    try:
+        tree = ast.parse(data.decode("latin-1"), filename=rel)
+    except (SyntaxError, ValueError) as exc:
+        raise NotScanned(f"not valid UTF-8 and not parseable as latin-1 ({exc})") from None
+    return tree, [Problem(rel, "not valid UTF-8 (or its declared encoding); scanned as latin-1")]

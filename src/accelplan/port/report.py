@@ -13,7 +13,8 @@ from typing import Any
 from accelplan.port.mappings import CLASSES, TARGETS, Mapping, load_mapping
 from accelplan.port.scanner import DEFAULT_MAX_FILE_BYTES, ScanResult, scan_tree
 
-SCHEMA = "accelplan.port-audit/1"
+# /2: files with a syntax error (or too nested or too big to parse) moved from `errors` to `not_scanned`
+SCHEMA = "accelplan.port-audit/2"
 AUTO_CLASS = "auto"
 
 
@@ -108,7 +109,7 @@ def summarize(scan: ScanResult, mapping: Mapping, target: str) -> TargetSummary:
 
 # ------------------------------------------------------------------------------------------- JSON
 def to_dict(a: Audit) -> dict[str, Any]:
-    """The audit as one JSON-ready object (schema accelplan.port-audit/1)."""
+    """The audit as one JSON-ready object (schema accelplan.port-audit/2)."""
     m = a.mapping
     findings = []
     for f in a.scan.findings:
@@ -130,6 +131,7 @@ def to_dict(a: Audit) -> dict[str, Any]:
         "findings": findings,
         "summary": {t: _summary_dict(s) for t, s in a.summaries.items()},
         "skipped": [{"path": p.path, "reason": p.reason} for p in a.scan.skipped],
+        "not_scanned": [{"path": p.path, "reason": p.reason} for p in a.scan.not_scanned],
         "errors": [{"path": p.path, "reason": p.reason} for p in a.scan.errors],
     }
 
@@ -181,7 +183,8 @@ def to_html(a: Audit) -> str:
            f"<title>CUDA lock-in audit: {_e(scan.root)}</title>", f"<style>{_CSS}</style></head><body>",
            f"<h1>CUDA lock-in audit: <code>{_e(scan.root)}</code></h1>",
            f'<p>{scan.files_scanned:,} files, {scan.lines_scanned:,} lines; {len(scan.findings):,} findings; '
-           f'{len(scan.errors)} files not fully parsed; {len(scan.skipped)} paths skipped. '
+           f'<b>{len(scan.not_scanned)} files not scanned</b> (left out of every figure); '
+           f'{len(scan.errors)} read with a caveat; {len(scan.skipped)} paths skipped. '
            f'<span class="muted">Mappings and effort classes: {_e(m.source_document)}, section '
            f'{_e(m.source_section)} (E.7 idiom table, E.6 library matrix, E.10 effort heuristic).</span></p>']
     out.append("<h2>Summary per target</h2><table><tr><th></th>"
@@ -218,10 +221,12 @@ def to_html(a: Audit) -> str:
         out.append(f"<tr><td><code>{_e(f.path)}:{f.line}</code></td><td>{_e(row.category)}<br>"
                    f'<span class="muted">{_e(f.row)}</span></td><td><code>{_e(f.code)}</code></td>{cells}</tr>')
     out.append("</table>")
-    if scan.errors or scan.skipped:
-        out.append("<h2>Not fully read</h2><table><tr><th>path</th><th>reason</th></tr>")
-        for p in [*scan.errors, *scan.skipped]:
-            out.append(f"<tr><td><code>{_e(p.path)}</code></td><td>{_e(p.reason)}</td></tr>")
-        out.append("</table>")
+    for title, problems in (("Not scanned", scan.not_scanned), ("Read with a caveat", scan.errors),
+                            ("Skipped", scan.skipped)):
+        if problems:
+            out.append(f"<h2>{title}</h2><table><tr><th>path</th><th>reason</th></tr>")
+            for p in problems:
+                out.append(f"<tr><td><code>{_e(p.path)}</code></td><td>{_e(p.reason)}</td></tr>")
+            out.append("</table>")
     out.append("</body></html>\n")
     return "\n".join(out)

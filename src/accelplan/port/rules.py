@@ -15,6 +15,14 @@ CUDA_SUFFIXES = (".cu", ".cuh")
 CUDA_WHEEL = re.compile(r"\+cu\d{2,3}\b|/whl/cu\d{2,3}\b|^nvidia-[a-z0-9-]+-cu\d{2}$|^cupy-cuda\d|^pytorch-cuda$|^cudatoolkit$")
 _NCCL_BACKENDS = frozenset({"nccl", "gloo", "mpi", "ucc", "hccl", "xla", "cpu", "cuda"})
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+_DIST_SEPARATORS = re.compile(r"[-_.]+")
+# a file name or path of a CUDA source: 'kernel.cu', 'csrc/ops/fused.cuh'; not a glob ('*.cu') nor a bare suffix
+_CUDA_SOURCE = re.compile(r"/?(?:[\w.-]+/)*\w[\w.-]*\.cuh?")
+# what a string's position says it names: a keyword, variable, attribute, key or parameter called *device*,
+# *backend* or *accelerator*, or an argument of a call such as torch.device(...) or init_process_group(...)
+DEVICE, BACKEND = "device", "backend"
+_CALL_ROLES = {"to": DEVICE, "autocast": DEVICE, "GradScaler": DEVICE, "Generator": DEVICE,
+               "init_process_group": BACKEND, "new_group": BACKEND}
 
 
 @dataclass(slots=True)
@@ -32,6 +40,11 @@ class Finding:
 class Problem:
     path: str
     reason: str
+
+
+class NotScanned(Exception):
+    """A file that was read but cannot be understood (syntax error, nesting, size of its syntax tree): the
+    scanner reports it as not scanned, with this message as the reason, and counts nothing from it."""
 
 
 class NameIndex:
@@ -75,7 +88,7 @@ class NameIndex:
 
 def normalize_dist(name: str) -> str:
     """PEP 503 name normalisation: case and runs of -_. do not matter."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return _DIST_SEPARATORS.sub("-", name).lower()
 
 
 def is_cuda_device(s: str) -> bool:
@@ -112,19 +125,43 @@ def is_nccl_env(s: str) -> bool:
     return (s.startswith("NCCL_") or s.startswith("TORCH_NCCL_")) and s.isidentifier() and s.isupper()
 
 
-def string_row(s: str) -> tuple[str, str] | None:
-    """(row, detail) for a string constant that is itself CUDA-specific code, not prose."""
+def role_of(name: str | None) -> str | None:
+    """DEVICE or BACKEND when a name (keyword, variable, attribute, dict key, parameter, function) says that its
+    string value is one: `device=`, `self.device`, `map_location=`, `accelerator=`, `dist_backend = ...`."""
+    if not name:
+        return None
+    low = name.lower()
+    if "backend" in low:
+        return BACKEND
+    if "device" in low or "accelerator" in low or low == "map_location":
+        return DEVICE
+    return None
+
+
+def call_role(func_name: str) -> str | None:
+    """The role of a call's positional string arguments: `.to('cuda')`, `torch.device('cuda')`,
+    `init_process_group('nccl')`, `torch.set_default_device('cuda')`."""
+    return _CALL_ROLES.get(func_name) or role_of(func_name)
+
+
+def string_row(s: str, role: str | None = None) -> tuple[str, str] | None:
+    """(row, detail) for a string constant that is itself CUDA-specific code, not prose.
+
+    The bare words 'cuda' and 'nccl' are also names of a language, a lexer, a file type and a library, so they
+    count only where their position names a device or a backend (ROLE); 'cuda:0', 'cpu:gloo,cuda:nccl',
+    CUDA_*/NCCL_* variables, CUDA source paths and nvidia-smi/torchrun commands name one wherever they are.
+    """
     if is_cuda_device(s):
-        return "device-placement", f"device string '{s}'"
+        return ("device-placement", f"device string '{s}'") if s != "cuda" or role == DEVICE else None
     if is_nccl_backend(s):
-        return "nccl-backend", f"backend string '{s}'"
+        return ("nccl-backend", f"backend string '{s}'") if s != "nccl" or role == BACKEND else None
     if s == "CUDA_VISIBLE_DEVICES" or s == "NVIDIA_VISIBLE_DEVICES":
         return "cuda-visible-devices", s
     if is_cuda_env(s):
         return "cuda-env", s
     if is_nccl_env(s):
         return "nccl-env", s
-    if s.endswith(CUDA_SUFFIXES) and len(s) > 3 and not any(c.isspace() for c in s):
+    if s.endswith(CUDA_SUFFIXES) and _CUDA_SOURCE.fullmatch(s):
         return "custom-extension", f"CUDA source '{s}'"
     if _first_word_is(s, "nvidia-smi"):
         return "nvidia-smi", "nvidia-smi command"
@@ -138,13 +175,13 @@ def requirement_row(req: str, index: NameIndex) -> tuple[str, str] | None:
     req = req.split("#", 1)[0].strip()
     if not req:
         return None
-    if CUDA_WHEEL.search(req):
+    if "cu" in req and CUDA_WHEEL.search(req):  # every CUDA_WHEEL pattern contains "cu": a cheap test first
         return "cuda-wheels", f"CUDA build: {req}"
     m = _REQ_NAME.match(req)
     if not m:
         return None
     name = normalize_dist(m.group(1))
-    if CUDA_WHEEL.search(name):
+    if "cu" in name and CUDA_WHEEL.search(name):
         return "cuda-wheels", f"CUDA build: {name}"
     row = index.requirements.get(name)
     return (row, f"requires {name}") if row else None

@@ -3,7 +3,9 @@
 Python files go to the one-pass AST reader (pysource); requirements, pyproject.toml, setup.cfg, conda
 environments, shell scripts and CUDA sources to theirs (otherfiles). Virtualenvs, vendored and hidden
 folders are skipped unless asked for, symbolic links are never followed, and a file that cannot be
-read or parsed is reported, never fatal.
+read or parsed is reported, never fatal: it is listed as skipped (not read) or not scanned (read, not
+understood), and nothing from it is counted. A tree in which no file could be scanned is an error, not
+an audit of nothing.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from pathlib import Path
 
 import yaml
 
+from accelplan.errors import AccelplanError
 from accelplan.port import otherfiles
 from accelplan.port.mappings import Mapping, load_mapping
 from accelplan.port.pysource import scan_python
-from accelplan.port.rules import CUDA_SUFFIXES, Finding, NameIndex, Problem
+from accelplan.port.rules import CUDA_SUFFIXES, Finding, NameIndex, NotScanned, Problem
 
 # Folders skipped unless --include-vendored: version control, caches, virtual environments (also any
 # folder holding pyvenv.cfg or conda-meta/), installed packages and vendored third-party code.
@@ -50,7 +53,19 @@ class ScanResult:
     lines_scanned: int = 0
     files_by_kind: dict[str, int] = field(default_factory=dict)
     skipped: list[Problem] = field(default_factory=list)  # not read: excluded folder, symlink, huge, binary
-    errors: list[Problem] = field(default_factory=list)  # read but not (fully) understood: syntax, encoding
+    not_scanned: list[Problem] = field(default_factory=list)  # read, not understood: syntax, nesting, size
+    errors: list[Problem] = field(default_factory=list)  # scanned with a caveat: read as latin-1
+
+
+@dataclass
+class FileScan:
+    """What one file gave: findings and caveats, or why it was skipped (not read) or not scanned."""
+
+    findings: list[Finding] = field(default_factory=list)
+    caveats: list[Problem] = field(default_factory=list)
+    skipped: Problem | None = None
+    not_scanned: Problem | None = None
+    lines: int = 0
 
 
 def _kind(name: str, parent: str) -> str | None:
@@ -124,35 +139,37 @@ def _excluded_dir(entry: os.DirEntry[str], top_level: bool) -> str | None:
     return None
 
 
-def scan_file(rel: str, path: str, kind: str, index: NameIndex, max_bytes: int
-              ) -> tuple[list[Finding], list[Problem], Problem | None, int]:
-    """(findings, errors, skip reason, lines) for one file. Never raises for a bad file."""
+def scan_file(rel: str, path: str, kind: str, index: NameIndex, max_bytes: int) -> FileScan:
+    """One file, read once and handed to its reader. Never raises for a bad file."""
     try:
         size = os.stat(path, follow_symlinks=False).st_size
         if size > max_bytes:
-            return [], [], Problem(rel, f"larger than {max_bytes:,} bytes ({size:,}); not read (--max-file-bytes)"), 0
+            return FileScan(skipped=Problem(rel, f"larger than {max_bytes:,} bytes ({size:,}); not read (--max-file-bytes)"))
         with open(path, "rb") as fh:
             data = fh.read(max_bytes + 1)
     except OSError as exc:
-        return [], [], Problem(rel, f"cannot read: {exc.strerror or exc}"), 0
+        return FileScan(skipped=Problem(rel, f"cannot read: {exc.strerror or exc}"))
     if b"\x00" in data:
-        return [], [], Problem(rel, "binary content (NUL bytes); not read"), 0
+        return FileScan(skipped=Problem(rel, "binary content (NUL bytes); not read"))
     lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
-    if kind == "python":
-        findings, problems = scan_python(data, rel, index)
-        return findings, problems, None, lines
     try:
-        text = data.decode("utf-8")
-        problems = []
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-        problems = [Problem(rel, "not valid UTF-8; read as latin-1")]
-    try:
-        findings = _READERS[kind](text, rel, index)
-    except (tomllib.TOMLDecodeError, configparser.Error, yaml.YAMLError, AttributeError, TypeError) as exc:
+        if kind == "python":
+            findings, caveats = scan_python(data, rel, index)
+            return FileScan(findings, caveats, lines=lines)
+        try:
+            text = data.decode("utf-8")
+            caveats = []
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+            caveats = [Problem(rel, "not valid UTF-8; read as latin-1")]
+        return FileScan(_READERS[kind](text, rel, index), caveats, lines=lines)
+    except NotScanned as exc:
+        return FileScan(not_scanned=Problem(rel, str(exc)))
+    except (tomllib.TOMLDecodeError, configparser.Error, yaml.YAMLError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return [], [*problems, Problem(rel, f"cannot parse {kind} file: {first}")], None, lines
-    return findings, problems, None, lines
+        return FileScan(not_scanned=Problem(rel, f"cannot parse {kind} file: {first}"))
+    except RecursionError:  # a parser of ours or a library's that recurses on nesting: the file, not the audit
+        return FileScan(not_scanned=Problem(rel, f"cannot parse {kind} file: nested too deeply"))
 
 
 def local_packages(python_paths: Iterable[str]) -> set[str]:
@@ -170,12 +187,14 @@ def local_packages(python_paths: Iterable[str]) -> set[str]:
 
 def scan_tree(root: str | Path, *, include_vendored: bool = False, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
               mapping: Mapping | None = None) -> ScanResult:
-    """Scan a folder (or one file). Reads files only: nothing under `root` is imported or run."""
-    root_path = Path(root)
-    if not root_path.exists():
-        from accelplan.errors import AccelplanError
+    """Scan a folder (or one file). Reads files only: nothing under `root` is imported or run.
 
-        raise AccelplanError(f"PATH '{root}' does not exist")
+    Raises AccelplanError for an empty or missing PATH, and for a tree in which no file could be scanned."""
+    if str(root).strip() == "":
+        raise AccelplanError("PATH '': an empty path names nothing; give a folder or a file to audit")
+    root_path = Path(root).expanduser()
+    if not root_path.exists():
+        raise AccelplanError(f"PATH '{root}' does not exist; give a folder or a file to audit")
     index = NameIndex(mapping or load_mapping())
     result = ScanResult(root=str(root_path))
     if root_path.is_file():
@@ -185,14 +204,30 @@ def scan_tree(root: str | Path, *, include_vendored: bool = False, max_file_byte
         files = list(iter_files(root_path.resolve(), include_vendored, result))
         index.set_local_packages(local_packages(rel for rel, _, kind in files if kind == "python"))
     for rel, path, kind in files:
-        findings, problems, skipped, lines = scan_file(rel, path, kind, index, max_file_bytes)
-        if skipped:
-            result.skipped.append(skipped)
-            continue
-        result.files_scanned += 1
-        result.lines_scanned += lines
-        result.files_by_kind[kind] = result.files_by_kind.get(kind, 0) + 1
-        result.findings.extend(findings)
-        result.errors.extend(problems)
+        one = scan_file(rel, path, kind, index, max_file_bytes)
+        if one.skipped:
+            result.skipped.append(one.skipped)
+        elif one.not_scanned:
+            result.not_scanned.append(one.not_scanned)
+        else:
+            result.files_scanned += 1
+            result.lines_scanned += one.lines
+            result.files_by_kind[kind] = result.files_by_kind.get(kind, 0) + 1
+            result.findings.extend(one.findings)
+            result.errors.extend(one.caveats)
+    if result.files_scanned == 0:
+        raise AccelplanError(f"PATH '{root}': {_nothing_scanned(result)}")
     result.findings.sort(key=lambda f: (f.path, f.line, f.col, f.row))
     return result
+
+
+def _nothing_scanned(result: ScanResult) -> str:
+    """Why an audit of this tree would be empty, in one line."""
+    why = "no file could be scanned"
+    if not result.not_scanned and not result.skipped:
+        why = ("holds no file the audit reads (*.py, *.cu, *.cuh, *.sh, requirements*.txt, pyproject.toml, "
+               "setup.cfg, environment.yml)")
+    for label, problems in (("not scanned", result.not_scanned), ("skipped", result.skipped)):
+        if problems:
+            why += f"; {len(problems):,} {label}, e.g. {problems[0].path}: {problems[0].reason}"
+    return why

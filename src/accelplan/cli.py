@@ -48,7 +48,7 @@ def _console():  # noqa: ANN202
     from rich.console import Console
 
     # a pipe or file gets a wide table rather than rich's 80-column default, unless COLUMNS says otherwise
-    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 180
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 230
     return Console(soft_wrap=False, width=width, highlight=False)
 
 
@@ -465,21 +465,28 @@ def _positive_chips(n: int) -> None:
         raise AccelplanError(f"--chips must be a positive number of chips, got {n}")
 
 
-def _money(v: float) -> str:
-    """Dollars at the scale of the figure: $1.2B, $12.7M, $41k, $850."""
+def _scale(v: float) -> tuple[float, str]:
     for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(v) >= scale:
-            return f"${v / scale:,.1f}{suffix}"
-    return f"${v:,.0f}"
+            return scale, suffix
+    return 1.0, ""
+
+
+def _money(v: float) -> str:
+    """Dollars at the scale of the figure: $1.2B, $12.7M, $41k, $850."""
+    scale, suffix = _scale(v)
+    return f"${v / scale:,.1f}{suffix}" if suffix else f"${v:,.0f}"
 
 
 def _usd(r: Any) -> str:
-    """A UsdRange as 'typical (low-high)' in dollars at its scale, or '-' when there is no figure."""
+    """A UsdRange as '$12.7M (6.3-29.5M)' (the range in the unit of its high end), or '-' when there is none."""
     if r is None:
         return "-"
     if abs(r.high - r.low) < 0.005 * max(r.typical, 1.0):
         return _money(r.typical)
-    return f"{_money(r.typical)} ({_money(r.low)}-{_money(r.high)})"
+    scale, suffix = _scale(r.high)
+    digits = 1 if suffix else 0
+    return f"{_money(r.typical)} ({r.low / scale:,.{digits}f}-{r.high / scale:,.{digits}f}{suffix})"
 
 
 def _small(v: float | None) -> str:
@@ -722,10 +729,12 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     wide = wide or con.width >= 170
     shown = [c for c in ("chip", "system", *money, "avail", "plan", "note")
              if wide or c not in ("system", "goodput", "interrupts", "owned $", "tCO2e", "note")]
-    label = {"avail": f"in {res.region}" if res.region else "US / CN", "plan": "plan"}
+    label = {"avail": f"in {res.region}" if res.region else "US / CN",
+             "plan": "plan tp/pp/dp/cp/ep" if wide else "plan"}
     for col in shown:
         t.add_column(label.get(col, col), justify="right" if col in money else "left", overflow="fold",
-                     no_wrap=col == "chip", min_width=10 if col == "avail" else None)
+                     no_wrap=col in ("chip", "system") or (wide and col == "plan"),
+                     min_width=10 if col == "avail" else None)
     notes: list[str] = []
     for r in res.rows:
         p, e = r.plan, r.economics
@@ -746,7 +755,7 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
                  "cloud $": (_usd(e.cloud_cost_usd) if e.cloud_cost_usd else "no price") if e else "-",
                  "owned $": (_usd(e.owned_cost_usd) if e.owned_cost_usd else "unknown") if e else "-",
                  "MWh": _small(e.energy_mwh) if e else "-", "tCO2e": _small(e.tco2e) if e else "-",
-                 "avail": avail, "plan": _plan_cell(p), "note": r.note}
+                 "avail": avail, "plan": _plan_cell(p, compact=wide), "note": r.note}
         t.add_row(*(cells[c] for c in shown))
     con.print(t)
     for n in notes:
@@ -784,10 +793,13 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     con.print(f"[dim]{res.disclaimer}[/dim]")
 
 
-def _plan_cell(p: Any) -> str:
-    """Every dimension of a plan (tp x pp x dp x cp is the chip count), in words that wrap at spaces."""
+def _plan_cell(p: Any, compact: bool = False) -> str:
+    """Every dimension of a plan (tp x pp x dp x cp is the chip count): in words that wrap at spaces, or compact
+    ('4/12/128/1/256 v4 mb1 none z1', tp/pp/dp/cp/ep) for the wide table."""
     if p is None:
         return "-"
+    if compact:
+        return f"{p.tp}/{p.pp}/{p.dp}/{p.cp}/{p.ep} v{p.vpp} mb{p.micro_batch} {_rc(p)} z{p.zero}"
     return (f"tp{p.tp} pp{p.pp} dp{p.dp} cp{p.cp} ep{p.ep} vpp{p.vpp} mb{p.micro_batch} "
             f"{_rc(p)} zero{p.zero}")
 

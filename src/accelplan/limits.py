@@ -2,7 +2,9 @@
 
 A value outside its range is refused with the range named, before any work: these bounds keep every search finite
 (a 10^11-chip plan search would never end) and catch typos (a PUE of 12, a percent given as a fraction). They are
-wide on purpose: the largest published jobs sit well inside them. Imports nothing heavy (the CLI reads it at start).
+wide on purpose: the largest published jobs sit well inside them. Where a model field has a range of its own
+(accelplan.catalog.schema, economics), the bound here is the same or tighter, so a flag is refused here, once.
+Imports nothing heavy (the CLI reads it at start).
 """
 
 from __future__ import annotations
@@ -20,15 +22,15 @@ LIMITS: dict[str, tuple[float, float, str]] = {
     "vpp": (1, 256, "virtual pipeline stages per stage"),
     "micro_batch": (1, 65536, "sequences per micro-batch"),
     "global_batch": (1, 16_777_216, "sequences per step"),
-    "seq_len": (16, 16_777_216, "tokens per sequence"),
-    "tokens": (1e6, 1e17, "training tokens"),
+    "seq_len": (16, 4_194_304, "tokens per sequence"),
+    "tokens": (1e6, 1e16, "training tokens"),
     "days": (0.01, 3650, "deadline in days"),
     "top": (1, 10_000, "plans to show"),
     "zero": (0, 3, "ZeRO stage"),
-    "recompute_layers": (1, 100_000, "layers per virtual stage that recompute"),
-    "kwh_price": (0, 10, "electricity $/kWh"),
+    "recompute_layers": (1, 1024, "layers per virtual stage that recompute"),
+    "kwh_price": (0.001, 2, "electricity $/kWh"),
     "pue": (1, 3, "data-centre power usage effectiveness"),
-    "years": (0.25, 30, "years over which owned hardware is amortised"),
+    "years": (0.25, 20, "years over which owned hardware is amortised"),
 }
 
 

@@ -74,3 +74,25 @@ def test_hf_config_missing_keys_names_them(tmp_path):
     p.write_text(json.dumps({"model_type": "llama", "hidden_size": 10}))
     with pytest.raises(CatalogError, match="num_hidden_layers"):
         load_model_file(p)
+
+
+def test_a_user_catalog_with_no_entries_is_refused(tmp_path):
+    with pytest.raises(CatalogError, match="no catalog entries"):
+        load_catalog([str(tmp_path)])
+    (tmp_path / "f.txt").write_text("x")
+    with pytest.raises(CatalogError, match="is a file"):
+        load_catalog([str(tmp_path / "f.txt")])
+
+
+def test_one_id_twice_in_user_catalogs_is_refused_not_replaced(tmp_path):
+    import yaml
+
+    from accelplan.catalog.loader import DATA
+
+    chip = yaml.safe_load((DATA / "chips" / "h100-sxm.yaml").read_text())
+    for d in ("a", "b"):
+        (tmp_path / d / "chips").mkdir(parents=True)
+        (tmp_path / d / "chips" / "mine.yaml").write_text(yaml.safe_dump({**chip, "id": "mine", "aliases": []}))
+    with pytest.raises(CatalogError, match="also defined in"):
+        load_catalog([str(tmp_path / "a"), str(tmp_path / "b")])
+    assert load_catalog([str(tmp_path / "a")]).chip("mine").id == "mine"  # once is fine, and overriding shipped too

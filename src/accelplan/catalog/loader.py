@@ -141,18 +141,30 @@ def read_entry(file: Path, kind: str | None = None) -> tuple[str, BaseModel]:
     return kind, _parse(kind, data, file)
 
 
-def _load_dir(cat: Catalog, root: Path) -> None:
+def _load_dir(cat: Catalog, root: Path, user: dict[str, str] | None = None) -> int:
+    """Add the entries under ROOT; returns how many files it read. USER (for directories the user names) maps
+    'kind/id' to the file that defined it, so one id defined twice among them is refused, not silently replaced
+    (replacing a shipped entry is what a user catalog is for)."""
+    n = 0
     for kind in _KINDS:
         sub = root / kind
         files = sorted(sub.glob("*.y*ml")) if sub.is_dir() else []
         for f in files:
-            _add(cat, kind, read_entry(f, kind)[1], f)
+            _add(cat, kind, read_entry(f, kind)[1], f, user)
+            n += 1
     for f in sorted(root.glob("*.y*ml")):
         found, entry = read_entry(f)
-        _add(cat, found, entry, f)
+        _add(cat, found, entry, f, user)
+        n += 1
+    return n
 
 
-def _add(cat: Catalog, kind: str, obj: Any, file: Path) -> None:
+def _add(cat: Catalog, kind: str, obj: Any, file: Path, user: dict[str, str] | None = None) -> None:
+    if user is not None:
+        key = f"{kind}/{obj.id}"
+        if key in user:
+            raise CatalogError(str(file), obj.id, "id", f"also defined in {user[key]}: give each id once")
+        user[key] = str(file)
     getattr(cat, kind)[obj.id] = obj
     cat.origin[f"{kind}/{obj.id}"] = str(file)
     if kind in ("chips", "stacks"):
@@ -175,11 +187,15 @@ def _check_links(cat: Catalog) -> None:
 def _load(dirs: tuple[str, ...]) -> Catalog:
     cat = Catalog()
     _load_dir(cat, DATA)
+    user: dict[str, str] = {}
     for d in dirs:
         p = Path(d)
         if not p.is_dir():
-            raise CatalogError(d, None, None, "catalog directory does not exist")
-        _load_dir(cat, p)
+            what = "is a file, not a directory" if p.exists() else "does not exist"
+            raise CatalogError(d, None, None, f"catalog directory {what}")
+        if _load_dir(cat, p, user) == 0:
+            raise CatalogError(d, None, None, "no catalog entries here: expected chips/, systems/, models/ or stacks/ "
+                                              "folders of *.yaml, or *.yaml entries at the top")
     _check_links(cat)
     return cat
 

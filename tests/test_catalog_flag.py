@@ -96,3 +96,14 @@ def test_systems_and_models_take_the_flag(extra):
     ids = {s["id"] for s in json.loads(run("systems", "--json", "--catalog", extra).stdout)}
     assert "acme-x1-node" in ids
     assert re.search("llama3.1-8b", run("models", "--catalog", extra).stdout)
+
+
+def test_validate_predicts_runs_on_the_users_chip(extra, tmp_path):
+    from accelplan.validate.shipped import shipped_runs_path
+
+    runs = yaml.safe_load(shipped_runs_path().read_text())
+    pub = next(r for r in runs if r["chip"] == "h100-sxm" and r["measured"]["tokens_per_s"])
+    mine = tmp_path / "runs.yaml"
+    mine.write_text(yaml.safe_dump([{**pub, "id": "on-acme", "chip": "acme-x1", "system": None}]))
+    out = json.loads(run("validate", str(mine), "--json", "--catalog", extra).stdout)
+    assert out["runs"][0]["chip"] == "acme-x1" and out["runs"][0]["error_pct"] is not None

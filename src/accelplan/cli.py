@@ -863,7 +863,7 @@ def validate(runs_file: str | None = typer.Argument(None, help="runs YAML in the
                                                                "default: the 163 published runs shipped with accelplan"),
              calibration: str = CalibrationOpt, assume: list[str] = AssumeOpt, json_out: bool = JsonOpt,
              best_plan: bool = typer.Option(False, "--best-plan", metavar="", help="also search every plan of each run (slow)"),
-             ) -> None:
+             catalog: list[str] = CatalogOpt) -> None:
     """Predict published training runs with the shipped defaults; per-run error, MAPE, leave-one-source-out MAPE."""
     from accelplan.paths import input_file
     from accelplan.validate.runs import validate as run_validate
@@ -873,7 +873,7 @@ def validate(runs_file: str | None = typer.Argument(None, help="runs YAML in the
         runs_file = str(shipped_runs_path())
     input_file(runs_file, "RUNS_FILE")
     res = run_validate(runs_file, calibration=_calibration(calibration), assumptions=_assumptions(assume),
-                       best_plan=best_plan)
+                       best_plan=best_plan, catalog=_catalog(catalog))
     if json_out:
         _dump(res)
         return

@@ -341,7 +341,7 @@ def _by(results: list[RunResult], key: str, field: str = "error_pct") -> dict[st
 
 
 def validate(path: str | Path, calibration: object | None = None, assumptions: Assumptions = DEFAULT,
-             best_plan: bool = False) -> dict[str, Any]:
+             best_plan: bool = False, catalog: Catalog | None = None) -> dict[str, Any]:
     """Predict every run in `path` with the shipped defaults (DESIGN.md sec. 6), JSON-ready.
 
     Besides each run's error: MAPE overall, by vendor and by framework; the signed bias; the share of published
@@ -350,7 +350,7 @@ def validate(path: str | Path, calibration: object | None = None, assumptions: A
     other sources, and how many runs fall inside it. `best_plan` also searches every plan of each run (slow)."""
     from accelplan.validate.fit import cross_validate
 
-    cat = load_catalog()
+    cat = catalog or load_catalog()
     preps: list[Prepared] = []
     for run in load_runs(path):
         try:

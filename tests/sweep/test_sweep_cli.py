@@ -106,6 +106,11 @@ def test_sweep_outputs_are_refused_before_the_grid_is_read(tmp_path, small_grid_
     (tmp_path / "r.csv").mkdir()
     r = runner.invoke(app, ["sweep", str(small_grid_file), "--out", str(tmp_path / "r.parquet"), "--csv"])
     assert isinstance(r.exception, AccelplanError) and str(r.exception).startswith("--csv")
+    notes = tmp_path / "notes.txt"  # the user's own file, given as --out by mistake: neither resumed nor replaced
+    notes.write_text("keep me\n")
+    r = runner.invoke(app, ["sweep", str(small_grid_file), "--out", str(notes), "--fresh", "--no-progress"])
+    assert isinstance(r.exception, AccelplanError) and "not a readable sweep result" in str(r.exception)
+    assert notes.read_text() == "keep me\n"
     assert not read and not (tmp_path / "no").exists() and not (tmp_path / "r.parquet").exists()
 
 

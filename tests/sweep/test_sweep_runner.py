@@ -251,3 +251,14 @@ def test_an_address_where_nothing_listens_fails_at_once():
     with pytest.raises(AccelplanError, match=f"--address 127.0.0.1:{port}: no Ray head answers"):
         _check_reachable(f"127.0.0.1:{port}")
     assert time.monotonic() - t < 5
+
+
+def test_the_ray_engine_without_ray_is_refused_before_any_work():
+    import importlib.util
+
+    from accelplan.errors import AccelplanError
+
+    if importlib.util.find_spec("ray") is not None:
+        pytest.skip("Ray is installed here")
+    with pytest.raises(AccelplanError, match=r"pip install 'accelplan\[ray\]'"):
+        make_engine("ray", 2)

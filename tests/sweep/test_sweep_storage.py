@@ -119,3 +119,17 @@ def test_clear_removes_results_and_journal(tmp_path):
     store.append([row(2)])
     store.clear()
     assert store.done_ids() == set()
+
+
+def test_clear_refuses_to_remove_a_file_that_is_not_a_sweep_result(tmp_path):
+    from accelplan.errors import AccelplanError
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("the user's own file, given as --out by mistake\n")
+    with pytest.raises(AccelplanError, match="not a readable sweep result"):
+        ResultStore(notes).clear()
+    other = tmp_path / "other.parquet"
+    pq.write_table(pa.table({"x": [1, 2]}), other)
+    with pytest.raises(AccelplanError, match="no scenario_id column"):
+        ResultStore(other).clear()
+    assert notes.exists() and other.exists()

@@ -174,5 +174,9 @@ def make_engine(name: str, workers: int | None = None, address: str | None = Non
         raise AccelplanError(f"--workers {workers}: give 1 to {most} ({MAX_WORKERS_PER_CPU} per CPU of this machine; "
                              "the default, one per CPU, is the fastest)")
     if name == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:  # said before the grid is read, not when the sweep starts
+            raise AccelplanError("--engine ray needs Ray: pip install 'accelplan[ray]'")
         return RayEngine(workers, address)
     return InlineEngine() if workers == 1 else LocalEngine(workers)

@@ -37,12 +37,16 @@ class SweepSummary:
 
 def check_outputs(out: str | Path, csv: bool = False) -> tuple[Path, Path | None]:
     """The files a sweep writes (the Parquet file, its journal, the CSV beside it), refused before any work if
-    one cannot be written: the folder must exist and be writable (nothing is created), and none is a directory."""
+    one cannot be written: the folder must exist and be writable (nothing is created), none is a directory, and
+    a file already at `out` is a sweep result (it is resumed, or replaced with --fresh)."""
     path = output_file(out, "--out")
     folder = path.resolve().parent
     if not os.access(folder, os.W_OK | os.X_OK):
         raise AccelplanError(f"--out {str(out)!r}: folder {str(folder)!r} is not writable")
-    journal = ResultStore(path).journal
+    store = ResultStore(path)
+    if path.exists():
+        store.result_columns()  # a file that is not a sweep result is refused now, and never replaced
+    journal = store.journal
     if journal.is_dir():
         raise AccelplanError(f"--out {str(out)!r}: its journal {str(journal)!r} is a directory; give another --out")
     if not csv:

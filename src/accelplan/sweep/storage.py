@@ -57,7 +57,7 @@ class ResultStore:
         try:
             return pq.read_table(self.out).to_pylist()
         except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
-            raise AccelplanError(f"{self.out}: not a readable Parquet file ({exc}); give another --out or --fresh") from None
+            raise AccelplanError(f"{self.out}: not a readable Parquet file ({exc}); give another --out") from None
 
     def _extra_kinds(self) -> dict[str, str]:
         """Kind (string, number, bool) of each column of the Parquet file beyond COLUMNS."""
@@ -110,20 +110,30 @@ class ResultStore:
         """Scenario id -> model fingerprint of its stored row (None in files written before there was one)."""
         out: dict[str, str | None] = {}
         if self.out.exists():
-            require_pyarrow()
             import pyarrow.parquet as pq
 
+            names = self.result_columns()
             try:
-                names = pq.read_schema(self.out).names
                 table = pq.read_table(self.out, columns=[c for c in (ID, FINGERPRINT) if c in names])
             except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
-                raise AccelplanError(f"{self.out}: not a readable sweep result ({exc}); give another --out or --fresh") from None
-            if ID not in table.column_names:
-                raise AccelplanError(f"{self.out}: has no {ID} column, so it is not a sweep result; give another --out")
+                raise AccelplanError(f"{self.out}: not a readable sweep result ({exc}); give another --out") from None
             fps = table.column(FINGERPRINT).to_pylist() if FINGERPRINT in table.column_names else [None] * table.num_rows
             out.update(zip(table.column(ID).to_pylist(), fps, strict=True))
         out.update((r[ID], r.get(FINGERPRINT)) for r in self._journal_rows())
         return out
+
+    def result_columns(self) -> list[str]:
+        """The columns of the Parquet file, refused in one line if it is not a sweep result (no Parquet, no id)."""
+        require_pyarrow()
+        import pyarrow.parquet as pq
+
+        try:
+            names = pq.read_schema(self.out).names
+        except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
+            raise AccelplanError(f"{self.out}: not a readable sweep result ({exc}); give another --out") from None
+        if ID not in names:
+            raise AccelplanError(f"{self.out}: has no {ID} column, so it is not a sweep result; give another --out")
+        return names
 
     def done_ids(self) -> set[str]:
         return set(self.index())
@@ -181,6 +191,9 @@ class ResultStore:
         return len(rows)
 
     def clear(self) -> None:
+        """Remove the results and the journal; a file at `out` that is not a sweep result is refused, not removed."""
+        if self.out.exists():
+            self.result_columns()
         self.close()
         self.out.unlink(missing_ok=True)
         self.journal.unlink(missing_ok=True)

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, V
 from accelplan import yamlio
 from accelplan.api import DEFAULT_GLOBAL_BATCH, DEFAULT_TOKENS
 from accelplan.catalog.loader import Catalog, load_catalog
+from accelplan.economics.data import UsdPerChipHour
 from accelplan.errors import AccelplanError
 from accelplan.paths import read_text
 
@@ -100,7 +101,7 @@ class Grid(BaseModel):
     global_batch: list[PositiveInt] = Field(default=[DEFAULT_GLOBAL_BATCH], min_length=1)
     precision: list[Literal["bf16", "fp16", "fp8"]] = Field(default=["bf16"], min_length=1)
     region: list[str | None] = Field(default=[None], min_length=1)
-    prices: list[dict[str, PositiveFloat] | None] = Field(default=[None], min_length=1)
+    prices: list[dict[str, UsdPerChipHour] | None] = Field(default=[None], min_length=1)  # economics' own range
     frameworks: list[str | None] = Field(default=[None], min_length=1)
     exclude: list[dict[str, Any]] = Field(default_factory=list)
 
@@ -201,8 +202,8 @@ def _canonical_like(v: Any, grid_values: list[Any]) -> Any:
 
 
 def check_ranges(grid: Grid, source: str = "grid") -> None:
-    """Every number inside its plausible range (accelplan.limits), prices finite, and at most MAX_SCENARIOS
-    combinations: the checks that keep a sweep finite, made before the catalog is read."""
+    """Every number inside its plausible range (accelplan.limits) and at most MAX_SCENARIOS combinations: the
+    checks that keep a sweep finite, made before the catalog is read."""
     from accelplan.limits import reason
 
     for key, name in RANGES.items():
@@ -210,10 +211,6 @@ def check_ranges(grid: Grid, source: str = "grid") -> None:
             why = None if v is None else reason(name, v)
             if why:
                 raise AccelplanError(f"{source}: {key}[{i}]: {why}")
-    for i, mapping in enumerate(grid.prices):
-        for chip, price in (mapping or {}).items():
-            if not math.isfinite(price):
-                raise AccelplanError(f"{source}: prices[{i}].{chip}: {price} is not a finite $/chip-hour")
     n = math.prod(len(getattr(grid, key) or [None]) for key in DIMENSIONS)
     if n > MAX_SCENARIOS:
         raise AccelplanError(f"{source}: {n:,} combinations; at most {MAX_SCENARIOS:,} in one grid (split it into "

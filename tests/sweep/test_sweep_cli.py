@@ -122,6 +122,10 @@ def test_sweep_and_report_outputs_are_one_line_exit_2(tmp_path, small_grid_file)
     _one_line_exit_2(cli("sweep-report", str(tmp_path / "none.parquet"), "--html", str(tmp_path)),
                      "--html", "is a directory")
     _one_line_exit_2(cli("sweep-report", str(tmp_path), "--html", str(tmp_path / "r.html")), "is a directory")
+    results = tmp_path / "r.parquet"
+    results.write_bytes(b"PAR1 stands in for results")
+    _one_line_exit_2(cli("sweep-report", str(results), "--html", str(results)), "is the results file itself")
+    assert results.read_bytes() == b"PAR1 stands in for results"
 
 
 def test_report_of_a_parquet_that_is_not_a_sweep_result_is_one_line(tmp_path):

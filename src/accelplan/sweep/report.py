@@ -314,6 +314,8 @@ def build_report(rows: list[dict[str, Any]], title: str) -> str:
 
 def write_report(results: str | Path, out: str | Path) -> Path:
     p = output_file(out, "--html")  # refused before the results are read
+    if p.resolve() == Path(results).expanduser().resolve():
+        raise AccelplanError(f"--html {str(out)!r} is the results file itself; give another name")
     rows = read_rows(results)
     _plt()  # say how to install matplotlib before any work is done
     text = build_report(rows, Path(results).name)

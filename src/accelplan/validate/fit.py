@@ -14,6 +14,7 @@ the signed errors of runs on the same vendor and stack, else the same stack, els
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,11 +57,14 @@ def cross_validate(preps: list[Prepared], assumptions: Assumptions, calibration:
             errs = np.array([[_err(preps[i], assumptions.model_copy(update={name: v}), calibration) for v in grid]
                              for i in idx], dtype=float)  # runs x grid values
         abs_errs = np.abs(errs)
-        overall = int(np.nanargmin(np.nanmean(abs_errs, axis=0)))
+        # the shipped value where there is nothing to fit on: a file of one source family (a user's own runs) is
+        # then scored with the constant fitted on the published runs, which it did not take part in either
+        shipped = int(np.argmin(np.abs(np.asarray(grid, dtype=float) - getattr(assumptions, name))))
+        overall = _best(abs_errs, shipped)
         picked: dict[str, float] = {}
         for g in np.unique(groups):
             train = groups != g
-            j = int(np.nanargmin(np.nanmean(abs_errs[train], axis=0)))
+            j = _best(abs_errs[train], shipped)
             picked[str(g)] = grid[j]
             loso[groups == g] = errs[groups == g, j]
         constants[name] = {"shipped": getattr(assumptions, name), "best_on_all_runs": grid[overall],
@@ -70,6 +74,16 @@ def cross_validate(preps: list[Prepared], assumptions: Assumptions, calibration:
     _ranges(preps, idx, groups, loso)
     mape = float(np.mean(np.abs(loso))) if len(idx) else None
     return CrossValidation(loso_mape_pct=mape, constants=constants)
+
+
+def _best(abs_errs: np.ndarray, fallback: int) -> int:
+    """The grid column with the smallest mean absolute error over these runs; FALLBACK when no run has one."""
+    if abs_errs.size == 0 or np.all(np.isnan(abs_errs)):
+        return fallback
+    with warnings.catch_warnings():  # a grid column no run has a figure for is NaN, and is never picked
+        warnings.simplefilter("ignore", RuntimeWarning)
+        means = np.nanmean(abs_errs, axis=0)
+    return int(np.nanargmin(means))
 
 
 def _err(p: Prepared, a: Assumptions, calibration: object | None) -> float:

@@ -12,10 +12,12 @@ BIG = (8192, 8192, 8192)
 
 def test_profile_round_trips_through_yaml(tmp_path, make_profile):
     p = make_profile({(*BIG, "bf16"): 700.0, (1024, 1024, 1024, "bf16"): 300.0}, copy_gb_s=4000.0)
-    path = save_profile(p, tmp_path / "sub" / "profile.yaml")
+    path = save_profile(p, tmp_path / "profile.yaml")
     back = load_profile(path)
     assert back == p
     assert isinstance(back, CalibrationProfile)
+    with pytest.raises(AccelplanError, match="does not exist"):  # the one output policy: no folder is created
+        save_profile(p, tmp_path / "sub" / "profile.yaml")
 
 
 def test_matmul_efficiency_is_best_large_bf16_gemm_over_catalog_peak(catalog, make_profile):

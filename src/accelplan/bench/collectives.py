@@ -393,6 +393,10 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        if args.out:  # refused before the collectives run, not after
+            from accelplan.paths import output_file
+
+            output_file(args.out, "--out")
         res = run(args)
         if res is None:
             return 0

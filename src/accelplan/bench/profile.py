@@ -378,8 +378,9 @@ def load_profile(path: str | Path) -> CalibrationProfile:
 
 
 def save_profile(profile: CalibrationProfile, path: str | Path) -> Path:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    from accelplan.paths import output_file
+
+    p = output_file(path, "--out")  # the one policy: the folder must exist, nothing is created
     text = yaml.safe_dump(profile.model_dump(mode="json"), sort_keys=False, width=120)
     p.write_text("# accelplan calibration profile (accelplan bench); see docs/bench.md\n" + text, encoding="utf-8")
     return p

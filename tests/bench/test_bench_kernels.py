@@ -125,7 +125,7 @@ def test_attention_backward_check_accepts_dq_and_catches_a_wrong_one(dtype):
 
 @pytest.mark.parametrize("dtype", ["fp32", "bf16"])
 def test_attention_point_times_and_verifies_forward_and_backward(cpu, dtype):
-    shape = (1, 2, 128, 32)
+    shape = (1, 4, 512, 64)  # big enough that backward time stands clear of timer noise on a loaded machine
     p = attention.bench(torch, cpu, shape, dtype, None, FAST)
     assert p.verified and p.bwd_verified
     assert p.seconds > 0 and p.bwd_seconds is not None and p.bwd_seconds > 0

@@ -7,7 +7,7 @@ import pytest
 
 from accelplan.port.scanner import scan_tree
 
-from .conftest import found
+from .conftest import ROWS, expectations, found
 
 CUDA_LINE = b"import torch\ntorch.cuda.synchronize()\n"
 
@@ -176,3 +176,177 @@ d.init_process_group(backend="nccl")
     assert found(scan_tree(tmp_path)) == {
         ("alias.py", 2, "torch-cuda-other"), ("alias.py", 3, "amp"), ("alias.py", 5, "streams-events"),
         ("alias.py", 6, "memory-apis"), ("alias.py", 7, "amp"), ("alias.py", 8, "nccl-backend")}
+
+
+# --------------------------------------------------------------- section 7 of issue 13: any tree, a true answer
+def nested_toml(depth: int) -> bytes:
+    return b'[project]\nname = "x"\ndependencies = ["flash-attn"]\n[tool.x]\ny = ' + b"[" * depth + b"]" * depth + b"\n"
+
+
+def test_a_deeply_nested_pyproject_is_reported_not_fatal(tmp_path):
+    data = nested_toml(590)
+    assert 1100 < len(data) < 1300  # the 1.2 KB file of the issue: tomllib recurses once per level or more
+    write(tmp_path / "pyproject.toml", data)
+    write(tmp_path / "ok.py", CUDA_LINE)
+    r = scan_tree(tmp_path)
+    assert "nested too deeply" in reasons(r.not_scanned)["pyproject.toml"]
+    assert found(r) == {("ok.py", 2, "streams-events")} and r.files_scanned == 1
+
+
+@pytest.fixture(params=["libyaml", "pure-python"])
+def yaml_loader(request, monkeypatch):
+    """Both of PyYAML's parsers: the pure-Python one is what runs where PyYAML was built without libyaml."""
+    import yaml
+
+    from accelplan.port import otherfiles
+
+    if request.param == "libyaml":
+        if not hasattr(yaml, "CSafeLoader"):
+            pytest.skip("PyYAML built without libyaml")
+        monkeypatch.setattr(otherfiles, "_YAML_LOADER", yaml.CSafeLoader)
+    else:
+        monkeypatch.setattr(otherfiles, "_YAML_LOADER", yaml.SafeLoader)
+    return request.param
+
+
+def test_a_deeply_nested_conda_file_is_reported_not_fatal(tmp_path, yaml_loader):
+    data = b"name: x\ndependencies:\n  - " + b"- " * 590 + b"flash-attn\n"
+    assert 1100 < len(data) < 1300  # 590 nested lists in 1.2 KB; composing them recursed past the limit
+    write(tmp_path / "environment.yml", data)
+    write(tmp_path / "ok.py", CUDA_LINE)
+    r = scan_tree(tmp_path)
+    assert "nested deeper than" in reasons(r.not_scanned)["environment.yml"]
+    assert found(r) == {("ok.py", 2, "streams-events")}
+
+
+def test_conda_files_read_the_same_with_either_yaml_parser(yaml_loader):
+    env = ROWS / "packaging" / "environment.yml"
+    r = scan_tree(env)
+    assert r.not_scanned == [] and found(r) == expectations(env)
+
+
+def test_conda_dependencies_are_found_at_their_own_lines_whatever_the_layout(tmp_path):
+    env = b"""name: x
+channels: [pytorch, nvidia]
+variables: {dependencies: [flash-attn]}
+dependencies:
+  - python=3.11
+  - pytorch-cuda=12.1
+  - {pip: [apex]}
+  - pip:
+      - flash-attn>=2
+      - "xformers"
+  - ? [complex, key]
+    : flash-attn
+"""
+    write(tmp_path / "environment.yml", env)
+    assert found(scan_tree(tmp_path)) == {("environment.yml", 6, "cuda-wheels"), ("environment.yml", 7, "apex"),
+                                          ("environment.yml", 9, "flash-attn"), ("environment.yml", 10, "xformers")}
+
+
+def test_requirements_in_pyproject_are_located_at_each_occurrence(tmp_path):
+    doc = b"""[build-system]
+requires = ["setuptools"]
+[project]
+name = "x"
+dependencies = ["torch"]
+[project.optional-dependencies]
+train = ["flash-attn>=2", "apex"]
+infer = ["flash-attn>=2"]
+[tool.poetry.dependencies]
+xformers = "^0.0.27"
+"""
+    write(tmp_path / "pyproject.toml", doc)
+    assert found(scan_tree(tmp_path)) == {("pyproject.toml", 7, "flash-attn"), ("pyproject.toml", 7, "apex"),
+                                          ("pyproject.toml", 8, "flash-attn"), ("pyproject.toml", 10, "xformers")}
+
+
+def test_a_packaging_file_of_the_wrong_shape_is_read_for_what_it_has(tmp_path):
+    doc = b'project = 3\n[build-system]\nrequires = "flash-attn"\n[dependency-groups]\ndev = ["apex", 1]\n'
+    write(tmp_path / "pyproject.toml", doc)
+    r = scan_tree(tmp_path)
+    assert r.not_scanned == [] and found(r) == {("pyproject.toml", 5, "apex")}
+
+
+# ------------------------------------------------------------------------------- PATH that names nothing
+def run_cli(*args: str, cwd=None):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "accelplan", "port-audit", *args], capture_output=True, text=True,
+                          timeout=120, cwd=cwd)
+
+
+def test_an_empty_path_is_a_one_line_error_not_an_audit_of_the_current_folder(tmp_path):
+    write(tmp_path / "train.py", CUDA_LINE)  # what `Path('')` (the current folder) would have audited
+    r = run_cli("", "--target", "npu", cwd=tmp_path)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith("error: PATH '': an empty path") and r.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("layout", ["missing", "empty folder", "no readable file", "only a virtualenv",
+                                    "only broken files", "a pipe"])
+def test_a_path_with_nothing_to_scan_is_an_error(tmp_path, layout):
+    from accelplan.errors import AccelplanError
+
+    root = tmp_path / "tree"
+    if layout == "a pipe":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no named pipes here")
+        os.mkfifo(root)  # opening it to read would block forever
+    elif layout != "missing":
+        root.mkdir()
+    if layout == "no readable file":
+        write(root / "README.md", b"uses torch.cuda\n")
+    if layout == "only a virtualenv":
+        write(root / ".venv" / "x.py", CUDA_LINE)
+    if layout == "only broken files":
+        write(root / "a.py", b"def f(:\n")
+    with pytest.raises(AccelplanError, match=r"^PATH '.*tree'") as err:
+        scan_tree(root)
+    message = str(err.value)
+    assert "\n" not in message
+    expected = {"missing": "does not exist", "empty folder": "holds no file the audit reads",
+                "no readable file": "holds no file the audit reads", "only a virtualenv": "skipped, e.g. .venv/",
+                "only broken files": "not scanned, e.g. a.py: syntax error",
+                "a pipe": "neither a folder nor a regular file"}[layout]
+    assert expected in message
+
+
+def test_nothing_to_scan_exits_2_with_one_line(tmp_path):
+    r = run_cli(str(tmp_path), "--json")
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith(f"error: PATH '{tmp_path}'") and r.stderr.count("\n") == 1
+
+
+# ----------------------------------------------------------------------------- not scanned, said so
+def test_a_file_with_a_syntax_error_is_listed_as_not_scanned_in_text_and_json(tmp_path):
+    import json
+
+    write(tmp_path / "broken.py", b"import torch\ntorch.cuda.synchronize(\n")
+    write(tmp_path / "ok.py", CUDA_LINE)
+    text = run_cli(str(tmp_path), "--target", "npu")
+    assert text.returncode == 0, text.stderr
+    assert "1 files not scanned" in text.stdout
+    assert [ln for ln in text.stdout.splitlines() if "broken.py" in ln] == [
+        "not scanned: broken.py: syntax error at line 2: '(' was never closed"]
+    d = json.loads(run_cli(str(tmp_path), "--target", "npu", "--json").stdout)
+    assert d["not_scanned"] == [{"path": "broken.py", "reason": "syntax error at line 2: '(' was never closed"}]
+    assert d["errors"] == [] and d["files_scanned"] == 1 and d["lines_scanned"] == 2
+    assert [f["path"] for f in d["findings"]] == ["ok.py"]
+
+
+def test_html_output_is_refused_before_the_work(tmp_path):
+    from typer.testing import CliRunner
+
+    from accelplan.cli import app
+    from accelplan.errors import AccelplanError
+
+    runner = CliRunner()
+    missing = tmp_path / "no-such-folder" / "audit.html"
+    for html, message in ((str(missing), "does not exist"), (str(tmp_path), "is a directory"),
+                          ("", "an empty path")):
+        # the PATH is missing too: the --html refusal comes first, before any file is read
+        with pytest.raises(AccelplanError, match=f"--html.*{message}"):
+            runner.invoke(app, ["port-audit", str(tmp_path / "missing-tree"), "--html", html], catch_exceptions=False)
+    assert not missing.parent.exists()

@@ -219,15 +219,19 @@ class _PythonScan:
 
     def _call_roles(self, node: ast.Call, fname: str) -> None:
         """Roles of the call's arguments: positional ones by the function (`.to('cuda')`), keywords by their name
-        (`backend='nccl'`), a getter's default by the call's own role, an option's default by the option's name."""
-        own = self.roles.get(id(node))
-        positional = call_role(fname) or (own if fname in _DEFAULT_GETTERS else None)
+        (`backend='nccl'`), a getter's default by its key or by where the value goes (`device = d.get(k, 'cuda')`),
+        an option's default by the option's name (`add_argument('--device', default='cuda')`)."""
+        first = node.args[0] if node.args else None
+        key = first.value if type(first) is ast.Constant and type(first.value) is str else None
+        named = role_of(key)
+        positional = call_role(fname)
         if positional:
             for a in node.args:
                 self.mark(a, positional)
-        first = node.args[0] if node.args else None
-        option = (role_of(first.value) if type(first) is ast.Constant and type(first.value) is str
-                  and first.value.startswith("-") else None)
+        elif fname in _DEFAULT_GETTERS:  # by the key's name or by the place the value goes
+            for a in node.args[1:]:
+                self.mark(a, named or self.roles.get(id(node)))
+        option = named if key and key.startswith("-") else None
         for k in node.keywords:
             self.mark(k.value, role_of(k.arg) or (option if k.arg in _OPTION_DEFAULTS else None))
 

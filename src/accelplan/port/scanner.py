@@ -195,6 +195,8 @@ def scan_tree(root: str | Path, *, include_vendored: bool = False, max_file_byte
     root_path = Path(root).expanduser()
     if not root_path.exists():
         raise AccelplanError(f"PATH '{root}' does not exist; give a folder or a file to audit")
+    if not root_path.is_dir() and not root_path.is_file():
+        raise AccelplanError(f"PATH '{root}' is neither a folder nor a regular file (a device, a pipe?)")
     index = NameIndex(mapping or load_mapping())
     result = ScanResult(root=str(root_path))
     if root_path.is_file():

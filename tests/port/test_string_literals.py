@@ -35,11 +35,15 @@ d = os.environ.get("DEVICE", "cuda")
 gen = torch.Generator("cuda")
 name = "cuda"
 kind = "nccl"
+def fit(accelerator: Literal["cpu", "cuda"] = "cpu", lang: Literal["c", "cuda"] = "c"): ...
+CommBackend = Optional[Literal["nccl", "ucc"]]
+state = torch.random.get_rng_state("cuda")
 '''
     (tmp_path / "positions.py").write_text(src, encoding="utf-8")
     got = {(line, row) for _, line, row in found(scan_tree(tmp_path))}
-    placement = {(n, "device-placement") for n in (4, 6, 7, 9, 10, 11)}
-    assert got == placement | {(8, "nccl-backend")}  # lines 12 and 13 say nothing about a device
+    placement = {(n, "device-placement") for n in (4, 6, 7, 9, 10, 11, 14, 16)}
+    # lines 12 and 13 say nothing about a device; line 14's second Literal is a language's
+    assert got == placement | {(8, "nccl-backend"), (15, "nccl-backend")}
 
 
 def test_a_cuda_source_path_is_a_finding_but_a_glob_or_a_bare_suffix_is_not(tmp_path):

@@ -21,6 +21,7 @@ from typing import Any
 
 from accelplan.port.rules import (
     CODE_CHARS,
+    TORCH_ARGUMENT,
     Finding,
     NameIndex,
     NotScanned,
@@ -98,7 +99,7 @@ class _PythonScan:
             ast.AsyncFunctionDef: self._function, ast.Try: self._try, ast.MatchValue: self._match_value,
             ast.Assign: self._assign, ast.AnnAssign: self._ann_assign, ast.Dict: self._dict,
             ast.IfExp: self._pass_role, ast.BoolOp: self._pass_role, ast.Tuple: self._pass_role,
-            ast.List: self._pass_role, ast.Set: self._pass_role,
+            ast.List: self._pass_role, ast.Set: self._pass_role, ast.Subscript: self._subscript,
         }
         get = handlers.get
         while stack:
@@ -212,19 +213,21 @@ class _PythonScan:
                         for c in ast.walk(k.value):
                             if type(c) is ast.Constant and type(c.value) is str:
                                 self.requirements.append((c.lineno, c.value))
-        self._call_roles(node, fname)
+        self._call_roles(node, fname, self.resolve(func))
         children.extend(node.args)
         children.extend(k.value for k in node.keywords)
         return children
 
-    def _call_roles(self, node: ast.Call, fname: str) -> None:
+    def _call_roles(self, node: ast.Call, fname: str, qualname: str | None) -> None:
         """Roles of the call's arguments: positional ones by the function (`.to('cuda')`), keywords by their name
         (`backend='nccl'`), a getter's default by its key or by where the value goes (`device = d.get(k, 'cuda')`),
-        an option's default by the option's name (`add_argument('--device', default='cuda')`)."""
+        an option's default by the option's name (`add_argument('--device', default='cuda')`), and any argument
+        of a torch API (`torch.cuda.get_rng_state('cuda')`, `DeviceMesh.from_group(pg, 'cuda')`)."""
         first = node.args[0] if node.args else None
         key = first.value if type(first) is ast.Constant and type(first.value) is str else None
         named = role_of(key)
-        positional = call_role(fname)
+        torch_api = TORCH_ARGUMENT if qualname is not None and qualname.startswith("torch.") else None
+        positional = call_role(fname) or torch_api
         if positional:
             for a in node.args:
                 self.mark(a, positional)
@@ -233,7 +236,7 @@ class _PythonScan:
                 self.mark(a, named or self.roles.get(id(node)))
         option = named if key and key.startswith("-") else None
         for k in node.keywords:
-            self.mark(k.value, role_of(k.arg) or (option if k.arg in _OPTION_DEFAULTS else None))
+            self.mark(k.value, role_of(k.arg) or (option if k.arg in _OPTION_DEFAULTS else None) or torch_api)
 
     def mark(self, node: ast.AST | None, role: str | None) -> None:
         if role and node is not None:
@@ -272,7 +275,9 @@ class _PythonScan:
         return [*node.targets, node.value]
 
     def _ann_assign(self, node: ast.AnnAssign) -> list[ast.AST]:
-        self.mark(node.value, role_of(_target_name(node.target)))
+        role = role_of(_target_name(node.target))
+        self.mark(node.value, role)
+        self.mark(node.annotation, role)  # backend: Literal["nccl", "gloo"]: the values it accepts
         return [node.target, node.annotation, *([node.value] if node.value else [])]
 
     def _dict(self, node: ast.Dict) -> list[ast.AST]:
@@ -280,6 +285,11 @@ class _PythonScan:
             if type(k) is ast.Constant and type(k.value) is str:
                 self.mark(v, role_of(k.value))
         return [*(k for k in node.keys if k is not None), *node.values]
+
+    def _subscript(self, node: ast.Subscript) -> list[ast.AST]:
+        """`Optional[Literal["nccl", "ucc"]]` in a backend's annotation or alias: the index takes the role."""
+        self.mark(node.slice, self.roles.get(id(node)))
+        return [node.value, node.slice]
 
     def _pass_role(self, node: ast.IfExp | ast.BoolOp | ast.Tuple | ast.List | ast.Set) -> list[ast.AST]:
         """`"cuda" if ok else "cpu"`, `args.device or "cuda"`, `("cuda", "cpu")` take the role of their place."""
@@ -334,6 +344,8 @@ class _PythonScan:
         for p, d in [*zip(params[len(params) - len(a.defaults):], a.defaults, strict=True),
                      *zip(a.kwonlyargs, a.kw_defaults, strict=True)]:
             self.mark(d, role_of(p.arg))  # def init(backend="nccl", device: str = "cuda")
+        for p in [*params, *a.kwonlyargs]:
+            self.mark(p.annotation, role_of(p.arg))  # accelerator: Literal["cpu", "cuda"]
         returns = role_of(node.name)
         if returns:  # def default_device(): return "cuda" if ... else "cpu"
             for n in ast.walk(node):

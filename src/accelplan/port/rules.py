@@ -21,6 +21,7 @@ _CUDA_SOURCE = re.compile(r"/?(?:[\w.-]+/)*\w[\w.-]*\.cuh?")
 # what a string's position says it names: a keyword, variable, attribute, key or parameter called *device*,
 # *backend* or *accelerator*, or an argument of a call such as torch.device(...) or init_process_group(...)
 DEVICE, BACKEND = "device", "backend"
+TORCH_ARGUMENT = "torch-argument"  # an argument of a torch.* call: there 'cuda' is a device and 'nccl' a backend
 _CALL_ROLES = {"to": DEVICE, "autocast": DEVICE, "GradScaler": DEVICE, "Generator": DEVICE,
                "init_process_group": BACKEND, "new_group": BACKEND}
 
@@ -152,9 +153,9 @@ def string_row(s: str, role: str | None = None) -> tuple[str, str] | None:
     CUDA_*/NCCL_* variables, CUDA source paths and nvidia-smi/torchrun commands name one wherever they are.
     """
     if is_cuda_device(s):
-        return ("device-placement", f"device string '{s}'") if s != "cuda" or role == DEVICE else None
+        return ("device-placement", f"device string '{s}'") if s != "cuda" or role in (DEVICE, TORCH_ARGUMENT) else None
     if is_nccl_backend(s):
-        return ("nccl-backend", f"backend string '{s}'") if s != "nccl" or role == BACKEND else None
+        return ("nccl-backend", f"backend string '{s}'") if s != "nccl" or role in (BACKEND, TORCH_ARGUMENT) else None
     if s == "CUDA_VISIBLE_DEVICES" or s == "NVIDIA_VISIBLE_DEVICES":
         return "cuda-visible-devices", s
     if is_cuda_env(s):

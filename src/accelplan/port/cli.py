@@ -68,10 +68,7 @@ def _print(result) -> None:  # noqa: ANN001
               f"{scan.lines_scanned:,} lines; [bold]{len(scan.findings):,} findings[/bold]; "
               f"{len(scan.not_scanned)} files not scanned; {len(scan.errors)} read with a caveat; "
               f"{len(scan.skipped)} paths skipped")
-    caption = "classes: research section E.7; engineer-days: the E.10 heuristic"
-    if scan.not_scanned:
-        caption += f"; {len(scan.not_scanned)} files not scanned are left out (listed at the end)"
-    t = Table(title="summary per target", caption=caption)
+    t = Table(title="summary per target", caption="classes: research section E.7; engineer-days: the E.10 heuristic")
     t.add_column("")
     for tg in targets:
         t.add_column(result.summaries[tg].name, justify="right")
@@ -83,6 +80,9 @@ def _print(result) -> None:  # noqa: ANN001
     t.add_row("engineer-days", *(format_days(result.summaries[tg].effort_days) for tg in targets))
     t.add_row("blockers", *(", ".join(result.summaries[tg].blockers) or "none" for tg in targets))
     con.print(t)
+    if scan.not_scanned:
+        con.print(f"[bold]{len(scan.not_scanned)} files not scanned[/bold] (listed at the end): every figure here "
+                  "leaves them out")
     for tg in targets:
         s = result.summaries[tg]
         rt = Table(title=f"{s.name}: what each idiom becomes")

@@ -62,7 +62,7 @@ class _PythonScan:
         self.consumed: set[int] = set()  # ids of nodes already reported by their parent's rule
         self.requirements: list[tuple[int, str]] = []  # (line, requirement string) from setup(...)
         self.guarded = 0  # depth of `try:` bodies that catch ImportError: optional imports say so
-        self.roles: dict[int, str] = {}  # id(node) -> DEVICE or BACKEND: what its position says a string there names
+        self.roles: dict[int, str] = {}  # id(node) -> DEVICE, BACKEND or TORCH_ARGUMENT: what its place says
 
     def add(self, node: ast.AST | _At, row: str, detail: str = "", kernel: bool = False) -> None:
         key = (node.lineno, row)  # type: ignore[union-attr]
@@ -213,7 +213,8 @@ class _PythonScan:
                         for c in ast.walk(k.value):
                             if type(c) is ast.Constant and type(c.value) is str:
                                 self.requirements.append((c.lineno, c.value))
-        self._call_roles(node, fname, self.resolve(func))
+        if node.args or node.keywords:
+            self._call_roles(node, fname, self.resolve(func))
         children.extend(node.args)
         children.extend(k.value for k in node.keywords)
         return children
@@ -411,7 +412,7 @@ def scan_python(data: bytes, rel: str, index: NameIndex) -> tuple[list[Finding],
     try:
         tree, problems = _parse(data, rel)
     except (RecursionError, MemoryError) as exc:
-        raise NotScanned(f"too deeply nested to parse ({type(exc).__name__})") from None
+        raise NotScanned(f"too deeply nested or too big to parse ({type(exc).__name__})") from None
     scan = _PythonScan(index, is_setup_py=rel.rsplit("/", 1)[-1] == "setup.py")
     scan.run(tree)
     lines = data.splitlines() if scan.hits or scan.requirements else []

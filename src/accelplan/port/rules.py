@@ -5,6 +5,7 @@ lines. Shared by the Python pass (pysource) and the other files' readers (otherf
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -126,6 +127,7 @@ def is_nccl_env(s: str) -> bool:
     return (s.startswith("NCCL_") or s.startswith("TORCH_NCCL_")) and s.isidentifier() and s.isupper()
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every keyword, target and call: the same few names recur
 def role_of(name: str | None) -> str | None:
     """DEVICE or BACKEND when a name (keyword, variable, attribute, dict key, parameter, function) says that its
     string value is one: `device=`, `self.device`, `map_location=`, `accelerator=`, `dist_backend = ...`."""

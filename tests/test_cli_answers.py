@@ -125,3 +125,13 @@ def test_plan_groups_zero_stage_twins():
     rows = [ln.split("│") for ln in out.splitlines() if ln.startswith("│")]
     keys = [tuple(c.strip() for c in r[2:10]) + (r[11].strip(),) for r in rows]  # plan fields and tokens/s
     assert rows and len(keys) == len(set(keys))  # no two rows differ only in the ZeRO column
+
+
+def test_the_input_ranges_are_documented_as_they_are():
+    from pathlib import Path
+
+    from accelplan.limits import LIMITS, show
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "inputs.md").read_text()
+    for name, (lo, hi, _) in LIMITS.items():
+        assert f"| `{name}` | {show(lo)} .. {show(hi)} |" in doc, name

@@ -3,6 +3,7 @@ look at the queue), with `accelplan serve`'s settings; and raw sockets to talk t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -85,3 +86,36 @@ def closed_by_server(s: socket.socket, within_s: float) -> bool:
         return True
     except TimeoutError:
         return False
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection on asyncio streams, for the load test: a few hundred microseconds
+    of client CPU per request (httpx takes several milliseconds), so the numbers are the server's."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        try:
+            self.writer.write(request_bytes(method, path, body))
+            head = await self.reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:] if line)}
+            size = 0 if method == "HEAD" else int(headers.get("content-length", "0"))
+            data = await self.reader.readexactly(size)
+            if headers.get("connection", "").lower() == "close":
+                self.close()
+            return int(lines[0].split()[1]), data
+        except BaseException:  # cancelled, or the server closed it: this connection is done
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None

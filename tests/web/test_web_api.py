@@ -141,8 +141,8 @@ def cli_compare_defaults() -> dict:
     declared = {k: getattr(p.default, "default", p.default) for k, p in inspect.signature(compare).parameters.items()}
     run = CliRunner().invoke(app, ["compare", "--json", "-m", "llama3.1-8b", "-n", "64", "--tokens", "1e12"])
     assert run.exit_code == 0, run.output
-    return {"model": declared["model_id"], "tokens": declared["tokens"], "days": declared["days"],
-            "global_batch": declared["global_batch"], "chips": [r["chip"] for r in json.loads(run.stdout)["rows"]]}
+    return {"model": declared["model_id"], "tokens": declared["tokens"], "global_batch": declared["global_batch"],
+            "chips": [r["chip"] for r in json.loads(run.stdout)["rows"]]}
 
 
 def test_form_and_api_default_to_what_the_cli_compares(client):
@@ -292,7 +292,7 @@ def test_a_number_json_cannot_carry_is_422_at_its_field(client, field, literal):
 def test_a_number_json_cannot_carry_inside_prices_or_a_config_is_422_at_its_place(client, literal):
     r = post_text(client, json.dumps(SMALL)[:-1] + f', "prices": {{"h100-sxm": {literal}}}}}')
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "prices", "h100-sxm"]
-    assert "1000" in r.json()["detail"][0]["msg"]  # the allowed range: over 0, up to $1000 per chip-hour
+    assert f"up to {bound('prices')[1]:g}" in r.json()["detail"][0]["msg"]  # the allowed range
     cfg = json.dumps(LLAMA3_8B_HF)[:-1] + f', "rope_theta": [1, {literal}]}}'
     r = post_text(client, f'{{"hf_config": {cfg}, "chips": ["h100-sxm"], "n_chips": 64}}')
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "hf_config", "rope_theta", 1]
@@ -304,7 +304,27 @@ BAD_FIELDS = [("tokens", "many", ["1e+06", "1e+16"]), ("days", -1, ["0.1", "3650
               ("global_batch", 0, ["1", "65536"]), ("available_only", "maybe", ["true or false"]),
               ("precision", "fp4", ["'bf16'", "'fp16'", "'fp8'"]), ("chips", "h100-sxm", ["'h100-sxm'", "12"]),
               ("chips", [], ["'mi300x'", "12"]), ("framework_version", 5, ["80 characters"]),
-              ("model", "llama-9", ["'llama3.1-8b'"]), ("board_power_w", {"h100-sxm": "hot"}, ["10000"])]
+              ("model", "llama-9", ["'llama3.1-8b'"])]
+
+
+def bound(field: str) -> tuple[float, float]:
+    """The range the library gives a per-chip price or power (economics.data, catalog.schema)."""
+    from accelplan.catalog.schema import BoardW
+    from accelplan.economics.data import UsdPerChipHour
+
+    meta = {"prices": UsdPerChipHour, "board_power_w": BoardW}[field].__metadata__[0].metadata
+    low = next(getattr(m, a) for m in meta for a in ("ge", "gt") if getattr(m, a, None) is not None)
+    return low, next(m.le for m in meta if getattr(m, "le", None) is not None)
+
+
+@pytest.mark.parametrize("field", ["prices", "board_power_w"])
+def test_a_bad_price_or_power_is_422_at_its_chip_naming_the_range(client, field):
+    low, high = bound(field)
+    for value in ("hot", high * 1.01):
+        r = client.post("/api/compare", json={**SMALL, field: {"h100-sxm": value}})
+        assert r.status_code == 422, r.text
+        d = r.json()["detail"][0]
+        assert d["loc"] == ["body", field, "h100-sxm"] and f"{low:g}" in d["msg"] and f"{high:g}" in d["msg"]
 
 
 @pytest.mark.parametrize(("field", "bad", "words"), BAD_FIELDS)

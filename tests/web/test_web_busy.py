@@ -2,6 +2,7 @@
 a comparison past the queue's bound gets 503 with Retry-After at once; a comparison whose client left
 before its turn is never run. A real uvicorn in this process, with each comparison held at a gate."""
 
+import os
 import threading
 import time
 
@@ -35,8 +36,8 @@ def gated(monkeypatch):
     from accelplan.web.app import create_app
 
     gate = Gate(views.run_compare)
-    monkeypatch.setattr(views, "run_compare", gate)  # create_app imports it from here
-    app = create_app()
+    monkeypatch.setattr(views, "run_compare", gate)  # the comparison imports it from here when it runs
+    app = create_app(in_processes=False)  # in threads of this process, where the gate is
     with running(app) as addr:
         try:
             yield app, addr, gate
@@ -113,3 +114,38 @@ def test_a_comparison_whose_client_left_before_its_turn_is_never_run(gated):
     status, _, took = timed(addr, "POST", "/api/compare", TINY)
     assert status == 200
     assert gate.started == CONCURRENT_COMPARISONS + 1  # the kept ones and the last: none of the six
+
+
+@pytest.fixture
+def served_in_processes():
+    from accelplan.web.app import create_app
+
+    app = create_app()
+    with running(app) as addr:
+        yield app, addr
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_comparison_whose_client_leaves_while_it_runs_is_stopped(served_in_processes):
+    # issue 13: work for clients that had left kept running, and a cheap comparison then waited 35 s
+    app, addr = served_in_processes
+    children = app.state.queue.processes
+    leavers = [connect(addr) for _ in range(2)]
+    for s in leavers:
+        s.sendall(request_bytes("POST", "/api/compare", b"{}"))  # the default: a 505B MoE on 8 chips, seconds
+    wait_until(lambda: len(children.busy_pids) == 2, 30)
+    pids = children.busy_pids
+    time.sleep(2.5)  # past the children's start (about a second): the comparisons run, for seconds more
+    for s in leavers:
+        s.close()
+    wait_until(lambda: not any(alive(pid) for pid in pids), 5)
+    wait_until(lambda: app.state.queue.running == 0, 5)
+    status, _, _ = timed(addr, "POST", "/api/compare", TINY)
+    assert status == 200

@@ -17,6 +17,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 from accelplan.web.app import create_app  # noqa: E402
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
+SMALL_WORK = {"model": "llama3.1-8b", "chips": ["h100-sxm"]}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -24,4 +25,13 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 @settings(max_examples=12, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 def test_api_never_fails_on_generated_requests(case):
+    if case.path == "/api/compare" and isinstance(case.body, dict) and case.body.get("hf_config") is None:
+        # Left out, model and chips default to the CLI's comparison (a 505B MoE on 8 chips: seconds each, and
+        # schemathesis sends a few hundred bodies): a small model on at most two chips keeps the run to about a
+        # minute. Other fields stay as generated, valid or not.
+        for key, small in SMALL_WORK.items():
+            if case.body.get(key) is None:
+                case.body[key] = small
+        if isinstance(case.body["chips"], list):
+            case.body["chips"] = case.body["chips"][:2]
     case.call_and_validate(checks=CHECKS)

@@ -1,6 +1,10 @@
-"""The queue in front of the comparison threads: a bounded number run, a bounded number wait in order,
-the rest are refused at once, and work whose client left before its turn never starts."""
+"""The queue in front of the comparisons: a bounded number run, a bounded number wait in order, the rest
+are refused at once; work whose client left before its turn never starts, and work running in a child
+process for a client that left is killed."""
 
+import functools
+import operator
+import os
 import threading
 import time
 
@@ -8,7 +12,7 @@ import pytest
 
 anyio = pytest.importorskip("anyio")
 
-from accelplan.web.work import Busy, ClientGone, WorkQueue  # noqa: E402
+from accelplan.web.work import Busy, ChildProcesses, ClientGone, WorkerFailed, WorkQueue  # noqa: E402
 
 
 class Held:
@@ -172,3 +176,76 @@ def test_retry_after_is_the_queue_ahead_drained_at_the_mean_duration():
         assert seen == [2, 2, 3, 5, 6]
 
     anyio.run(main)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_work_in_a_child_process_answers_and_its_errors_come_back_as_text():
+    q = WorkQueue(workers=1, max_waiting=0, processes=ChildProcesses(1))
+
+    async def main():
+        assert await q.run(functools.partial(pow, 2, 10), stays) == 1024
+        with pytest.raises(WorkerFailed, match="ZeroDivisionError"):
+            await q.run(functools.partial(operator.truediv, 1, 0), stays)
+        assert await q.run(functools.partial(pow, 3, 3), stays) == 27  # the same child, still there
+
+    try:
+        anyio.run(main)
+    finally:
+        q.processes.stop()
+
+
+def test_work_in_a_child_process_whose_client_leaves_is_killed_and_the_child_replaced():
+    children = ChildProcesses(1)
+    q = WorkQueue(workers=1, max_waiting=0, processes=children)
+
+    async def main():
+        gone = anyio.Event()
+        outcome = []
+
+        async def client():
+            try:
+                await q.run(functools.partial(time.sleep, 60), gone.wait)
+            except ClientGone:
+                outcome.append("gone")
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(client)
+            await until(lambda: children.busy_pids, 30)
+            pid = children.busy_pids[0]
+            await anyio.sleep(0.5)
+            t0 = time.monotonic()
+            gone.set()
+        assert outcome == ["gone"] and time.monotonic() - t0 < 5  # not the 60 s the work would take
+        await until(lambda: not alive(pid), 5)
+        assert q.running == 0
+        assert await q.run(functools.partial(pow, 2, 5), stays) == 32  # a fresh child took its place
+
+    try:
+        anyio.run(main)
+    finally:
+        children.stop()
+
+
+def test_children_stopped_by_the_server_start_again_on_the_next_call():
+    children = ChildProcesses(1)
+    q = WorkQueue(workers=1, max_waiting=0, processes=children)
+
+    async def main():
+        assert await q.run(functools.partial(pow, 2, 2), stays) == 4
+        children.stop()
+        assert await q.run(functools.partial(pow, 2, 3), stays) == 8
+        first = children.pids
+        assert await q.run(functools.partial(pow, 2, 4), stays) == 16
+        assert children.pids == first and len(first) == 1  # kept, not started again for every call
+
+    try:
+        anyio.run(main)
+    finally:
+        children.stop()

@@ -6,16 +6,18 @@ chips, token and day ranges, and the shape of a pasted HuggingFace config. Bad i
 FastAPI's shape ({"detail": [{"loc": ["body", FIELD, ...], "msg": ...}]}) whose message names the
 allowed values; the page shows it beside that field. Defaults are those of `accelplan compare`.
 
-Comparisons run on two worker threads behind a bounded queue (accelplan.web.work): a full queue gets
-503 with Retry-After at once, a client that leaves before its turn costs nothing, and the page, its
-files and /api/options never wait behind a comparison.
+Comparisons run two at a time in child processes behind a bounded queue (accelplan.web.work): a full
+queue gets 503 with Retry-After at once, a client that leaves stops its comparison, and the page, its
+files and /api/options never wait behind one.
 """
 
 # no `from __future__ import annotations`: the request model is built at run time from the catalog,
 # and FastAPI reads the endpoint's annotations as objects.
+import contextlib
 import functools
+import mimetypes
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -35,14 +37,15 @@ from accelplan.api import (
     DEFAULT_TOKENS,
     Comparison,
 )
-from accelplan.errors import AccelplanError, CatalogError, UnknownIdError
+from accelplan.catalog.schema import BoardW
+from accelplan.economics.data import UsdPerChipHour
+from accelplan.errors import AccelplanError, CatalogError
+from accelplan.web import compare as comparing
 from accelplan.web.fields import non_finite_numbers, not_finite_error, with_allowed
-from accelplan.web.work import Busy, ClientGone, WorkQueue
+from accelplan.web.work import Busy, ChildProcesses, ClientGone, WorkQueue
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 256 * 1024  # a pasted config.json is a few kB; DeepSeek-V3's is under 2 kB
-MAX_PRICE = 1000.0  # $/chip-hour: far above any published rate, so only typos are refused
-MAX_POWER_W = 10000.0  # W per chip
 MAX_CHIPS = 12
 MIN_TOKENS, MAX_TOKENS = 1e6, 1e16
 MIN_DAYS, MAX_DAYS = 0.1, 3650.0
@@ -186,9 +189,9 @@ def request_model(chip_ids: list[str], model_ids: list[str], regions: list[str],
                                                            "left without a plan, saying so")),
         framework_version=(str | None, Field(None, max_length=80, description="the stack's release or a date "
                                                                                "(default: its latest)")),
-        prices=(dict[chip_t, Annotated[float, Field(gt=0, le=MAX_PRICE)]] | None,
+        prices=(dict[chip_t, UsdPerChipHour] | None,
                 Field(None, description="cloud $/chip-hour per chip, replacing the published range")),
-        board_power_w=(dict[chip_t, Annotated[float, Field(gt=0, le=MAX_POWER_W)]] | None,
+        board_power_w=(dict[chip_t, BoardW] | None,
                        Field(None, description="board power in W per chip, where the catalog has none or you "
                                                "know better")),
     )
@@ -286,26 +289,12 @@ async def _client_gone(request: Request) -> None:
         pass
 
 
-def _error_field(exc: AccelplanError) -> list[str | int]:
-    if isinstance(exc, UnknownIdError):
-        where: dict[str, list[str | int]] = {"chip": ["chips"], "model": ["model"]}
-        return where.get(exc.kind, [])
-    text = str(exc).lower()
-    return next(([f] for f in ("region", "precision", "seq_len", "global_batch", "tokens") if f in text), [])
-
-
-def create_app() -> FastAPI:
+def create_app(in_processes: bool = True) -> FastAPI:
+    """The app. `in_processes=False` runs comparisons in threads of this process, where a test can stand in
+    for them; the page then waits for the GIL while they compute (see accelplan.web.work)."""
     from accelplan.catalog.loader import load_catalog
     from accelplan.report.html import plotly_js_path
-    from accelplan.report.views import (
-        compare_accepts,
-        disclaimers,
-        jsonable,
-        plotly_figures,
-        run_compare,
-        summary,
-        table,
-    )
+    from accelplan.report.views import compare_accepts
 
     cat = load_catalog()
     chip_ids = sorted(cat.chips)
@@ -314,7 +303,8 @@ def create_app() -> FastAPI:
     regions = list(region_groups)
     compare_request = request_model(chip_ids, model_ids, regions, sorted(cat.stacks))
     plotly_js = plotly_js_path()
-    queue = WorkQueue(CONCURRENT_COMPARISONS, WAITING_COMPARISONS)
+    children = ChildProcesses(CONCURRENT_COMPARISONS, warm=comparing.warm) if in_processes else None
+    queue = WorkQueue(CONCURRENT_COMPARISONS, WAITING_COMPARISONS, children)
     offered = Options(
         models=[ModelOption(id=m.id, name=m.name, illustrative=m.illustrative) for m in
                 sorted(cat.models.values(), key=lambda m: m.id)],
@@ -331,7 +321,15 @@ def create_app() -> FastAPI:
                   "days": DEFAULT_DAYS, "global_batch": DEFAULT_GLOBAL_BATCH, "precision": "bf16"},
         version=__version__)
 
-    app = FastAPI(title="accelplan", version=__version__,
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if children is not None:
+            children.start()  # they load the catalog now, not during the first comparison
+        yield
+        if children is not None:
+            children.stop()
+
+    app = FastAPI(title="accelplan", version=__version__, lifespan=lifespan,
                   description="Compare AI accelerators for LLM training: chips needed for a deadline, or time on a "
                               "fixed chip count, with the plots behind the answer. The page at / uses this API.")
     app.router.route_class = FiniteJsonRoute
@@ -344,27 +342,31 @@ def create_app() -> FastAPI:
         errors = [with_allowed(e, app.state.body_schema) for e in exc.errors()]
         return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
-    # The cheap endpoints are coroutines: they run on the event loop, not in the thread pool, so they
-    # answer while comparisons run (FileResponse reads the file on the default threads, apart from those).
+    # The cheap endpoints are coroutines answering from memory: no thread, no file read, so they answer
+    # within milliseconds while comparisons run. The page's own files are small and read once.
+    page_html = (STATIC / "index.html").read_bytes()
+    page_files = {p.name: p.read_bytes() for p in STATIC.iterdir() if p.suffix in (".js", ".css") and p.is_file()}
+    offered_json = offered.model_dump_json().encode()
+
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
-    async def page() -> FileResponse:
-        return FileResponse(STATIC / "index.html", media_type="text/html",
-                            headers={"Content-Security-Policy": PAGE_CSP, "X-Content-Type-Options": "nosniff",
-                                     "Cache-Control": "no-cache"})
+    async def page() -> Response:
+        return Response(page_html, media_type="text/html",
+                        headers={"Content-Security-Policy": PAGE_CSP, "X-Content-Type-Options": "nosniff",
+                                 "Cache-Control": "no-cache"})
 
     @app.api_route("/static/{name}", methods=["GET", "HEAD"], include_in_schema=False)
-    async def static(name: str) -> Any:
-        if name == "plotly.min.js":
+    async def static(name: str) -> Response:
+        if name == "plotly.min.js":  # 4.6 MB, streamed from the installed plotly package
             return FileResponse(plotly_js, media_type="text/javascript",
                                 headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})
-        files = {p.name: p for p in STATIC.iterdir() if p.suffix in (".js", ".css") and p.is_file()}
-        if name not in files:
+        if name not in page_files:
             return JSONResponse({"detail": "not found"}, status_code=404)
-        return FileResponse(files[name], headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+        return Response(page_files[name], media_type=mimetypes.guess_type(name)[0],
+                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
 
     @app.get("/api/options", response_model=Options, summary="What the form offers")
-    async def options() -> Options:
-        return offered
+    async def options() -> Response:
+        return Response(offered_json, media_type="application/json")
 
     @app.post("/api/compare", response_model=CompareResponse, summary="Compare chips on one workload",
               responses={400: {"description": "body is not readable JSON"},
@@ -376,33 +378,25 @@ def create_app() -> FastAPI:
         if body.model is not None and body.hf_config is not None:
             return field_error(["model"], "give either a model preset id (model) or a pasted config (hf_config), "
                                           "not both")
-        model = _hf_model(body.hf_config) if body.hf_config is not None else cat.model(body.model or DEFAULT_MODEL)
-        if isinstance(model, JSONResponse):
-            return model
-        chips = list(dict.fromkeys(body.chips))
+        # a preset goes to the worker by id (it loads the same catalog); a pasted config as its spec
+        model: Any = body.model or DEFAULT_MODEL
+        if body.hf_config is not None:
+            model = _hf_model(body.hf_config)
+            if isinstance(model, JSONResponse):
+                return model
         if body.available_only and not body.region:
             return field_error(["available_only"], "needs a region: chips are left out by the rules of a region")
-
-        def answer() -> Any:
-            from accelplan.economics import EconomicsOptions
-
-            econ = EconomicsOptions(prices=body.prices or {}, board_power_w=body.board_power_w or {})
-            res, notes = run_compare(model, chips, body.tokens, None if body.n_chips else (body.days or DEFAULT_DAYS),
-                                     body.n_chips, body.seq_len, body.global_batch, body.precision, body.region,
-                                     econ, body.available_only, body.framework, body.framework_version)
-            out = {"summary": summary(res), "comparison": res.model_dump(mode="json"), "table": table(res),
-                   "figures": plotly_figures(res, model), "notes": [*res.notes, *notes, *disclaimers(res)]}
-            # Plain JSON, not re-validated: inf/NaN (no plan) become null, which the response model cannot hold.
-            return jsonable_encoder(jsonable(out))
-
+        days = None if body.n_chips else (body.days or DEFAULT_DAYS)
+        work = functools.partial(comparing.compare_json, model, list(dict.fromkeys(body.chips)), body.tokens, days,
+                                 body.n_chips, body.seq_len, body.global_batch, body.precision, body.region,
+                                 body.prices or {}, body.board_power_w or {}, body.available_only, body.framework,
+                                 body.framework_version)
         try:
-            out = await queue.run(answer, functools.partial(_client_gone, request))
+            status, content = await queue.run(work, functools.partial(_client_gone, request))
         except Busy as exc:
             return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after_s)})
         except ClientGone:
             return Response(status_code=CLIENT_CLOSED_REQUEST)
-        except AccelplanError as exc:
-            return field_error(_error_field(exc), str(exc))
-        return JSONResponse(out)
+        return Response(content, status_code=status, media_type="application/json")
 
     return app

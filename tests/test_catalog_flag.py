@@ -107,3 +107,21 @@ def test_validate_predicts_runs_on_the_users_chip(extra, tmp_path):
     mine.write_text(yaml.safe_dump([{**pub, "id": "on-acme", "chip": "acme-x1", "system": None}]))
     out = json.loads(run("validate", str(mine), "--json", "--catalog", extra).stdout)
     assert out["runs"][0]["chip"] == "acme-x1" and out["runs"][0]["error_pct"] is not None
+
+
+def test_sweep_runs_the_users_chip_in_its_workers(extra, tmp_path):
+    pytest.importorskip("pyarrow")
+    import subprocess
+    import sys
+
+    import pyarrow.parquet as pq
+
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("models: [llama3.1-8b]\nchips: [acme-x1]\ncluster_sizes: [16]\ntokens: 1e11\nseq_len: [2048]\n"
+                    "global_batch: [64]\n")
+    out = tmp_path / "r.parquet"
+    res = subprocess.run([sys.executable, "-m", "accelplan", "sweep", str(grid), "--out", str(out), "--workers", "1",
+                          "--no-progress", "--catalog", extra], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    rows = pq.read_table(out).to_pylist()
+    assert [r["chip"] for r in rows] == ["acme-x1"] and rows[0]["feasible"]

@@ -16,8 +16,12 @@ def sweep(grid_file: str = typer.Argument(..., help="grid YAML: a list of values
           fresh: bool = typer.Option(False, "--fresh", help="discard earlier results in --out instead of resuming"),
           redo_stale: bool = typer.Option(False, "--redo-stale",
                                           help="recompute rows that other model code or catalog data computed"),
-          progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar with ETA on stderr")) -> None:
+          progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar with ETA on stderr"),
+          catalog: list[str] = typer.Option(None, "--catalog", metavar="DIR",
+                                            help="Extra catalog directory (chips/, systems/, models/ YAML).")) -> None:
     """Run every scenario of a grid (model x chip x cluster size or deadline x ...): best plan and headline figures."""
+    import os
+
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -26,6 +30,13 @@ def sweep(grid_file: str = typer.Argument(..., help="grid YAML: a list of values
     from accelplan.sweep.grid import load_grid
     from accelplan.sweep.runner import check_outputs, run_sweep
 
+    if catalog:
+        # the workers (processes, Ray tasks) read the catalog themselves: through the environment they inherit, the
+        # same way $ACCELPLAN_CATALOG already works; checked here first, so a bad directory is one line
+        from accelplan.catalog.loader import ENV_VAR, load_catalog
+
+        load_catalog(catalog)
+        os.environ[ENV_VAR] = os.pathsep.join([*filter(None, os.environ.get(ENV_VAR, "").split(os.pathsep)), *catalog])
     eng = make_engine(engine, workers, address)  # every flag and file is checked before the grid is expanded
     check_outputs(out, csv)
     grid = load_grid(grid_file)

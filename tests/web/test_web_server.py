@@ -104,3 +104,19 @@ def test_a_newcomer_over_the_cap_is_closed_and_the_open_connections_keep_working
             assert status == 200 and int(headers["content-length"]) > 0
         for s in [*held, newcomer]:
             s.close()
+
+
+def test_an_unfinished_request_head_over_the_limit_gets_400(server):
+    from accelplan.web.server import MAX_HEADER_BYTES
+
+    s = connect(server)
+    head = b"GET / HTTP/1.1\r\nHost: test\r\nX-Big: " + b"a" * (MAX_HEADER_BYTES + 1024)
+    try:
+        for i in range(0, len(head), 2048):  # in pieces, as a slow client sends it: h11 buffers at most the limit
+            s.sendall(head[i:i + 2048])
+            time.sleep(0.005)
+    except OSError:  # the server answered and closed while we were still sending
+        pass
+    status, _, _ = read_response(s)
+    assert status == 400
+    s.close()

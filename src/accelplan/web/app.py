@@ -55,7 +55,7 @@ MAX_GLOBAL_BATCH = 65536
 PRECISIONS = ("bf16", "fp16", "fp8")
 CONCURRENT_COMPARISONS = 2  # each is a CPU-bound plan search per chip; more would only queue on the cores
 # Waiting comparisons beyond those running; more get 503 at once. The CLI's default comparison (a 505B MoE
-# on 8 chips) takes a few seconds, so a full queue is under a minute of waiting.
+# on 8 chips) takes several seconds, so a full queue is about a minute of waiting.
 WAITING_COMPARISONS = 16
 CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that left; nobody reads it, the access log does
 # A pasted config is bounded in shape so one request cannot ask for an unbounded search.

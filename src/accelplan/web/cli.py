@@ -13,6 +13,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def serve(host: str = typer.Option("127.0.0.1", "--host", help="address to bind (loopback by default)"),
           port: int = typer.Option(8000, "--port", help="TCP port")) -> None:
     """Serve the comparison page and its JSON API (OpenAPI docs at /docs). Extra catalog entries: $ACCELPLAN_CATALOG."""
+    import contextlib
     import sys
 
     from accelplan.errors import AccelplanError
@@ -34,7 +35,9 @@ def serve(host: str = typer.Option("127.0.0.1", "--host", help="address to bind 
                          "there is no authentication\n")
     sys.stderr.write(f"accelplan: open http://{'[' + host + ']' if ':' in host else host}:{port}/ "
                      f"(API docs at /docs); Ctrl-C stops\n")
-    uvicorn.Server(server_config(app, host, port)).run()
+    # uvicorn stops cleanly on Ctrl-C, then raises it again for its caller
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(server_config(app, host, port)).run()
 
 
 def register(app: typer.Typer) -> None:

@@ -19,7 +19,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 KEEP_ALIVE_S = 5  # a quiet keep-alive connection is closed after this (uvicorn's default)
 REQUEST_ARRIVAL_S = 10.0  # a whole request (head and body) must arrive within this of connecting or of the last answer
-MAX_HEADER_BYTES = 16 * 1024  # request line and headers (h11's default): more gets a 400
+MAX_HEADER_BYTES = 16 * 1024  # an unfinished request head h11 buffers (its default); more gets a 400
 MAX_CONNECTIONS = 512  # open sockets; a newcomer over this is closed, the others keep working (well under 1024 fds)
 SHUTDOWN_S = 5  # on Ctrl-C, requests still open after this are cancelled
 

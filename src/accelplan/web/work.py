@@ -208,7 +208,7 @@ class WorkQueue:
         return max(1, math.ceil(self.mean_s * (self.waiting + 1) / self.workers))
 
     async def run(self, work: Callable[[], T], client_gone: Callable[[], Awaitable[None]]) -> T:
-        """`work()` in a worker thread, in turn. `client_gone()` returns when the client disconnects.
+        """`work()` in a child process (or a thread), in turn. `client_gone()` returns when the client disconnects.
 
         Raises Busy when the queue is full, ClientGone when the client left before the work started (or, in a
         child process, before it ended: the process is killed).

@@ -125,3 +125,17 @@ def test_sweep_runs_the_users_chip_in_its_workers(extra, tmp_path):
     assert res.returncode == 0, res.stderr
     rows = pq.read_table(out).to_pylist()
     assert [r["chip"] for r in rows] == ["acme-x1"] and rows[0]["feasible"]
+
+
+def test_model_and_stack_commands_take_the_flag(extra, tmp_path):
+    import shutil
+
+    shutil.copytree(extra, tmp_path / "cat")
+    (tmp_path / "cat" / "models").mkdir()
+    m = yaml.safe_load((DATA / "models" / "llama3.1-8b.yaml").read_text())
+    (tmp_path / "cat" / "models" / "mine.yaml").write_text(yaml.safe_dump({**m, "id": "my-8b", "layers": 16}))
+    d = json.loads(run("model", "my-8b", "--json", "--catalog", str(tmp_path / "cat")).stdout)
+    full = json.loads(run("model", "llama3.1-8b", "--json").stdout)
+    assert 0 < d["params_total"] < full["params_total"]  # half the layers: fewer parameters
+    assert "megatron-lm" in {s["id"] for s in json.loads(run("stacks", "--json", "--catalog", extra).stdout)}
+    assert json.loads(run("stack", "nemo", "--json", "--catalog", extra).stdout)["id"] == "nemo"

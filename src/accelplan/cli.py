@@ -947,7 +947,8 @@ def runs_cmd(runs_file: str | None = typer.Argument(None, help="runs YAML (defau
 
 # Capabilities that live in their own packages add their commands here. Each module below imports
 # only typer at its top level (heavy parts load inside the command) and defines register(app).
-_EXTENSIONS = ("accelplan.bench.cli", "accelplan.port.cli", "accelplan.web.cli", "accelplan.sweep.cli")
+_EXTENSIONS = ("accelplan.bench.cli", "accelplan.port.cli", "accelplan.web.cli", "accelplan.sweep.cli",
+               "accelplan.economics.cli")
 
 
 def _register_extensions() -> None:

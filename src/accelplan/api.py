@@ -182,30 +182,15 @@ def check_system(chip: Chip, system: System) -> None:
 
 
 def check_plan(workload: Workload, system: System, plan: Plan, chips: int | None = None) -> None:
-    """Reject a plan the frameworks cannot run, naming the field and what is allowed."""
-    m = workload.model
-    if m.heads % plan.tp:
-        allowed = [d for d in range(1, m.heads + 1) if m.heads % d == 0 and d <= 64]
-        raise PlanError(f"tp={plan.tp} does not divide the {m.heads} attention heads of {m.id} (allowed tp: {allowed})")
-    if plan.pp > m.layers:
-        raise PlanError(f"pp={plan.pp} exceeds the {m.layers} layers of {m.id} (allowed pp: 1..{m.layers})")
-    experts = m.moe.experts if m.moe else 1
-    if experts % plan.ep:
-        raise PlanError(f"ep={plan.ep} does not divide the {experts} experts of {m.id}")
-    if (plan.dp * plan.cp * plan.tp) % plan.ep:
-        raise PlanError(f"ep={plan.ep} must divide dp*cp*tp={plan.dp * plan.cp * plan.tp} (experts fold inside them)")
+    """Reject a plan the frameworks cannot run, naming the field and what is allowed: the rules the search applies
+    (accelplan.plan.rules), so estimate refuses exactly what search excludes."""
+    from accelplan.plan.rules import first_violation
+
     if chips is not None and plan.chips != chips:
         raise PlanError(f"tp*pp*dp*cp = {plan.chips}, but chips = {chips}")
-    local = workload.global_batch / plan.dp
-    if local != int(local) or int(local) % plan.micro_batch:
-        raise PlanError(f"global_batch={workload.global_batch} is not a multiple of dp*micro_batch="
-                        f"{plan.dp * plan.micro_batch}")
-    if plan.vpp > 1 and (plan.pp == 1 or -(-m.layers // plan.pp) % plan.vpp):
-        raise PlanError(f"vpp={plan.vpp} needs pp > 1 and layers per stage ({-(-m.layers // plan.pp)}) divisible by vpp")
-    chunk = -(-m.layers // plan.pp) // plan.vpp
-    if plan.recompute_layers is not None and plan.recompute_layers > chunk:
-        raise PlanError(f"recompute_layers={plan.recompute_layers} exceeds the {chunk} layers of a virtual pipeline "
-                        f"stage (allowed: 1..{chunk})")
+    why = first_violation(workload, system, PlanArrays.from_plans([plan]))
+    if why:
+        raise PlanError(why)
 
 
 def _estimate_from(arr: StepArrays, i: int, chip: Chip, system: System, workload: Workload,

@@ -23,13 +23,14 @@ from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.costs import model_costs
 from accelplan.perf.plans import RECOMPUTE_CODE, PlanArrays
 from accelplan.perf.step import StepArrays, evaluate, memory_of
+from accelplan.plan import rules as plan_rules
+from accelplan.plan.rules import MAX_TP
 
 MICRO_BATCHES = (1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16, 20, 24, 32)  # kept where they divide the local batch
 VPPS = tuple(range(1, 17))  # kept where they divide the layers per stage (Megatron needs that)
 CPS = (1, 2, 4, 8, 16)
 ZEROS = (0, 1, 2, 3)
 PARTIAL_RECOMPUTE = (0.25, 0.5, 0.75)  # shares of a virtual stage's layers that recompute (besides all of them)
-MAX_TP = 64
 
 
 @dataclass
@@ -125,11 +126,14 @@ def _build(workload: Workload, system: System, chips: int, fixed: dict | None) -
     sp_fixed = vals["sequence_parallel"][0]
     sp = (col["tp"] > 1) if sp_fixed is None else np.full(col["tp"].shape, bool(sp_fixed))
     shape = col["tp"].shape
-    return PlanArrays(tp=col["tp"], pp=col["pp"], dp=col["dp"], ep=col["ep"], cp=col["cp"], vpp=col["vpp"],
-                      mb=col["mb"], recompute=col["recompute"], zero=col["zero"], sp=np.asarray(sp),
-                      rlayers=col["rlayers"], opt_bf16=np.full(shape, fixed_now.get("optimizer_dtype") == "bf16"),
-                      off_act=np.full(shape, bool(fixed_now.get("offload_activations", False))),
-                      off_opt=np.full(shape, bool(fixed_now.get("offload_optimizer", False)))), dominated
+    plans = PlanArrays(tp=col["tp"], pp=col["pp"], dp=col["dp"], ep=col["ep"], cp=col["cp"], vpp=col["vpp"],
+                       mb=col["mb"], recompute=col["recompute"], zero=col["zero"], sp=np.asarray(sp),
+                       rlayers=col["rlayers"], opt_bf16=np.full(shape, fixed_now.get("optimizer_dtype") == "bf16"),
+                       off_act=np.full(shape, bool(fixed_now.get("offload_activations", False))),
+                       off_opt=np.full(shape, bool(fixed_now.get("offload_optimizer", False))))
+    # the enumeration above already avoids most invalid plans; the shared rules (which `estimate` applies too) drop
+    # the rest, pinned values included
+    return plans.take(np.flatnonzero(plan_rules.valid(workload, system, plans))), dominated
 
 
 def _partial_variants(cand: PlanArrays, layers: int) -> PlanArrays:

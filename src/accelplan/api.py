@@ -193,7 +193,7 @@ def check_plan(workload: Workload, system: System, plan: Plan, chips: int | None
         raise PlanError(why)
 
 
-def _estimate_from(arr: StepArrays, i: int, chip: Chip, system: System, workload: Workload,
+def estimate_from(arr: StepArrays, i: int, chip: Chip, system: System, workload: Workload,
                    calibration: object | None = None, assumptions: Assumptions = DEFAULT, stack: Stack | None = None,
                    stack_note: str = "") -> Estimate:
     """Plan `i` of evaluated arrays as an Estimate; `assumptions`, `calibration` and `stack` must be those it was
@@ -237,7 +237,7 @@ def estimate(workload: Workload, chip: Chip | str, plan: Plan, system: System | 
     st, note = resolve_stack(c, framework, framework_version, cat)
     check_plan(workload, s, plan)
     arr = evaluate(workload, s, c, PlanArrays.from_plans([plan]), assumptions, calibration, stack=st)
-    est = _estimate_from(arr, 0, c, s, workload, calibration, assumptions, st, note)
+    est = estimate_from(arr, 0, c, s, workload, calibration, assumptions, st, note)
     if not est.fits:
         parts = ", ".join(f"{k} {v:.1f}" for k, v in est.memory_breakdown_gb.items() if v > 0.05)
         raise PlanError(f"plan does not fit: needs {est.memory_gb:.1f} GB per device, {c.id} has "
@@ -269,7 +269,7 @@ def best_estimate(workload: Workload, chip: Chip, system: System, chips: int, as
     res = search(workload, system, chip, chips, assumptions=assumptions, calibration=calibration, stack=st)
     if res.best is None or res.arrays is None:
         return None
-    return _estimate_from(res.arrays, res.best, chip, system, workload, calibration, assumptions, st, note)
+    return estimate_from(res.arrays, res.best, chip, system, workload, calibration, assumptions, st, note)
 
 
 def cluster_sizes(system: System, lo: int, hi: int) -> list[int]:
@@ -475,5 +475,6 @@ def _narrow(workload: Workload, chip: Chip, system: System, need: float, lo: int
     return best
 
 
-__all__ = ["Estimate", "Comparison", "CompareRow", "compare", "estimate", "search_plans", "equivalent",
-           "chips_needed", "chips_for_deadline", "economics_of", "make_workload", "check_plan", "resolve_stack"]
+__all__ = ["Estimate", "Comparison", "CompareRow", "compare", "estimate", "estimate_from", "estimate_command",
+           "search_plans", "equivalent", "chips_needed", "chips_for_deadline", "economics_of", "make_workload",
+           "check_plan", "check_system", "resolve_stack"]

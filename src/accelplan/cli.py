@@ -596,7 +596,7 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
     """Search every valid plan for N chips; show the fastest and why the rest were dropped."""
     import time
 
-    from accelplan.api import _estimate_from, check_system, economics_of, resolve_stack, search
+    from accelplan.api import check_system, economics_of, estimate_from, resolve_stack, search
     from accelplan.errors import PlanError
     from accelplan.perf.kernels import modelling_gap
 
@@ -616,7 +616,7 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
     st, note = resolve_stack(c, framework, framework_version, cat)
     res = search(w, s, c, chips, assumptions=assumed, calibration=cal, stack=st)
     dt = time.perf_counter() - t0
-    ests = [] if res.arrays is None else [_estimate_from(res.arrays, int(i), c, s, w, cal, assumed, st, note)
+    ests = [] if res.arrays is None else [estimate_from(res.arrays, int(i), c, s, w, cal, assumed, st, note)
                                           for i in res.order[:top]]
     economics = economics_of(w, c, s, ests[0], econ) if ests else None
     out = {"chip": c.id, "system": s.id, "chips": chips, "model": w.model.id, "candidates": res.candidates,
@@ -648,7 +648,7 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
     rows: list[tuple[Any, list[int], float]] = []
     assert res.arrays is not None  # there are estimates
     for i in res.order:
-        e = _estimate_from(res.arrays, int(i), c, s, w, cal, assumed, st, note)
+        e = estimate_from(res.arrays, int(i), c, s, w, cal, assumed, st, note)
         key = e.plan.model_copy(update={"zero": 0})
         twin = next((r for r in rows if r[0].plan.model_copy(update={"zero": 0}) == key
                      and abs(r[0].tokens_per_s - e.tokens_per_s) <= 1e-9 * e.tokens_per_s), None)

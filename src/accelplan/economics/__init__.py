@@ -8,6 +8,8 @@ The names below load on first use, so importing a submodule (the CLI's `accelpla
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
@@ -42,6 +44,20 @@ if TYPE_CHECKING:
     from accelplan.economics.data import load_tables
     from accelplan.economics.options import EconomicsOptions
     from accelplan.economics.reliability import daly_interval_s, goodput_fraction, young_interval_s
+
+
+class _Package(types.ModuleType):
+    """Importing the submodule `assess` or `availability` binds the package attribute of that name to the module,
+    which would hide the public function of the same name (`from accelplan.economics import availability` gave a
+    module once `assess` had imported it). Such a binding is ignored; the name resolves through `__getattr__`."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _EXPORTS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:

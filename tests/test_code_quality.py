@@ -26,3 +26,16 @@ def test_mypy_is_clean() -> None:
     pytest.importorskip("mypy", reason="mypy is not installed (the `test` extra installs it)")
     res = _run("mypy", "--cache-dir", str(ROOT / ".mypy_cache"))
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+
+
+def test_no_module_imports_a_private_name_from_another():
+    # the faces (CLI, report, web, sweep) use the library's public names; a leading underscore stays in its module
+    import re
+
+    bad = []
+    for f in sorted((ROOT / "src" / "accelplan").rglob("*.py")):
+        for n, line in enumerate(f.read_text().splitlines(), 1):
+            m = re.search(r"from (accelplan[\w.]*) import (.+)", line)
+            if m and any(name.strip().startswith("_") for name in m.group(2).strip("()").split(",")):
+                bad.append(f"{f.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert not bad, "\n".join(bad)

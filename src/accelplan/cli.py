@@ -410,45 +410,6 @@ def _calibration(path: str | None):  # noqa: ANN202
     return load_profile(path)
 
 
-def _pairs(flag: str, items: list[str] | None, unit: str, example: str) -> dict[str, float]:
-    """CHIP=VALUE flags as a dict; anything else names the flag and the expected form."""
-    from accelplan.errors import AccelplanError
-
-    out: dict[str, float] = {}
-    for item in items or []:
-        chip_id, sep, value = item.partition("=")
-        try:
-            out[chip_id.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep or not chip_id.strip():
-            raise AccelplanError(f"{flag} '{item}' is not CHIP={unit}, e.g. {flag} {example}")
-    return out
-
-
-def _economics(region: str | None, price: list[str] | None, kwh_price: float | None, pue: float | None,
-               years: float | None, checkpoint: str, power: list[str] | None = None):  # noqa: ANN202
-    """EconomicsOptions from the flags; bad values name the flag and what it accepts."""
-    from pydantic import ValidationError
-
-    from accelplan.economics import EconomicsOptions
-    from accelplan.errors import AccelplanError
-
-    prices = _pairs("--price", price, "USD", "ascend-910b=1.9")
-    watts = _pairs("--power", power, "W", "ascend-910b=400")
-    if checkpoint not in ("async", "sync"):
-        raise AccelplanError(f"--checkpoint '{checkpoint}' is not one of: async, sync")
-    try:
-        return EconomicsOptions(prices=prices, board_power_w=watts, kwh_price=kwh_price, pue=pue, years=years,
-                                region=region, checkpoint=checkpoint)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        flag = {"kwh_price": "--kwh-price", "pue": "--pue", "years": "--years", "prices": "--price",
-                "board_power_w": "--power"}.get(
-            str(err["loc"][0]), str(err["loc"][0]))
-        raise AccelplanError(f"{flag}: {err['msg']}") from None
-
-
 _SHORT_STATUS = {"available": "yes", "licence_required": "licence", "prohibited": "no", "high_risk": "risky",
                  "restricted_by_importer": "restricted", "unknown": "?"}
 
@@ -611,7 +572,9 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
         raise PlanError(gap)
     t0 = time.perf_counter()
     cal = _calibration(calibration)
-    econ = _economics(region, None, None, None, None, "async")
+    from accelplan.flags import economics_options
+
+    econ = economics_options(region, None, None, None, None, "async")
     assumed = _assumptions(assume)
     st, note = resolve_stack(c, framework, framework_version, cat)
     res = search(w, s, c, chips, assumptions=assumed, calibration=cal, stack=st)
@@ -708,7 +671,9 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     cat = _catalog(catalog)
     if available_only and not region:
         raise AccelplanError("--available-only needs --region (e.g. --region CN)")
-    econ = _economics(region, price, kwh_price, pue, years, checkpoint, power)
+    from accelplan.flags import economics_options
+
+    econ = economics_options(region, price, kwh_price, pue, years, checkpoint, power)
     res = run_compare(chip_ids or None, model_id, tokens, days, chips, seq_len, global_batch, precision,
                       region=region, economics=econ, available_only=available_only,
                       calibration=_calibration(calibration), assumptions=_assumptions(assume), framework=framework,

@@ -50,9 +50,9 @@ def report(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat
         raise AccelplanError("report needs --html FILE and/or --png FOLDER")
     if available_only and not region:
         raise AccelplanError("--available-only needs --region (e.g. --region CN)")
-    from accelplan.cli import _economics
+    from accelplan.flags import economics_options
 
-    econ = _economics(region, price, kwh_price, pue, years, checkpoint, power)
+    econ = economics_options(region, price, kwh_price, pue, years, checkpoint, power)
     if precision not in PRECISIONS:
         raise AccelplanError(f"--precision '{precision}' is not one of: {', '.join(PRECISIONS)}")
     if tokens <= 0:

@@ -80,14 +80,19 @@ def test_region_codes_resolve_to_groups():
 
 
 def test_rule_classes_agree_with_the_catalog_figures(catalog):
-    # 3A090.a: TPP >= 4,800; China case-by-case bucket: TPP < 21,000 and DRAM bandwidth < 6,500 GB/s
+    # 3A090.a: TPP >= 4,800; China case-by-case bucket: TPP < 21,000 and DRAM bandwidth < 6,500 GB/s, and the item
+    # sold in the US (91 FR 1684), so China-market SKUs fall outside it
+    china_buckets = ("cn-case-by-case", "cn-denial", "cn-not-us-sku")
     for chip_id, entry in load_tables().availability.chips.items():
         chip = catalog.chip(chip_id)
         tpp, bw_gb_s = _tpp(chip), (chip.hbm_tb_s or 0.0) * 1000
         if "3A090.a" in entry.classes:
             assert tpp >= 4800, chip_id
-            assert ("cn-case-by-case" in entry.classes) != ("cn-denial" in entry.classes), chip_id
+            assert sum(b in entry.classes for b in china_buckets) == 1, chip_id
         if "cn-case-by-case" in entry.classes:
             assert tpp < 21_000 and bw_gb_s < 6_500, chip_id
+            assert "china" not in chip.name.lower(), chip_id
+        if "cn-not-us-sku" in entry.classes:
+            assert "China-market" in chip.name, chip_id  # the catalog's own name says so (A800, H800)
         if "cn-denial" in entry.classes:
             assert tpp >= 21_000 or bw_gb_s >= 6_500, chip_id

@@ -1,12 +1,15 @@
 """Cloud and owned cost: formulas worked by hand (research §B.5) and the price data's invariants."""
 
+from datetime import date
+
 import pytest
+from pydantic import ValidationError
 
 from accelplan.economics import EconomicsOptions, assess, load_tables
 from accelplan.economics.cost import (
     capex_per_chip_usd,
     capex_usd_per_chip_hour,
-    cloud_range,
+    kind_prices,
     overhead_usd_per_chip_hour,
     owned_cost_usd,
 )
@@ -36,16 +39,36 @@ def test_owned_cost_worked_by_hand():
     assert owned_cost_usd(100, 1000.0, 45_000.0, 5.0, 0.8, 0.04, 50.0, 0.10) == pytest.approx(159_109.6, abs=0.1)
 
 
-def test_cloud_range_is_min_median_max_of_current_quotes():
-    q = {"as_of": "2026", "source": "test", "confidence": "estimate"}
+def test_each_kind_has_its_own_range_a_band_counts_once_and_superseded_rows_none():
+    q = {"product": "p", "region": "not stated", "source": "test", "confidence": "estimate"}
     entry = ChipPrices(cloud=[
-        {"provider": "a", "usd_per_chip_hour": 1.0, **q},
-        {"provider": "b", "usd_per_chip_hour": 10.0, **q},
-        {"provider": "c", "usd_per_chip_hour": 2.0, **q},
-        {"provider": "old", "usd_per_chip_hour": 50.0, "superseded": "price cut", **q},
+        {"provider": "a", "kind": "on_demand", "usd_per_chip_hour": 1.0, "as_of": "2026-03", **q},
+        {"provider": "b", "kind": "on_demand", "usd_per_chip_hour": 10.0, "usd_per_chip_hour_high": 12.0,
+         "as_of": "2026-10-19", **q},
+        {"provider": "c", "kind": "on_demand", "usd_per_chip_hour": 2.0, "as_of": "2026", **q},
+        {"provider": "old", "kind": "on_demand", "usd_per_chip_hour": 50.0, "as_of": "2024", "superseded": "cut", **q},
+        {"provider": "d", "kind": "spot", "usd_per_chip_hour": 0.5, "as_of": "2025-01", **q},
     ])
-    r = cloud_range(entry)
-    assert (r.low, r.typical, r.high) == (1.0, 2.0, 10.0)
+    by_kind = kind_prices(entry, now=date(2026, 12, 1))
+    assert list(by_kind) == ["on_demand", "spot"]  # on-demand first; the spot quote is not mixed into it
+    od = by_kind["on_demand"]
+    # low = lowest quote, high = top of the band, typical = median of midpoints 1, 11, 2 = 2
+    r = od.usd_per_chip_hour
+    assert (r.low, r.typical, r.high, od.quotes) == (1.0, 2.0, 12.0, 3)
+    # "2026" may be any day of 2026: the certain span runs from it to 2026-10-19; only 2026-03 is over 6 months old
+    assert (od.oldest_as_of, od.newest_as_of, od.stale_quotes) == ("2026", "2026-10-19", 1)
+    assert by_kind["spot"].stale_quotes == 1
+
+
+def test_a_reserved_price_names_its_term_and_an_on_demand_price_has_none():
+    q = {"provider": "p", "product": "p", "region": "r", "usd_per_chip_hour": 1.0, "as_of": "2026", "source": "s",
+         "confidence": "estimate"}
+    with pytest.raises(ValidationError, match="names its term"):
+        ChipPrices(cloud=[{**q, "kind": "reserved"}])
+    with pytest.raises(ValidationError, match="has no term"):
+        ChipPrices(cloud=[{**q, "kind": "on_demand", "term": "1 year"}])
+    with pytest.raises(ValidationError, match="below usd_per_chip_hour"):
+        ChipPrices(cloud=[{**q, "kind": "spot", "usd_per_chip_hour_high": 0.5}])
 
 
 def test_every_cloud_quote_and_purchase_price_names_source_and_date():

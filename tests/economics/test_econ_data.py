@@ -22,7 +22,9 @@ def test_shipped_data_loads_once_and_is_cached():
 def test_negative_price_is_rejected_naming_file_entry_and_field(tmp_path):
     d = _copy(tmp_path)
     p = d / "prices.yaml"
-    p.write_text(p.read_text().replace("usd_per_chip_hour: 3.90", "usd_per_chip_hour: -3.90"))
+    text = p.read_text()
+    assert "usd_per_chip_hour: 6.88" in text  # AWS p5 on-demand, an h100-sxm row
+    p.write_text(text.replace("usd_per_chip_hour: 6.88", "usd_per_chip_hour: -6.88"))
     with pytest.raises(CatalogError) as err:
         load_tables(d)
     msg = str(err.value)
@@ -77,11 +79,13 @@ def test_implausible_pue_is_refused_with_its_range(tmp_path, pue):
 
 
 def test_a_price_in_cents_is_refused(tmp_path):
-    # $3.90 per H100-hour written as 390 (cents): above any on-demand accelerator price
+    # $6.88 per H100-hour written as 688 (cents): above any on-demand accelerator price
     d = _copy(tmp_path)
     p = d / "prices.yaml"
-    p.write_text(p.read_text().replace("usd_per_chip_hour: 3.90", "usd_per_chip_hour: 390"))
-    with pytest.raises(CatalogError, match="h100-sxm.*usd_per_chip_hour.*390"):
+    text = p.read_text()
+    assert "usd_per_chip_hour: 6.88" in text
+    p.write_text(text.replace("usd_per_chip_hour: 6.88", "usd_per_chip_hour: 688"))
+    with pytest.raises(CatalogError, match="h100-sxm.*usd_per_chip_hour.*688"):
         load_tables(d)
 
 

@@ -4,25 +4,42 @@
 performance model predicted; it adds interruptions and checkpoints (goodput), then prices the real
 elapsed time in the cloud and on owned hardware, its energy and emissions, and the chip's availability
 in the chosen region. Every figure it uses is listed in `assumptions` and `sources`; what is unknown is
-None with a note, never a guess.
+None with a note, never a guess. The cloud cost uses one price kind (on-demand unless asked) and says which and
+how old; the other kinds stand beside it; prices, purchase prices and rules older than six months are warned of.
 """
 
 from __future__ import annotations
 
 import math
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
 from accelplan.catalog.schema import Chip, System
-from accelplan.economics import cost, energy
-from accelplan.economics.availability import Availability, availability, availability_by_group, resolve_region
-from accelplan.economics.cost import UsdRange
+from accelplan.economics import cost, dates, energy
+from accelplan.economics.availability import (
+    Availability,
+    availability,
+    availability_by_group,
+    caveat_lines,
+    resolve_region,
+)
+from accelplan.economics.cost import KIND_LABEL, KindPrice, UsdRange
 from accelplan.economics.data import Intensity, KwhPrice, Location, Status, Tables, load_tables
 from accelplan.economics.options import EconomicsOptions
 from accelplan.economics.reliability import job_goodput
 from accelplan.errors import CatalogError
 
 HOURS_PER_DAY = 24.0
+# With no quote of the asked kind: the next kind a buyer can rent at, commitments before interruptible spot; a
+# market index (not an offer) last.
+PRICE_FALLBACK = ("on_demand", "reserved", "committed_use", "spot", "market_index")
+
+
+class CloudKind(KindPrice):
+    """One price kind's $/chip-hour range, dates and terms, and what the job would cost at it."""
+
+    cost_usd: UsdRange | None  # for the effective (elapsed) time; None when the job cannot progress
 
 
 class Economics(BaseModel):
@@ -67,6 +84,22 @@ class Economics(BaseModel):
     disclaimer: str
     assumptions: list[str]
     sources: list[str]
+    # what kind of price, and how old (issue 16); defaults keep older pickles and hand-built objects valid
+    cloud_price_kind: str | None = None  # kind behind cloud_usd_per_chip_hour: on_demand, ...; "given" for --price
+    cloud_price_as_of: str | None = None  # newest quote of that kind
+    cloud_price_oldest_as_of: str | None = None  # oldest quote of that kind
+    cloud_by_kind: dict[str, CloudKind] = {}  # every kind with quotes (on-demand, reserved, spot, ...), beside it
+    price_notes: list[str] = []  # dated market and capacity notes ("a listed price is not obtainable capacity")
+    purchase_kind: str | None = None  # vendor_list, street, analyst_estimate, order_derived; "given"
+    purchase_as_of: str | None = None
+    prices_as_of: str = ""  # newest dated price in the data
+    rules_as_of: str = ""  # newest rule in the data (= availability_as_of)
+    data_checked: str = ""  # when prices and rules were last checked against public sources
+    data_as_of: str = ""  # one line: "prices as of ..., rules as of ... (checked ...)"
+    judged_on: str = ""  # the day staleness was judged against
+    stale_after_months: int = dates.STALE_AFTER_MONTHS
+    stale: list[str] = []  # warnings: prices, purchase price, electricity price and rules older than that
+    availability_caveats: list[str] = []  # dated caveats that apply everywhere (e.g. the Affiliates Rule)
 
 
 def _lookup(chip: Chip, table: dict[str, float]) -> float | None:
@@ -103,14 +136,24 @@ def _location(region: str | None, tables: Tables) -> tuple[str, str | None]:
     return "world", f"no electricity figures for '{region}': world average used"
 
 
+def _older(n: int, what: str) -> str:
+    return f"{what} {'is' if n == 1 else 'are'} older than {dates.STALE_AFTER_MONTHS} months"
+
+
+def _dated_span(kp: KindPrice) -> str:
+    return (f"dated {kp.newest_as_of}" if kp.oldest_as_of == kp.newest_as_of
+            else f"dated {kp.oldest_as_of} to {kp.newest_as_of}")
+
+
 def assess(chip: Chip, system: System, chips: int, compute_days: float, *, state_bytes: float,
            mfu: float | None = None, options: EconomicsOptions | None = None,
-           tables: Tables | None = None) -> Economics:
+           tables: Tables | None = None, now: date | None = None) -> Economics:
     """Economics of training on `chips` x `chip` for `compute_days` of failure-free compute.
 
     `state_bytes` is the checkpoint size of the whole job (weights + optimizer state). `mfu` is recorded
     but does not change power: dense training draws 70-90% of board power whatever its MFU (research
-    §C.4), so the load factor is a separate, overridable figure.
+    §C.4), so the load factor is a separate, overridable figure. `now` is the day staleness is judged
+    against (default: today).
     """
     if chips <= 0:
         raise ValueError(f"chips must be > 0, got {chips}")
@@ -124,6 +167,8 @@ def assess(chip: Chip, system: System, chips: int, compute_days: float, *, state
         resolve_region(opt.region, t)  # fail early, naming the allowed regions
     assumptions: list[str] = []
     sources: list[str] = []
+    stale: list[str] = []
+    today = now or date.today()
     nodes = math.ceil(chips / system.chips_per_node)
 
     # ---- goodput: how long it really takes
@@ -152,8 +197,11 @@ def assess(chip: Chip, system: System, chips: int, compute_days: float, *, state
     else:
         kwh_price = kwh_rng.typical
         kwh_where = loc_id if loc.usd_per_kwh else "world"
-        assumptions.append(f"${kwh_price:.3f}/kWh (midpoint of {kwh_rng.low:g}-{kwh_rng.high:g}, {kwh_where})")
+        assumptions.append(f"${kwh_price:.3f}/kWh (midpoint of {kwh_rng.low:g}-{kwh_rng.high:g}, {kwh_where}, "
+                           f"as of {kwh_rng.as_of})")
         sources.append(kwh_rng.source)
+        if dates.is_stale(kwh_rng.as_of, today):
+            stale.append(_older(1, f"the electricity price ({kwh_where}) dated {kwh_rng.as_of}"))
     if opt.grid_g_per_kwh is not None:
         grid_g: float | None = opt.grid_g_per_kwh
     else:
@@ -192,31 +240,53 @@ def assess(chip: Chip, system: System, chips: int, compute_days: float, *, state
             mwh = energy.energy_mwh(it_w, pue, hours)
             co2 = energy.tco2e(mwh, grid_g) if grid_g is not None else None
 
-    # ---- cloud cost
+    # ---- cloud cost: one price kind (on-demand unless asked), every other kind beside it
     override = _lookup(chip, opt.prices)
     found = t.prices.for_chip(chip.id)
-    cloud: UsdRange | None
+    price_notes = [f"{n.text} ({n.as_of}; {n.source})" for n in t.prices.notes]
+    by_kind: dict[str, KindPrice] = {}
+    kind_used: str | None = None
+    cloud: UsdRange | None = None
+    if found is not None:
+        price_id, entry = found
+        by_kind = cost.kind_prices(entry, today)
+        price_notes += [f"{n.text} ({n.as_of}; {n.source})" for n in entry.notes]
     if override is not None:
-        cloud = UsdRange(low=override, typical=override, high=override)
+        cloud, kind_used = UsdRange(low=override, typical=override, high=override), "given"
         note = f"${override:g}/chip-hour (given)"
     elif found is None:
-        cloud, note = None, "no price recorded for this chip"
+        note = "no price recorded for this chip"
     else:
-        price_id, entry = found
-        cloud = cost.cloud_range(entry)
         same = f" (figures of {price_id})" if price_id != chip.id else ""
-        if cloud is not None:
-            quotes = entry.current_cloud
-            note = (f"min/median/max of {len(quotes)} quotes{same}, dated "
-                    f"{', '.join(sorted({q.as_of for q in quotes}))}")
-            sources += [f"{q.provider}: {q.source}" for q in quotes]
+        order = [opt.price_kind, *(k for k in PRICE_FALLBACK if k != opt.price_kind)]
+        kind_used = next((k for k in order if k in by_kind), None)
+        if kind_used is not None:
+            kp = by_kind[kind_used]
+            cloud, label = kp.usd_per_chip_hour, KIND_LABEL[kind_used]
+            note = f"{label}: min/median/max of {kp.quotes} quotes{same}, {_dated_span(kp)}"
+            if kp.terms:
+                note += f"; terms: {', '.join(kp.terms)}"
+            if kind_used != opt.price_kind:
+                note = f"no {KIND_LABEL[opt.price_kind]} quote, so {note}"
+            quotes = entry.current(kind_used)
+            sources += [f"{q.provider} {q.product} ({label}, {q.as_of}): {q.source}" for q in quotes]
             if any(q.confidence == "unverified" for q in quotes):
-                assumptions.append(f"cloud prices of {price_id} include unverified quotes")
+                assumptions.append(f"{label} cloud prices of {price_id} include unverified quotes")
+            if kp.stale_quotes == kp.quotes:
+                stale.append(_older(kp.quotes, f"the {label} price{'s' * (kp.quotes > 1)} of {price_id} "
+                                               f"({_dated_span(kp)})"))
+            elif kp.stale_quotes:
+                stale.append(_older(kp.stale_quotes, f"{kp.stale_quotes} of {kp.quotes} {label} prices of {price_id} "
+                                                     f"(oldest {kp.oldest_as_of})"))
         elif entry.no_public_price:
-            note = f"no public price: {entry.no_public_price}{same}"
+            npp = entry.no_public_price
+            note = f"no public price: {npp.note}{same} (looked for as of {npp.as_of})"
         else:
             note = f"no cloud price recorded{same}"
     cloud_cost = None if cloud is None or hours is None else cloud.scaled(chips * hours)
+    cloud_by_kind = {k: CloudKind(**kp.model_dump(), cost_usd=None if hours is None
+                                  else kp.usd_per_chip_hour.scaled(chips * hours))
+                     for k, kp in by_kind.items()}
 
     # ---- owned cost
     owned: UsdRange | None = None
@@ -226,16 +296,22 @@ def assess(chip: Chip, system: System, chips: int, compute_days: float, *, state
     ovh = opt.overhead_frac_per_year if opt.overhead_frac_per_year is not None else t.prices.tco.overhead_frac_per_year.value
     purchase_override = _lookup(chip, opt.purchase_usd)
     purchase: UsdRange | None = None
+    purchase_kind = purchase_as_of = None
     includes_system = False
     if purchase_override is not None:
         purchase = UsdRange(low=purchase_override, typical=purchase_override, high=purchase_override)
+        purchase_kind = "given"
         owned_note = f"purchase ${purchase_override:,.0f} per chip (given)"
     elif found is not None and found[1].purchase is not None:
         p = found[1].purchase
         purchase = UsdRange(low=p.low, typical=p.typical, high=p.high)
+        purchase_kind, purchase_as_of = p.kind, p.as_of
         includes_system = p.includes_system
-        owned_note = f"purchase ${p.low:,.0f}-{p.high:,.0f} per chip ({p.as_of}, confidence {p.confidence})"
+        owned_note = (f"purchase ${p.low:,.0f}-{p.high:,.0f} per chip ({p.kind.replace('_', ' ')}, as of {p.as_of}, "
+                      f"confidence {p.confidence})")
         sources.append(p.source)
+        if dates.is_stale(p.as_of, today):
+            stale.append(_older(1, f"the purchase price of {found[0]} dated {p.as_of}"))
     else:
         owned_note = "no purchase price recorded"
     if purchase is not None:
@@ -261,6 +337,14 @@ def assess(chip: Chip, system: System, chips: int, compute_days: float, *, state
     avail_all = availability_by_group(chip.id, t)
     avail = None if opt.region is None else availability(chip.id, opt.region, t)
     a = t.availability
+    if avail is not None:
+        stale += [_older(1, f"the rule '{m.chip_class} in {m.group}' effective {m.effective_from} ({m.status}) rests on "
+                            f"sources as of {m.as_of}, which")
+                  for m in avail.rules if dates.is_stale(m.as_of, today)]
+    elif dates.is_stale(a.as_of, today):
+        stale.append(_older(2, f"the export and import rules (as of {a.as_of})"))
+    checked = (f"checked against public sources {a.checked}" if a.checked == t.prices.checked
+               else f"prices checked {t.prices.checked}, rules checked {a.checked}")
 
     return Economics(
         chip_id=chip.id, system_id=system.id, chips=chips, nodes=nodes, compute_days=compute_days,
@@ -276,4 +360,10 @@ def assess(chip: Chip, system: System, chips: int, compute_days: float, *, state
         availability=avail, availability_by_group=avail_all, availability_as_of=a.as_of,
         disclaimer=a.disclaimer.replace("{as_of}", a.as_of),
         assumptions=assumptions, sources=list(dict.fromkeys(sources)),
+        cloud_price_kind=kind_used, cloud_price_as_of=by_kind[kind_used].newest_as_of if kind_used in by_kind else None,
+        cloud_price_oldest_as_of=by_kind[kind_used].oldest_as_of if kind_used in by_kind else None,
+        cloud_by_kind=cloud_by_kind, price_notes=price_notes, purchase_kind=purchase_kind, purchase_as_of=purchase_as_of,
+        prices_as_of=t.prices.as_of, rules_as_of=a.as_of, data_checked=max(a.checked, t.prices.checked),
+        data_as_of=f"prices as of {t.prices.as_of}, rules as of {a.as_of} ({checked})",
+        judged_on=today.isoformat(), stale=stale, availability_caveats=caveat_lines(a),
     )

@@ -2,14 +2,14 @@
 
 Information, not legal advice. A chip with no matching rule is "unknown", never "available". Where
 several rules match (export side and import side), the most restrictive status is the answer and every
-matching rule is listed.
+matching rule is listed, each with the date it took effect and the date its sources are as of.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from accelplan.economics.data import Status, Tables, load_tables
+from accelplan.economics.data import AvailabilityFile, Status, Tables, load_tables
 from accelplan.errors import AccelplanError
 
 # Most restrictive last. "unknown" ranks just above "available": a rule that says "unknown" must not be
@@ -35,6 +35,16 @@ class RuleMatch(BaseModel):
     source: str
     confidence: str
     notes: str | None = None
+    as_of: str = ""  # the newest date its sources show it holding
+
+    def line(self) -> str:
+        """The rule in one line, with its dates: what a buyer reads."""
+        out = f"{self.status}: {self.chip_class} in {self.group}"
+        if self.review_policy:
+            out += f": {self.review_policy}"
+        if self.notes:
+            out += f". {self.notes}"
+        return f"{out} (effective {self.effective_from}; sources as of {self.as_of}: {self.source})"
 
 
 class Availability(BaseModel):
@@ -50,6 +60,13 @@ class Availability(BaseModel):
     basis: str | None  # why the chip is in its rule classes
     rules: list[RuleMatch]  # every matching rule, most restrictive first
     disclaimer: str
+    checked: str = ""  # when the rules were last checked against public sources
+    caveats: list[str] = []  # apply to every answer (e.g. the Affiliates Rule), each with its date and source
+    lines: list[str] = []  # every matching rule in one line with its dates, most restrictive first
+
+
+def caveat_lines(t: AvailabilityFile) -> list[str]:
+    return [f"{c.text} (as of {c.as_of}; {c.source})" for c in t.caveats]
 
 
 def region_groups(tables: Tables | None = None) -> list[str]:
@@ -85,24 +102,27 @@ def availability(chip_id: str, region: str, tables: Tables | None = None) -> Ava
     classes = set(entry.classes) if entry else set()
     matches = [
         RuleMatch(status=r.status, chip_class=r.chip_class, group=group, review_policy=r.review_policy,
-                  effective_from=r.effective_from, source=r.source, confidence=r.confidence, notes=r.notes)
+                  effective_from=r.effective_from, source=r.source, confidence=r.confidence, notes=r.notes,
+                  as_of=r.as_of)
         for r in t.rules
         if r.chip_class in classes and group in r.groups
     ]
     matches.sort(key=lambda m: -_SEVERITY[m.status])
+    dated = {"checked": t.checked, "caveats": caveat_lines(t), "lines": [m.line() for m in matches]}
     if not matches:
         held = "/".join(sorted(classes))
         why = "no rule recorded for this chip" if entry is None else f"no rule recorded for {held} in {group}"
         return Availability(chip_id=chip_id, region=region, group=group, status="unknown", as_of=t.as_of,
                             rule=f"{why}: status unknown (never shown as available)", source=None,
-                            basis=entry.basis if entry else None, rules=[], disclaimer=disclaimer)
+                            basis=entry.basis if entry else None, rules=[], disclaimer=disclaimer, **dated)
     top = matches[0]
     line = f"{top.chip_class} in {group}: {top.status}"
     if top.review_policy:
         line += f" ({top.review_policy})"
-    line += f", effective {top.effective_from}"
+    line += f", effective {top.effective_from}, sources as of {top.as_of}"
     return Availability(chip_id=chip_id, region=region, group=group, status=top.status, as_of=t.as_of, rule=line,
-                        source=top.source, basis=entry.basis if entry else None, rules=matches, disclaimer=disclaimer)
+                        source=top.source, basis=entry.basis if entry else None, rules=matches, disclaimer=disclaimer,
+                        **dated)
 
 
 def availability_by_group(chip_id: str, tables: Tables | None = None) -> dict[str, Status]:

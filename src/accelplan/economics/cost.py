@@ -1,4 +1,8 @@
-"""Cost of a job: cloud rental from observed $/chip-hour, or owned hardware (research §B.5).
+"""Cost of a job: cloud rental from observed $/chip-hour per price kind, or owned hardware (research §B.5).
+
+Cloud: each price kind (on-demand, reserved, spot, committed-use, market index) has its own range, never mixed:
+low = the lowest quote, high = the highest (a band's top), typical = the median of the quotes' midpoints, so a
+band counts once.
 
 Owned cost per chip-hour of the job:
 
@@ -14,10 +18,12 @@ charges each job 1/0.8 of its hourly depreciation.
 from __future__ import annotations
 
 import statistics
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict
 
-from accelplan.economics.data import ChipPrices
+from accelplan.economics import dates
+from accelplan.economics.data import PRICE_KINDS, ChipPrices, CloudPrice
 
 HOURS_PER_YEAR = 8760.0
 
@@ -33,12 +39,48 @@ class UsdRange(BaseModel):
         return UsdRange(low=self.low * k, typical=self.typical * k, high=self.high * k)
 
 
-def cloud_range(entry: ChipPrices) -> UsdRange | None:
-    """low / typical / high = min / median / max of the quotes not superseded; None when there are none."""
-    quotes = [c.usd_per_chip_hour for c in entry.current_cloud]
+KIND_LABEL = {"on_demand": "on-demand", "reserved": "reserved", "spot": "spot", "committed_use": "committed-use",
+              "market_index": "market index"}
+
+
+class KindPrice(BaseModel):
+    """The quotes of one price kind for one chip: the $/chip-hour range and the dates behind it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    usd_per_chip_hour: UsdRange
+    quotes: int
+    stale_quotes: int  # quotes older than dates.STALE_AFTER_MONTHS on the day judged
+    oldest_as_of: str
+    newest_as_of: str
+    terms: list[str]  # the commitments behind reserved and committed-use quotes
+    providers: list[str]
+
+
+def quote_range(quotes: list[CloudPrice]) -> UsdRange | None:
+    """low = lowest quote, high = highest (a band's top), typical = median of the quotes' midpoints; None if none."""
     if not quotes:
         return None
-    return UsdRange(low=min(quotes), typical=statistics.median(quotes), high=max(quotes))
+    return UsdRange(low=min(q.low for q in quotes), typical=statistics.median(q.mid for q in quotes),
+                    high=max(q.high for q in quotes))
+
+
+def kind_prices(entry: ChipPrices, now: date) -> dict[str, KindPrice]:
+    """Every price kind with current quotes, in the order of `PRICE_KINDS` (on-demand first)."""
+    out: dict[str, KindPrice] = {}
+    for kind in PRICE_KINDS:
+        quotes = entry.current(kind)
+        rng = quote_range(quotes)
+        if rng is None:
+            continue
+        when = [q.as_of for q in quotes]
+        out[kind] = KindPrice(kind=kind, usd_per_chip_hour=rng, quotes=len(quotes),
+                              stale_quotes=sum(dates.is_stale(d, now) for d in when),
+                              oldest_as_of=dates.oldest(when), newest_as_of=dates.newest(when),
+                              terms=list(dict.fromkeys(q.term for q in quotes if q.term)),
+                              providers=list(dict.fromkeys(q.provider for q in quotes)))
+    return out
 
 
 def capex_per_chip_usd(purchase_usd: float, includes_system: bool, system_multiplier: float) -> float:

@@ -2,7 +2,9 @@
 
 Each file in `economics/data/` is parsed into the pydantic models below. A bad file raises
 `CatalogError` naming the file, the entry and the field. Figures carry a source and a confidence from
-the catalog's vocabulary; unknown figures are absent, never zero.
+the catalog's vocabulary; unknown figures are absent, never zero. Every price and every rule carries an ISO date
+(`economics.dates`), and every cloud price its kind (on-demand, reserved with its term, spot, committed-use or a
+market index), provider and region.
 """
 
 from __future__ import annotations
@@ -12,17 +14,34 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from accelplan import paths, yamlio
 from accelplan.catalog.refusal import explain, number_not_bool
 from accelplan.catalog.schema import Confidence
+from accelplan.economics.dates import check_iso_date
 from accelplan.errors import CatalogError
 
 DATA_DIR = Path(__file__).parent / "data"
 
 Status = Literal["available", "licence_required", "prohibited", "high_risk", "restricted_by_importer", "unknown"]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
+# market_index: a published index or survey band, not an offer anyone can rent at
+PriceKind = Literal["on_demand", "reserved", "spot", "committed_use", "market_index"]
+PRICE_KINDS: tuple[str, ...] = PriceKind.__args__  # type: ignore[attr-defined]
+TERMED_KINDS = ("reserved", "committed_use")  # kinds that are a commitment, so name its term
+PurchaseKind = Literal["vendor_list", "street", "analyst_estimate", "order_derived"]
+IsoDate = Annotated[str, AfterValidator(check_iso_date)]  # "2026", "2026-03" or "2026-03-17"
+Text = Annotated[str, Field(min_length=1)]
 
 
 class _Strict(BaseModel):
@@ -52,13 +71,53 @@ FailuresPer1000NodeDays = Annotated[float, Field(gt=0, le=1_000)]  # 2.34-6.5 sh
 # ---------- prices.yaml ----------
 
 
+class DatedNote(_Strict):
+    """A dated remark with its source: a market move, a capacity shortage, a quote whose kind is not stated."""
+
+    text: Text
+    as_of: IsoDate
+    source: Text
+
+
 class CloudPrice(_Strict):
-    provider: str
+    """One observed rental price. A band (`usd_per_chip_hour` to `usd_per_chip_hour_high`) counts as one quote."""
+
+    provider: Text
+    product: Text
+    region: Text  # "not stated" where the source gives none
+    kind: PriceKind
+    term: str | None = None  # the commitment of a reserved or committed-use price ("3 years")
     usd_per_chip_hour: UsdPerChipHour
-    as_of: str
-    source: str
+    usd_per_chip_hour_high: UsdPerChipHour | None = None
+    as_of: IsoDate
+    as_of_note: str | None = None
+    source: Text
     confidence: Confidence
+    kind_note: str | None = None  # why this kind, where the row was relabelled
     superseded: str | None = None  # why this row no longer counts (kept for history)
+
+    @model_validator(mode="after")
+    def _term_and_band(self) -> CloudPrice:
+        if self.kind in TERMED_KINDS and not (self.term or "").strip():
+            raise ValueError(f"a {self.kind} price names its term (e.g. '1 year', 'not stated')")
+        if self.kind not in TERMED_KINDS and self.term is not None:
+            raise ValueError(f"a {self.kind} price has no term (only {' and '.join(TERMED_KINDS)} do)")
+        if self.usd_per_chip_hour_high is not None and self.usd_per_chip_hour_high < self.usd_per_chip_hour:
+            raise ValueError(f"usd_per_chip_hour_high ({self.usd_per_chip_hour_high}) is below usd_per_chip_hour "
+                             f"({self.usd_per_chip_hour})")
+        return self
+
+    @property
+    def low(self) -> float:
+        return self.usd_per_chip_hour
+
+    @property
+    def high(self) -> float:
+        return self.usd_per_chip_hour if self.usd_per_chip_hour_high is None else self.usd_per_chip_hour_high
+
+    @property
+    def mid(self) -> float:
+        return (self.low + self.high) / 2
 
 
 class Range(_Strict):
@@ -76,29 +135,44 @@ class Range(_Strict):
 
 
 class PurchasePrice(Range):
+    kind: PurchaseKind
     includes_system: bool
-    as_of: str
-    source: str
+    as_of: IsoDate
+    as_of_note: str | None = None
+    source: Text
     confidence: Confidence
+
+
+class NoPublicPrice(_Strict):
+    """The research looked for a price and found none (not the same as 'not recorded')."""
+
+    note: Text
+    as_of: IsoDate  # when it was looked for
+    source: Text
 
 
 class ChipPrices(_Strict):
     same_as: str | None = None
     cloud: list[CloudPrice] = Field(default_factory=list)
-    no_public_price: str | None = None
+    no_public_price: NoPublicPrice | None = None
     purchase: PurchasePrice | None = None
+    notes: list[DatedNote] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> ChipPrices:
-        if self.same_as and (self.cloud or self.no_public_price or self.purchase):
+        if self.same_as and (self.cloud or self.no_public_price or self.purchase or self.notes):
             raise ValueError("an entry with same_as holds no figures of its own")
-        if self.no_public_price and self.cloud:
-            raise ValueError("no_public_price and cloud rows exclude each other")
+        if self.no_public_price and self.current_cloud:
+            raise ValueError("no_public_price and current cloud rows exclude each other")
         return self
 
     @property
     def current_cloud(self) -> list[CloudPrice]:
         return [c for c in self.cloud if c.superseded is None]
+
+    def current(self, kind: str) -> list[CloudPrice]:
+        """The rows of one price kind that still count."""
+        return [c for c in self.current_cloud if c.kind == kind]
 
 
 class Sourced(_Strict):
@@ -142,7 +216,9 @@ class TcoDefaults(_Strict):
 
 
 class PricesFile(_Strict):
-    as_of: str
+    as_of: IsoDate  # the newest dated price in the file
+    checked: IsoDate  # when the file was last checked against public sources
+    notes: list[DatedNote] = Field(default_factory=list)  # market-wide: apply to every chip
     chips: dict[str, ChipPrices]
     tco: TcoDefaults
 
@@ -177,6 +253,7 @@ class Intensity(_Strict):
 class KwhPrice(_Strict):
     low: UsdPerKwh
     high: UsdPerKwh
+    as_of: IsoDate  # the newest evidence the range cites
     source: str
     confidence: Confidence
 
@@ -205,7 +282,7 @@ class EnergyDefaults(_Strict):
 
 
 class GridFile(_Strict):
-    as_of: str
+    as_of: IsoDate
     locations: dict[str, Location]
     energy: EnergyDefaults
 
@@ -284,7 +361,7 @@ class RestartDefault(_Strict):
 
 
 class ReliabilityFile(_Strict):
-    as_of: str
+    as_of: IsoDate
     node_failure_rate: NodeFailureRate
     chip_share: ChipShare
     planned: Planned
@@ -315,17 +392,25 @@ class Rule(_Strict):
     groups: list[str] = Field(min_length=1)
     status: Status
     review_policy: str | None = None
-    effective_from: str
-    source: str
+    effective_from: Text  # an ISO date where known, else what the source says ("per listing")
+    as_of: IsoDate  # the newest date its sources show it holding
+    source: Text
     confidence: Confidence
     notes: str | None = None
 
 
+class Caveat(_Strict):
+    text: Text
+    as_of: IsoDate
+    source: Text
+
+
 class AvailabilityFile(_Strict):
-    as_of: str
-    compiled: str
+    as_of: IsoDate  # the newest rule as_of
+    compiled: IsoDate
+    checked: IsoDate  # when the rules were last checked against public sources
     disclaimer: str
-    caveats: list[str] = Field(default_factory=list)
+    caveats: list[Caveat] = Field(default_factory=list)
     statuses: list[Status]
     groups: dict[str, Group]
     chips: dict[str, ChipClasses]

@@ -13,6 +13,7 @@ from accelplan.economics.data import (
     Fraction,
     GramsCo2PerKwh,
     PositiveFraction,
+    PriceKind,
     Pue,
     SystemMultiplier,
     UsdPerChip,
@@ -30,6 +31,8 @@ class EconomicsOptions(BaseModel):
 
     # cost
     prices: dict[str, UsdPerChipHour] = Field(default_factory=dict)  # chip id or alias -> $/chip-hour (low = typical = high)
+    # which kind of cloud price the cost uses; with no quote of that kind, the next in PRICE_ORDER that has one
+    price_kind: PriceKind = "on_demand"
     purchase_usd: dict[str, UsdPerChip] = Field(default_factory=dict)  # chip id or alias -> purchase price of one chip
     kwh_price: UsdPerKwh | None = None  # $/kWh
     years: Years | None = None  # amortisation period of owned hardware

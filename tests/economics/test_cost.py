@@ -56,7 +56,7 @@ def test_each_kind_has_its_own_range_a_band_counts_once_and_superseded_rows_none
     r = od.usd_per_chip_hour
     assert (r.low, r.typical, r.high, od.quotes) == (1.0, 2.0, 12.0, 3)
     # "2026" may be any day of 2026: the certain span runs from it to 2026-10-19; only 2026-03 is over 6 months old
-    assert (od.oldest_as_of, od.newest_as_of, od.stale_quotes) == ("2026", "2026-10-19", 1)
+    assert (od.oldest_as_of, od.newest_as_of, od.stale_quotes, od.stale_dates) == ("2026", "2026-10-19", 1, ["2026-03"])
     assert by_kind["spot"].stale_quotes == 1
 
 

@@ -83,3 +83,12 @@ def test_caveats_and_price_notes_are_dated(catalog):
     e = _assess(catalog, "h100-sxm", region="CN")
     assert any("Affiliates Rule" in c and "2026-11-10" in c for c in e.availability_caveats)
     assert any("zero capacity" in n and "2026-08-18" in n for n in e.price_notes)
+
+
+def test_a_partly_stale_kind_names_the_dates_that_are_old(catalog):
+    e = _assess(catalog, "h100-sxm")
+    kp = e.cloud_by_kind["on_demand"]
+    old = [c.as_of for c in load_tables().prices.chips["h100-sxm"].current("on_demand") if is_stale(c.as_of, DAY)]
+    assert 0 < kp.stale_quotes == len(old) < kp.quotes
+    warning = next(w for w in e.stale if "on-demand prices of h100-sxm" in w)
+    assert all(d in warning for d in old)

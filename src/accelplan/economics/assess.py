@@ -277,7 +277,7 @@ def assess(chip: Chip, system: System, chips: int, compute_days: float, *, state
                                                f"({_dated_span(kp)})"))
             elif kp.stale_quotes:
                 stale.append(_older(kp.stale_quotes, f"{kp.stale_quotes} of {kp.quotes} {label} prices of {price_id} "
-                                                     f"(oldest {kp.oldest_as_of})"))
+                                                     f"(dated {', '.join(kp.stale_dates)})"))
         elif entry.no_public_price:
             npp = entry.no_public_price
             note = f"no public price: {npp.note}{same} (looked for as of {npp.as_of})"

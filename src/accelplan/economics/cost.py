@@ -52,6 +52,7 @@ class KindPrice(BaseModel):
     usd_per_chip_hour: UsdRange
     quotes: int
     stale_quotes: int  # quotes older than dates.STALE_AFTER_MONTHS on the day judged
+    stale_dates: list[str]  # their dates, oldest first
     oldest_as_of: str
     newest_as_of: str
     terms: list[str]  # the commitments behind reserved and committed-use quotes
@@ -77,6 +78,7 @@ def kind_prices(entry: ChipPrices, now: date) -> dict[str, KindPrice]:
         when = [q.as_of for q in quotes]
         out[kind] = KindPrice(kind=kind, usd_per_chip_hour=rng, quotes=len(quotes),
                               stale_quotes=sum(dates.is_stale(d, now) for d in when),
+                              stale_dates=sorted({d for d in when if dates.is_stale(d, now)}, key=dates.period_start),
                               oldest_as_of=dates.oldest(when), newest_as_of=dates.newest(when),
                               terms=list(dict.fromkeys(q.term for q in quotes if q.term)),
                               providers=list(dict.fromkeys(q.provider for q in quotes)))

@@ -11,6 +11,7 @@ how old; the other kinds stand beside it; prices, purchase prices and rules olde
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict
@@ -145,6 +146,63 @@ def _dated_span(kp: KindPrice) -> str:
             else f"dated {kp.oldest_as_of} to {kp.newest_as_of}")
 
 
+@dataclass
+class CloudChoice:
+    """The cloud price an answer uses, and what it says about it."""
+
+    usd_per_chip_hour: UsdRange | None
+    kind: str | None  # a PRICE_KINDS entry, "given" for an override, None without a price
+    note: str
+    by_kind: dict[str, KindPrice] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # dated market notes
+    sources: list[str] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+
+
+def _cloud_price(chip: Chip, opt: EconomicsOptions, t: Tables, today: date) -> CloudChoice:
+    """The asked kind's range (on-demand unless asked), else the next kind in PRICE_FALLBACK, else why none."""
+    override = _lookup(chip, opt.prices)
+    found = t.prices.for_chip(chip.id)
+    out = CloudChoice(usd_per_chip_hour=None, kind=None, note="no price recorded for this chip",
+                      notes=[f"{n.text} ({n.as_of}; {n.source})" for n in t.prices.notes])
+    if found is not None:
+        price_id, entry = found
+        out.by_kind = cost.kind_prices(entry, today)
+        out.notes += [f"{n.text} ({n.as_of}; {n.source})" for n in entry.notes]
+    if override is not None:
+        out.usd_per_chip_hour, out.kind = UsdRange(low=override, typical=override, high=override), "given"
+        out.note = f"${override:g}/chip-hour (given)"
+        return out
+    if found is None:
+        return out
+    same = f" (figures of {price_id})" if price_id != chip.id else ""
+    order = [opt.price_kind, *(k for k in PRICE_FALLBACK if k != opt.price_kind)]
+    out.kind = next((k for k in order if k in out.by_kind), None)
+    if out.kind is None:
+        npp = entry.no_public_price
+        out.note = (f"no public price: {npp.note}{same} (looked for as of {npp.as_of})" if npp
+                    else f"no cloud price recorded{same}")
+        return out
+    kp, label = out.by_kind[out.kind], KIND_LABEL[out.kind]
+    out.usd_per_chip_hour = kp.usd_per_chip_hour
+    out.note = f"{label}: min/median/max of {kp.quotes} quotes{same}, {_dated_span(kp)}"
+    if kp.terms:
+        out.note += f"; terms: {', '.join(kp.terms)}"
+    if out.kind != opt.price_kind:
+        out.note = f"no {KIND_LABEL[opt.price_kind]} quote, so {out.note}"
+    quotes = entry.current(out.kind)
+    out.sources = [f"{q.provider} {q.product} ({label}, {q.as_of}): {q.source}" for q in quotes]
+    if any(q.confidence == "unverified" for q in quotes):
+        out.assumptions.append(f"{label} cloud prices of {price_id} include unverified quotes")
+    if kp.stale_quotes == kp.quotes:
+        out.stale.append(_older(kp.quotes, f"the {label} price{'s' * (kp.quotes > 1)} of {price_id} ({_dated_span(kp)})"))
+    elif kp.stale_quotes:
+        out.stale.append(_older(kp.stale_quotes, f"{kp.stale_quotes} of {kp.quotes} {label} prices of {price_id} "
+                                                 f"(dated {', '.join(kp.stale_dates)})"))
+    return out
+
+
 def assess(chip: Chip, system: System, chips: int, compute_days: float, *, state_bytes: float,
            mfu: float | None = None, options: EconomicsOptions | None = None,
            tables: Tables | None = None, now: date | None = None) -> Economics:
@@ -241,48 +299,11 @@ def assess(chip: Chip, system: System, chips: int, compute_days: float, *, state
             co2 = energy.tco2e(mwh, grid_g) if grid_g is not None else None
 
     # ---- cloud cost: one price kind (on-demand unless asked), every other kind beside it
-    override = _lookup(chip, opt.prices)
-    found = t.prices.for_chip(chip.id)
-    price_notes = [f"{n.text} ({n.as_of}; {n.source})" for n in t.prices.notes]
-    by_kind: dict[str, KindPrice] = {}
-    kind_used: str | None = None
-    cloud: UsdRange | None = None
-    if found is not None:
-        price_id, entry = found
-        by_kind = cost.kind_prices(entry, today)
-        price_notes += [f"{n.text} ({n.as_of}; {n.source})" for n in entry.notes]
-    if override is not None:
-        cloud, kind_used = UsdRange(low=override, typical=override, high=override), "given"
-        note = f"${override:g}/chip-hour (given)"
-    elif found is None:
-        note = "no price recorded for this chip"
-    else:
-        same = f" (figures of {price_id})" if price_id != chip.id else ""
-        order = [opt.price_kind, *(k for k in PRICE_FALLBACK if k != opt.price_kind)]
-        kind_used = next((k for k in order if k in by_kind), None)
-        if kind_used is not None:
-            kp = by_kind[kind_used]
-            cloud, label = kp.usd_per_chip_hour, KIND_LABEL[kind_used]
-            note = f"{label}: min/median/max of {kp.quotes} quotes{same}, {_dated_span(kp)}"
-            if kp.terms:
-                note += f"; terms: {', '.join(kp.terms)}"
-            if kind_used != opt.price_kind:
-                note = f"no {KIND_LABEL[opt.price_kind]} quote, so {note}"
-            quotes = entry.current(kind_used)
-            sources += [f"{q.provider} {q.product} ({label}, {q.as_of}): {q.source}" for q in quotes]
-            if any(q.confidence == "unverified" for q in quotes):
-                assumptions.append(f"{label} cloud prices of {price_id} include unverified quotes")
-            if kp.stale_quotes == kp.quotes:
-                stale.append(_older(kp.quotes, f"the {label} price{'s' * (kp.quotes > 1)} of {price_id} "
-                                               f"({_dated_span(kp)})"))
-            elif kp.stale_quotes:
-                stale.append(_older(kp.stale_quotes, f"{kp.stale_quotes} of {kp.quotes} {label} prices of {price_id} "
-                                                     f"(dated {', '.join(kp.stale_dates)})"))
-        elif entry.no_public_price:
-            npp = entry.no_public_price
-            note = f"no public price: {npp.note}{same} (looked for as of {npp.as_of})"
-        else:
-            note = f"no cloud price recorded{same}"
+    cp = _cloud_price(chip, opt, t, today)
+    cloud, note, by_kind, found = cp.usd_per_chip_hour, cp.note, cp.by_kind, t.prices.for_chip(chip.id)
+    sources += cp.sources
+    assumptions += cp.assumptions
+    stale += cp.stale
     cloud_cost = None if cloud is None or hours is None else cloud.scaled(chips * hours)
     cloud_by_kind = {k: CloudKind(**kp.model_dump(), cost_usd=None if hours is None
                                   else kp.usd_per_chip_hour.scaled(chips * hours))
@@ -360,9 +381,9 @@ def assess(chip: Chip, system: System, chips: int, compute_days: float, *, state
         availability=avail, availability_by_group=avail_all, availability_as_of=a.as_of,
         disclaimer=a.disclaimer.replace("{as_of}", a.as_of),
         assumptions=assumptions, sources=list(dict.fromkeys(sources)),
-        cloud_price_kind=kind_used, cloud_price_as_of=by_kind[kind_used].newest_as_of if kind_used in by_kind else None,
-        cloud_price_oldest_as_of=by_kind[kind_used].oldest_as_of if kind_used in by_kind else None,
-        cloud_by_kind=cloud_by_kind, price_notes=price_notes, purchase_kind=purchase_kind, purchase_as_of=purchase_as_of,
+        cloud_price_kind=cp.kind, cloud_price_as_of=by_kind[cp.kind].newest_as_of if cp.kind in by_kind else None,
+        cloud_price_oldest_as_of=by_kind[cp.kind].oldest_as_of if cp.kind in by_kind else None,
+        cloud_by_kind=cloud_by_kind, price_notes=cp.notes, purchase_kind=purchase_kind, purchase_as_of=purchase_as_of,
         prices_as_of=t.prices.as_of, rules_as_of=a.as_of, data_checked=max(a.checked, t.prices.checked),
         data_as_of=f"prices as of {t.prices.as_of}, rules as of {a.as_of} ({checked})",
         judged_on=today.isoformat(), stale=stale, availability_caveats=caveat_lines(a),

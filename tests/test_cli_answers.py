@@ -135,3 +135,24 @@ def test_the_input_ranges_are_documented_as_they_are():
     doc = (Path(__file__).resolve().parents[1] / "docs" / "inputs.md").read_text()
     for name, (lo, hi, _) in LIMITS.items():
         assert f"| `{name}` | {show(lo)} .. {show(hi)} |" in doc, name
+
+
+def test_compare_in_china_says_what_the_rules_say_with_dates():
+    res = cli("compare", "-c", "h100-sxm", "-c", "h200-sxm", "-n", "64", *SMALL, "--region", "CN", columns=250)
+    assert res.returncode == 0, res.stderr
+    text = " ".join(res.stdout.split())
+    assert "case-by-case in principle" in text and "none approved" in text  # the US side, as of its latest source
+    assert "restricted_by_importer" in text  # and China's own import restrictions
+    assert "A800 and H800" in text and "Affiliates Rule" in text
+    assert "rules as of 20" in text and "prices as of 20" in text
+
+
+def test_cloud_cost_says_its_price_kind_and_date():
+    res = cli("compare", "-c", "h100-sxm", "-c", "trainium1", "-n", "64", *SMALL, columns=250)
+    text = " ".join(res.stdout.split())
+    assert "cloud $ on-demand" in text
+    assert "h100-sxm on-demand as of 20" in text
+    d = _strict(cli("compare", "-c", "h100-sxm", "-n", "64", *SMALL, "--json").stdout)
+    econ = d["rows"][0]["economics"]
+    assert econ["cloud_price_kind"] == "on_demand" and econ["cloud_price_as_of"]
+    assert {"on_demand"} <= set(econ["cloud_by_kind"])

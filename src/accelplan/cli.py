@@ -681,6 +681,7 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     if json_out:
         _dump(res)
         return
+    from rich.markup import escape
     from rich.table import Table
 
     con = _console()
@@ -694,7 +695,7 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     wide = wide or con.width >= 170
     shown = [c for c in ("chip", "system", *money, "avail", "plan", "note")
              if wide or c not in ("system", "goodput", "interrupts", "owned $", "tCO2e", "note")]
-    label = {"avail": f"in {res.region}" if res.region else "US / CN",
+    label = {"avail": f"in {res.region}" if res.region else "US / CN", "cloud $": "cloud $ on-demand",
              "plan": "plan tp/pp/dp/cp/ep" if wide else "plan"}
     for col in shown:
         t.add_column(label.get(col, col), justify="right" if col in money else "left", overflow="fold",
@@ -717,19 +718,20 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
                  "days": _days_range(elapsed, r.estimate), "MFU": f"{r.mfu:.1%}" if r.mfu else "-",
                  "goodput": f"{e.goodput_pct:.1f}%" if e else "-",
                  "interrupts": f"{e.expected_interruptions:,.0f}" if e and e.expected_interruptions is not None else "-",
-                 "cloud $": (_usd(e.cloud_cost_usd) if e.cloud_cost_usd else "no price") if e else "-",
+                 "cloud $": _cloud_cell(e),
                  "owned $": (_usd(e.owned_cost_usd) if e.owned_cost_usd else "unknown") if e else "-",
                  "MWh": _small(e.energy_mwh) if e else "-", "tCO2e": _small(e.tco2e) if e else "-",
                  "avail": avail, "plan": _plan_cell(p, compact=wide), "note": r.note}
-        t.add_row(*(cells[c] for c in shown))
+        t.add_row(*(escape(cells[c]) for c in shown))  # cells are text, not markup: '[1]', '[reserved]'
     con.print(t)
     for n in notes:
-        con.print(f"[yellow]{n}[/yellow]")
+        con.print(f"[yellow]{escape(n)}[/yellow]")
     if any(r.estimate_command for r in res.rows):
         con.print("[dim]each row's plan, reproduced (step breakdown, memory): "
                   "`accelplan estimate` with the line in --json rows[].estimate_command, e.g.[/dim]")
         first = next(r for r in res.rows if r.estimate_command)
         con.print(f"[dim]  {first.estimate_command}[/dim]", soft_wrap=True)
+    _print_economics_sources(con, res)
     no_price = [r.chip for r in res.rows if r.economics is not None and r.economics.cloud_cost_usd is None]
     if no_price:
         con.print(f"[yellow]no public cloud price: {', '.join(no_price)} (--price CHIP=USD sets one; --json says why)"
@@ -756,6 +758,48 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
         con.print("[dim]US / CN: can it be bought there (yes, licence, no, risky, restricted by the importer, ?); "
                   "--region R for one region group with the rule and its date.[/dim]")
     con.print(f"[dim]{res.disclaimer}[/dim]")
+
+
+_KIND = {"on_demand": "on-demand", "reserved": "reserved", "committed_use": "committed-use", "spot": "spot",
+         "market_index": "market index", "given": "--price"}
+
+
+def _cloud_cell(e: Any) -> str:
+    """The cloud cost, tagged with its price kind where it is not on-demand (the column's kind)."""
+    if e is None:
+        return "-"
+    if not e.cloud_cost_usd:
+        return "no price"
+    kind = getattr(e, "cloud_price_kind", None)
+    return _usd(e.cloud_cost_usd) + (f" [{_KIND.get(kind, kind)}]" if kind and kind != "on_demand" else "")
+
+
+def _print_economics_sources(con: Any, res: Any) -> None:
+    """Which prices and rules the economics rest on, their dates, what is stale, and the rules' own words."""
+    from rich.markup import escape
+
+    econ = [(r.chip, r.economics) for r in res.rows if r.economics is not None]
+    if not econ:
+        return
+    first = econ[0][1]
+    dated = [f"{chip} {_KIND.get(e.cloud_price_kind, e.cloud_price_kind)} as of {e.cloud_price_as_of}"
+             for chip, e in econ if getattr(e, "cloud_price_kind", None) and e.cloud_price_as_of]
+    con.print(f"[dim]{escape(getattr(first, 'data_as_of', ''))}. Cloud prices: {escape('; '.join(dated) or 'none')} "
+              "(reserved, spot and market-index ranges in --json economics.cloud_by_kind).[/dim]")
+    stale = list(dict.fromkeys(w for _, e in econ for w in (getattr(e, "stale", None) or [])))
+    if stale:
+        con.print(f"[yellow]older than {getattr(first, 'stale_after_months', 6)} months ({len(stale)}): "
+                  + escape("; ".join(stale[:6])) + (" ... (all in --json economics.stale)" if len(stale) > 6 else "")
+                  + "[/yellow]")
+    for n in dict.fromkeys(n for _, e in econ for n in (getattr(e, "price_notes", None) or [])):
+        con.print(f"[dim]price note: {escape(n)}[/dim]")
+    if res.region:
+        for chip, e in econ:
+            av = e.availability
+            for line in (getattr(av, "lines", None) or []) if av is not None else []:
+                con.print(f"{chip} in {res.region}: {escape(line)}")
+        for c in dict.fromkeys(c for _, e in econ for c in (getattr(e, "availability_caveats", None) or [])):
+            con.print(f"[dim]caveat: {escape(c)}[/dim]")
 
 
 def _plan_cell(p: Any, compact: bool = False) -> str:

@@ -112,3 +112,14 @@ def test_table_without_new_fields_has_the_base_columns_only():
     assert [c["key"] for c in t["columns"]] == ["chip", "status", "system", "chips", "days", "tokens_per_s", "mfu",
                                                 "chip_hours", "plan", "stack", "note"]
     assert t["rows"][1]["days"] == "-"
+
+
+def test_the_report_states_price_kinds_and_what_the_economics_rest_on(real):
+    t = table(real)
+    keys = [c["key"] for c in t["columns"]]
+    assert {"economics.cloud_price_kind", "economics.cloud_price_as_of"} <= set(keys)
+    h100 = next(r for r in t["rows"] if r["chip"] == "h100-sxm")
+    assert h100["economics.cloud_price_kind"] == "on_demand" and h100["economics.cloud_price_as_of"].startswith("20")
+    notes = disclaimers(real)
+    assert any(n.startswith("prices as of 20") for n in notes)
+    assert len(notes) == len(set(notes))  # each once, however many rows carry it

@@ -136,7 +136,8 @@ def _label(key: str) -> str:
 
 # The fields of an economics record (accelplan.economics.Economics) worth a column; the rest stay in the JSON.
 ECONOMICS_COLUMNS = {"effective_days": "days incl. failures", "goodput_pct": "goodput %",
-                     "cloud_cost_usd": "cloud cost", "owned_cost_usd": "owned cost", "energy_mwh": "energy MWh",
+                     "cloud_cost_usd": "cloud cost", "cloud_price_kind": "price kind",
+                     "cloud_price_as_of": "price as of", "owned_cost_usd": "owned cost", "energy_mwh": "energy MWh",
                      "tco2e": "tCO2e", "availability": "availability"}
 
 
@@ -431,6 +432,22 @@ def disclaimers(comparison: Any) -> list[str]:
 
     for r in comparison.rows:
         walk(r.model_dump(mode="json"), 2)
+    return out + [n for n in economics_notes(comparison) if n not in out]
+
+
+def economics_notes(comparison: Any) -> list[str]:
+    """What the economics rest on, once each: the data's dates, figures older than the staleness limit, price notes
+    and the availability caveats (an Economics without these fields gives none)."""
+    out: list[str] = []
+    for r in comparison.rows:
+        e = r.economics
+        if e is None:
+            continue
+        items = [getattr(e, "data_as_of", None)]
+        items += [f"older than {getattr(e, 'stale_after_months', 6)} months: {w}" for w in getattr(e, "stale", None) or []]
+        items += [f"price note: {n}" for n in getattr(e, "price_notes", None) or []]
+        items += [f"caveat: {c}" for c in getattr(e, "availability_caveats", None) or []]
+        out += [x for x in items if isinstance(x, str) and x and x not in out]
     return out
 
 
@@ -439,5 +456,6 @@ def summary(comparison: Any) -> str:
     c = comparison
     ask = f"chips needed to finish in {c.days:g} days" if c.mode == "deadline" else f"time on {c.chips:,} chips"
     region = getattr(c, "region", None)
-    return (f"{c.model} on {c.tokens / 1e12:g}T tokens, sequence {c.seq_len}, global batch {c.global_batch}, "
+    tokens = next(f"{c.tokens / k:,.3g}{u}" for k, u in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1.0, "")) if c.tokens >= k)
+    return (f"{c.model} on {tokens} tokens, sequence {c.seq_len}, global batch {c.global_batch}, "
             f"{c.precision}: {ask}" + (f", region {region}" if region else ""))

@@ -609,16 +609,18 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
     # plans that differ only in the ZeRO stage and run at the same speed are one row ("1|3"): the table shows
     # --top distinct choices, and the memory column is the smallest of the twins
     rows: list[tuple[Any, list[int], float]] = []
+    twins: dict[tuple, int] = {}  # plan without its ZeRO stage -> row index (a dict: --top may be 10,000)
     assert res.arrays is not None  # there are estimates
-    for i in res.order:
-        e = estimate_from(res.arrays, int(i), c, s, w, cal, assumed, st, note)
-        key = e.plan.model_copy(update={"zero": 0})
-        twin = next((r for r in rows if r[0].plan.model_copy(update={"zero": 0}) == key
-                     and abs(r[0].tokens_per_s - e.tokens_per_s) <= 1e-9 * e.tokens_per_s), None)
-        if twin is not None:
-            twin[1].append(e.plan.zero)
-            rows[rows.index(twin)] = (twin[0], twin[1], min(twin[2], e.memory_gb))
+    for k, i in enumerate(res.order):
+        e = ests[k] if k < len(ests) else estimate_from(res.arrays, int(i), c, s, w, cal, assumed, st, note)
+        key = tuple(sorted(e.plan.model_copy(update={"zero": 0}).model_dump().items()))
+        at = twins.get(key)
+        if at is not None and abs(rows[at][0].tokens_per_s - e.tokens_per_s) <= 1e-9 * e.tokens_per_s:
+            first, zeros, mem = rows[at]
+            zeros.append(e.plan.zero)
+            rows[at] = (first, zeros, min(mem, e.memory_gb))
         elif len(rows) < top:
+            twins.setdefault(key, len(rows))
             rows.append((e, [e.plan.zero], e.memory_gb))
         else:
             break

@@ -72,6 +72,10 @@ class CompareRow(BaseModel):
     estimate: Estimate | None = None
     economics: Any = None  # accelplan.economics.Economics: cost, energy, goodput, availability (typed lazily)
     estimate_command: str = ""  # the `accelplan estimate` line that reproduces this row's plan and throughput
+    # a programme of several phases: each phase's plan and days (accelplan.phases.PhaseEstimate); plan, estimate and
+    # estimate_command above are then those of the phase with the most compute days, and days/tokens_per_s/mfu totals
+    phases: list[Any] = Field(default_factory=list)
+    phase_change_note: str = ""  # what a change of plan between phases costs, and how it is counted
 
 
 def estimate_command(w: Workload, chip: str, system: System, plan: Plan, stack_id: str | None,
@@ -100,10 +104,13 @@ def estimate_command(w: Workload, chip: str, system: System, plan: Plan, stack_i
 class Comparison(BaseModel):
     model: str
     model_illustrative: bool
-    tokens: float
-    seq_len: int
-    global_batch: int
+    tokens: float  # all phases
+    seq_len: int  # the first phase's
+    global_batch: int  # the first phase's
     precision: str
+    workload: str | None = None  # the programme's id (a preset, a workload file, or "phases" from --phase)
+    phases: list[dict[str, Any]] = Field(default_factory=list)  # name, tokens, seq_len, global_batch, precision
+    phase_change_note: str = ""
     mode: str  # "deadline" or "chips"
     days: float | None
     chips: int | None
@@ -341,26 +348,49 @@ def _empty_row(c: Chip, s: System, note: str) -> CompareRow:
                       tokens_per_s=None, mfu=None, chip_hours=None, plan=None, note=note)
 
 
-def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MODEL, tokens: float = DEFAULT_TOKENS,
+def compare(chips: list[str] | None = None, model: ModelSpec | str | None = None, tokens: float | None = None,
             days: float | None = DEFAULT_DAYS, n_chips: int | None = None, seq_len: int | None = None,
-            global_batch: int = DEFAULT_GLOBAL_BATCH, precision: str = "bf16", assumptions: Assumptions = DEFAULT,
+            global_batch: int | None = None, precision: str | None = None, assumptions: Assumptions = DEFAULT,
             calibration: object | None = None, region: str | None = None, economics: Any = None,
             available_only: bool = False, framework: str | None = None,
-            framework_version: str | None = None, catalog: Catalog | None = None) -> Comparison:
+            framework_version: str | None = None, catalog: Catalog | None = None,
+            workload: Any = None) -> Comparison:
     """Several chips on one workload: chips needed to finish within `days`, or time on `n_chips` chips.
 
-    Every row carries its economics (cost, energy, goodput, availability in `region`). In deadline mode the
-    deadline is met in elapsed days, after failures and checkpoints, not only in failure-free compute days.
-    `available_only` drops chips that the rules for `region` prohibit.
+    The workload is a programme of phases (`workload`: a WorkloadSpec, a preset id or a workload file), or one
+    phase from `model`, `tokens`, `seq_len` and `global_batch`; with none of these, the openPangu 2.0 programme
+    (accelplan.phases.DEFAULT_WORKLOAD). Every row carries its economics (cost, energy, goodput, availability in
+    `region`). In deadline mode the deadline is met in elapsed days, after failures and checkpoints, not only in
+    failure-free compute days. `available_only` drops chips that the rules for `region` prohibit.
     """
     from accelplan.economics import EconomicsOptions, availability, load_tables, resolve_region
+    from accelplan.phases import DEFAULT_WORKLOAD, phase_workloads, resolve_workload
 
     if n_chips is not None and n_chips <= 0:
         raise PlanError(f"--chips must be a positive number of chips, got {n_chips}")
     if not n_chips and days is not None and not days > 0:
         raise PlanError(f"--days must be > 0, got {days:g}")
     cat = catalog or load_catalog()
-    w = make_workload(model, tokens, seq_len, global_batch, precision, cat)
+    single = (model, tokens, seq_len, global_batch)
+    if workload is not None and any(x is not None for x in single):
+        raise PlanError("a workload (its phases) and --model/--tokens/--seq-len/--global-batch both describe the "
+                        "job: give one")
+    if workload is None and all(x is None for x in single):
+        workload = DEFAULT_WORKLOAD
+    spec = resolve_workload(workload, cat) if workload is not None else None
+    if spec is not None:
+        if precision is not None:  # the request's precision replaces the programme's (validated like any field)
+            spec = type(spec).model_validate({**spec.model_dump(), "precision": precision})
+        m = cat.model(spec.model)
+        ws = phase_workloads(spec, m, DEFAULT_GLOBAL_BATCH)
+        names = [p.label(i) for i, p in enumerate(spec.phases)]
+        w = ws[0]
+    else:
+        w = make_workload(model if model is not None else DEFAULT_MODEL,
+                          tokens if tokens is not None else DEFAULT_TOKENS, seq_len,
+                          global_batch if global_batch is not None else DEFAULT_GLOBAL_BATCH, precision or "bf16", cat)
+        ws, names = [w], ["phase 1"]
+    programme = len(ws) > 1
     opts = economics or EconomicsOptions()
     if region is not None:
         opts = opts.model_copy(update={"region": region})
@@ -394,6 +424,8 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
         note = "" if c.status == "shipping" else f"{c.status}: figures are not measured products"
         if any("unknown" in x for x in Fabric.assumptions(s, assumptions, calibration)):
             note = "; ".join(x for x in (note, "network bandwidth assumed (not in the catalog)") if x)
+        if programme:
+            return _programme_row(ws, names, c, s, st, note, n_chips, days, opts, assumptions, calibration)
         try:
             econ = None
             if n_chips:
@@ -415,12 +447,45 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str = DEFAULT_MOD
     with ThreadPoolExecutor(max_workers=max(1, min(len(chips_cat), os.cpu_count() or 1, 4))) as pool:
         rows = list(pool.map(row, chips_cat))
     notes = []
+    if spec is not None and spec.illustrative:
+        notes.append(f"workload {spec.id} is illustrative: {spec.illustrative_note}")
     if w.model.illustrative:
         notes.append(f"{w.model.id} is illustrative: {w.model.illustrative_note}")
-    return Comparison(model=w.model.id, model_illustrative=w.model.illustrative, tokens=w.tokens, seq_len=w.seq_len,
-                      global_batch=w.global_batch, precision=w.precision, mode=mode, days=days if not n_chips else None,
-                      chips=n_chips, rows=rows, notes=notes, region=opts.region, dropped=dropped,
+    change = next((r.phase_change_note for r in rows if r.phase_change_note), "")
+    return Comparison(model=w.model.id, model_illustrative=w.model.illustrative, tokens=sum(x.tokens for x in ws),
+                      seq_len=w.seq_len, global_batch=w.global_batch, precision=w.precision, mode=mode,
+                      days=days if not n_chips else None, chips=n_chips, rows=rows, notes=notes, region=opts.region,
+                      dropped=dropped, workload=spec.id if spec is not None else None,
+                      phases=[{"name": n, "tokens": x.tokens, "seq_len": x.seq_len, "global_batch": x.global_batch,
+                               "precision": x.precision} for n, x in zip(names, ws, strict=True)],
+                      phase_change_note=change,
                       disclaimer=tables.availability.disclaimer.replace("{as_of}", tables.availability.as_of))
+
+
+def _programme_row(ws: list[Workload], names: list[str], c: Chip, s: System, st: Stack, note: str,
+                   n_chips: int | None, days: float | None, opts: Any, assumptions: Assumptions,
+                   calibration: object | None) -> CompareRow:
+    """A compare row for a programme of several phases: one cluster, each phase on its own best plan."""
+    from accelplan.phases import program_at, program_for_deadline
+
+    try:
+        if n_chips:
+            res = program_at(ws, names, c, s, n_chips, opts, assumptions, calibration, st)
+        else:
+            res = program_for_deadline(ws, names, c, s, float(days or DEFAULT_DAYS), opts, assumptions, calibration,
+                                       st)
+    except PlanError as exc:
+        return _empty_row(c, s, str(exc))
+    if res is None:
+        why = ("some phase has no plan that fits" if n_chips
+               else "no cluster size on the ladder runs every phase within the deadline")
+        return _empty_row(c, s, "; ".join(x for x in (note, why) if x))
+    dom = res.phases[res.dominant]
+    return CompareRow(chip=c.id, name=c.name, vendor=c.vendor, status=c.status, system=s.id, chips=res.chips,
+                      days=res.compute_days, tokens_per_s=res.tokens_per_s, mfu=res.mfu,
+                      chip_hours=res.compute_days * 24 * res.chips, plan=dom.estimate.plan, note=note,
+                      estimate=dom.estimate, economics=res.economics, estimate_command=dom.estimate_command,
+                      phases=res.phases, phase_change_note=res.transition_note)
 
 
 def equivalent(workload: Workload, chip_x: str, n_x: int, chip_y: str, assumptions: Assumptions = DEFAULT,

@@ -368,6 +368,35 @@ FrameworkVersionOpt = typer.Option(None, "--framework-version", help="the stack'
                                                                       "or a date; default: its latest release")
 
 
+PhaseOpt = typer.Option(None, "--phase", metavar="TOKENS@SEQ[:BATCH][/PREC]",
+                        help="a phase of the programme (repeat, in order), e.g. --phase 19.5T@4096 --phase 400B@32K "
+                             "--phase 20B@512K; BATCH in sequences, or tokens per step with a suffix (16M); default "
+                             "batch: the first phase's tokens per step. The model is --model's")
+WorkloadOpt = typer.Option(None, "--workload", help="a training programme: preset id (openpangu-2.0) or workload YAML "
+                                                     "(model, precision, phases; docs/inputs.md)")
+
+
+def _workload_spec(phase: list[str] | None, workload: str | None, model_id: str | None, tokens: float | None,
+                   seq_len: int | None, global_batch: int | None, precision: str):  # noqa: ANN202
+    """The programme the flags describe: --workload, or --phase (with --model), or None for one phase from
+    --model/--tokens/--seq-len/--global-batch."""
+    from accelplan.errors import AccelplanError
+    from accelplan.phases import workload_from_phases
+
+    if workload and phase:
+        raise AccelplanError("--workload and --phase both give the phases: give one")
+    if workload:
+        if any(x is not None for x in (model_id, tokens, seq_len, global_batch)):
+            raise AccelplanError("--workload gives the model and phases: drop --model/--tokens/--seq-len/--global-batch")
+        return workload
+    if phase:
+        if any(x is not None for x in (tokens, seq_len, global_batch)):
+            raise AccelplanError("--phase gives each phase's tokens, sequence length and batch: drop --tokens/--seq-len/"
+                                 "--global-batch")
+        return workload_from_phases(model_id or "openpangu-505b-moe", phase, precision)
+    return None
+
+
 AssumeOpt = typer.Option(None, "--assume", metavar="NAME=VALUE", help="override a modelling assumption (repeat), e.g. "
                                                   "ep_overlap=1 for a framework that hides MoE all-to-all; "
                                                   "see `accelplan assumptions`")
@@ -546,6 +575,9 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"),
     _print_estimate(e, f"{w.model.id} on {chips} x {e.chip} ({e.system})")
 
 
+TEXT_TOP_MAX = 100  # plan rows printed as a table (rendering thousands takes rich a minute); --json has all
+
+
 @app.command("plan")
 def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
              chips: int = _num(..., "--chips", "-n", name="chips", help="chips in the job"),
@@ -608,6 +640,7 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
         t.add_column(col, justify="right")
     # plans that differ only in the ZeRO stage and run at the same speed are one row ("1|3"): the table shows
     # --top distinct choices, and the memory column is the smallest of the twins
+    shown = min(top, TEXT_TOP_MAX)
     rows: list[tuple[Any, list[int], float]] = []
     twins: dict[tuple, int] = {}  # plan without its ZeRO stage -> row index (a dict: --top may be 10,000)
     assert res.arrays is not None  # there are estimates
@@ -619,7 +652,7 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
             first, zeros, mem = rows[at]
             zeros.append(e.plan.zero)
             rows[at] = (first, zeros, min(mem, e.memory_gb))
-        elif len(rows) < top:
+        elif len(rows) < shown:
             twins.setdefault(key, len(rows))
             rows.append((e, [e.plan.zero], e.memory_gb))
         else:
@@ -630,6 +663,9 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
                   _rc(p), "|".join(str(z) for z in sorted(zeros)), f"{e.tokens_per_s:,.0f}", f"{e.mfu:.1%}",
                   f"{e.step_time_s:.2f}", f"{mem:.0f}", f"{e.days:,.1f}" if e.days else "")
     con.print(t)
+    if top > shown:
+        con.print(f"[dim]showing the best {shown} of --top {top}: a table longer than that is not read; --json lists "
+                  "them all[/dim]")
     for note in ests[0].assumptions:
         con.print(f"[yellow]network: {note}[/yellow]")
     con.print(f"[dim]{ests[0].stack}; efficiencies: {ests[0].efficiency_basis}[/dim]")
@@ -646,10 +682,17 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
 
 @app.command()
 def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat for several chips"),
-            model_id: str = ModelOpt, tokens: float = TokensOpt,
+            model_id: str = typer.Option(None, "--model", "-m", help="preset id or path to a HF config.json (one "
+                                         "phase; default: the openpangu-2.0 programme)"),
+            tokens: float = _num(None, "--tokens", name="tokens", help="training tokens (one phase; default 20T)"),
             days: float = DaysOpt,
             chips: int = _num(None, "--chips", "-n", name="chips", help="fixed chip count: time to train instead"),
-            seq_len: int = SeqOpt, global_batch: int = GbsOpt, precision: str = PrecOpt,
+            seq_len: int = SeqOpt,
+            global_batch: int = _num(None, "--global-batch", name="global_batch", help="sequences per step (one "
+                                                                                        "phase; default 4096)"),
+            precision: str = typer.Option(None, "--precision", help="bf16 | fp16 | fp8 (default: the workload's, "
+                                                                   "else bf16)"),
+            phase: list[str] = PhaseOpt, workload: str = WorkloadOpt,
             region: str = RegionOpt,
             available_only: bool = typer.Option(False, "--available-only", metavar="", help="drop chips prohibited in --region"),
             price: list[str] = PriceOpt, power: list[str] = PowerOpt, kwh_price: float = KwhOpt, pue: float = PueOpt,
@@ -676,10 +719,12 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     from accelplan.flags import economics_options
 
     econ = economics_options(region, price, kwh_price, pue, years, checkpoint, power)
-    res = run_compare(chip_ids or None, model_id, tokens, days, chips, seq_len, global_batch, precision,
+    spec = _workload_spec(phase, workload, model_id, tokens, seq_len, global_batch, precision or "bf16")
+    res = run_compare(chip_ids or None, None if spec else model_id, None if spec else tokens, days, chips,
+                      None if spec else seq_len, None if spec else global_batch, precision,
                       region=region, economics=econ, available_only=available_only,
                       calibration=_calibration(calibration), assumptions=_assumptions(assume), framework=framework,
-                      framework_version=framework_version, catalog=cat)
+                      framework_version=framework_version, catalog=cat, workload=spec)
     if json_out:
         _dump(res)
         return
@@ -687,16 +732,21 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     from rich.table import Table
 
     con = _console()
-    head = (f"{res.model} on {_tokens(res.tokens)} tokens, seq {res.seq_len}, global batch {res.global_batch}, "
-            f"{res.precision}: " + (f"chips needed to finish in {res.days:g} days" if res.mode == "deadline"
-                                    else f"time on {res.chips} chips"))
+    goal = f"chips needed to finish in {res.days:g} days" if res.mode == "deadline" else f"time on {res.chips} chips"
+    if len(res.phases) > 1:
+        steps = " -> ".join(f"{_tokens(p['tokens'])}@{_seq(p['seq_len'])}" for p in res.phases)
+        head = f"{res.workload} ({res.model}, {res.precision}): {_tokens(res.tokens)} tokens in {steps}: {goal}"
+    else:
+        head = (f"{res.model} on {_tokens(res.tokens)} tokens, seq {res.seq_len}, global batch {res.global_batch}, "
+                f"{res.precision}: {goal}")
     # narrow by default (readable in 100 columns: cells wrap, never cut); --wide adds system, goodput, interruptions,
     # tCO2e and puts notes in the table
     t = Table(title=head)
     money = ("chips", "days", "MFU", "goodput", "interrupts", "cloud $", "owned $", "MWh", "tCO2e")
     wide = wide or con.width >= 170
     shown = [c for c in ("chip", "system", *money, "avail", "plan", "note")
-             if wide or c not in ("system", "goodput", "interrupts", "owned $", "tCO2e", "note")]
+             if (wide or c not in ("system", "goodput", "interrupts", "owned $", "tCO2e", "note"))
+             and not (c == "plan" and len(res.phases) > 1)]  # a programme's plans are in the per-phase table
     label = {"avail": f"in {res.region}" if res.region else "US / CN", "cloud $": "cloud $ on-demand",
              "plan": "plan tp/pp/dp/cp/ep" if wide else "plan"}
     for col in shown:
@@ -728,6 +778,8 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     con.print(t)
     for n in notes:
         con.print(f"[yellow]{escape(n)}[/yellow]")
+    if len(res.phases) > 1:
+        _print_phases(con, res, wide)
     if any(r.estimate_command for r in res.rows):
         con.print("[dim]each row's plan, reproduced (step breakdown, memory): "
                   "`accelplan estimate` with the line in --json rows[].estimate_command, e.g.[/dim]")
@@ -760,6 +812,31 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
         con.print("[dim]US / CN: can it be bought there (yes, licence, no, risky, restricted by the importer, ?); "
                   "--region R for one region group with the rule and its date.[/dim]")
     con.print(f"[dim]{res.disclaimer}[/dim]")
+
+
+def _seq(n: int) -> str:
+    return f"{n // 1024}K" if n % 1024 == 0 and n >= 1024 else str(n)
+
+
+def _print_phases(con: Any, res: Any, wide: bool) -> None:
+    """Days and plan of each phase, per chip: where a programme's time goes, and how the plan changes with context."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    t = Table(title="per phase: elapsed days and plan on the row's cluster")
+    t.add_column("chip", no_wrap=True)
+    for p in res.phases:
+        t.add_column(f"{p['name']}\n{_tokens(p['tokens'])} @ {_seq(p['seq_len'])}, batch {p['global_batch']:,}",
+                     overflow="fold")
+    for r in res.rows:
+        if not r.phases:
+            continue
+        t.add_row(r.chip, *(escape(f"{ph.days:,.1f} d  {_plan_cell(ph.estimate.plan, compact=wide)}")
+                            if ph.estimate is not None and ph.days is not None else "-" for ph in r.phases))
+    con.print(t)
+    if res.phase_change_note:
+        con.print(f"[dim]{escape(res.phase_change_note)}; each phase's `accelplan estimate` line in --json "
+                  "rows[].phases[].estimate_command[/dim]")
 
 
 _KIND = {"on_demand": "on-demand", "reserved": "reserved", "committed_use": "committed-use", "spot": "spot",

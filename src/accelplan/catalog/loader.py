@@ -1,8 +1,9 @@
 """Load and validate the catalog: shipped YAML plus the user's own directories.
 
 User directories come from `--catalog DIR` or the ACCELPLAN_CATALOG environment variable
-(os.pathsep-separated). A user directory may hold `chips/`, `systems/`, `models/` and `stacks/` subfolders
-(or YAML files directly, told apart by their keys). A user entry with the id of a shipped one replaces it.
+(os.pathsep-separated). A user directory may hold `chips/`, `systems/`, `models/`, `stacks/` and `workloads/`
+(training programmes) subfolders, or YAML files directly, told apart by their keys. A user entry with the id of a
+shipped one replaces it.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from pydantic import BaseModel, ValidationError
 
 from accelplan import paths, yamlio
 from accelplan.catalog.refusal import explain
-from accelplan.catalog.schema import Chip, ModelSpec, System
+from accelplan.catalog.schema import Chip, ModelSpec, System, WorkloadSpec
 from accelplan.catalog.stack import Stack
 from accelplan.errors import CatalogError, UnknownIdError
 
 DATA = Path(__file__).parent / "data"
 ENV_VAR = "ACCELPLAN_CATALOG"
-_KINDS: dict[str, type[BaseModel]] = {"chips": Chip, "systems": System, "models": ModelSpec, "stacks": Stack}
+_KINDS: dict[str, type[BaseModel]] = {"chips": Chip, "systems": System, "models": ModelSpec, "stacks": Stack,
+                                      "workloads": WorkloadSpec}
 
 
 @dataclass
@@ -33,6 +35,7 @@ class Catalog:
     systems: dict[str, System] = field(default_factory=dict)
     models: dict[str, ModelSpec] = field(default_factory=dict)
     stacks: dict[str, Stack] = field(default_factory=dict)
+    workloads: dict[str, WorkloadSpec] = field(default_factory=dict)  # training programmes (phases), e.g. openpangu-2.0
     chip_alias: dict[str, str] = field(default_factory=dict)
     stack_alias: dict[str, str] = field(default_factory=dict)
     origin: dict[str, str] = field(default_factory=dict)  # "chips/h100-sxm" -> file it came from
@@ -94,6 +97,18 @@ class Catalog:
         raise UnknownIdError("model", model_id, self.models)
 
 
+    def workload(self, workload_id: str) -> WorkloadSpec:
+        """A workload preset, or a workload YAML file (model, precision and phases; docs/inputs.md)."""
+        if workload_id in self.workloads:
+            return self.workloads[workload_id]
+        p = Path(workload_id)
+        if p.suffix in (".yaml", ".yml") or p.exists():
+            entry = _parse("workloads", _read_yaml(p, "workload file"), p)
+            assert isinstance(entry, WorkloadSpec)
+            return entry
+        raise UnknownIdError("workload", workload_id, self.workloads)
+
+
 def _parse(kind: str, data: Any, file: Path) -> BaseModel:
     if data is None:
         raise CatalogError(str(file), None, None, f"the file is empty; expected one {kind[:-1]}")
@@ -116,6 +131,8 @@ def _guess_kind(data: dict) -> str | None:
         return "models"
     if "overlap" in data and "kernels" in data:
         return "stacks"
+    if "phases" in data:
+        return "workloads"
     return None
 
 
@@ -136,8 +153,8 @@ def read_entry(file: Path, kind: str | None = None) -> tuple[str, BaseModel]:
         kind = _guess_kind(data) if isinstance(data, dict) else None
         if kind is None:
             raise CatalogError(str(file), None, None,
-                               "cannot tell whether this is a chip (peak_tflops), system (levels), model (layers) "
-                               "or stack (overlap, kernels)")
+                               "cannot tell whether this is a chip (peak_tflops), system (levels), model (layers), "
+                               "stack (overlap, kernels) or workload (phases)")
     return kind, _parse(kind, data, file)
 
 
@@ -194,8 +211,8 @@ def _load(dirs: tuple[str, ...]) -> Catalog:
             what = "is a file, not a directory" if p.exists() else "does not exist"
             raise CatalogError(d, None, None, f"catalog directory {what}")
         if _load_dir(cat, p, user) == 0:
-            raise CatalogError(d, None, None, "no catalog entries here: expected chips/, systems/, models/ or stacks/ "
-                                              "folders of *.yaml, or *.yaml entries at the top")
+            raise CatalogError(d, None, None, "no catalog entries here: expected chips/, systems/, models/, stacks/ or "
+                                              "workloads/ folders of *.yaml, or *.yaml entries at the top")
     _check_links(cat)
     return cat
 

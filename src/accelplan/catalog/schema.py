@@ -398,6 +398,56 @@ class Workload(Strict):
         return self.global_batch * self.seq_len
 
 
+MAX_PHASES = 16  # Llama 3 used 7 (pre-training at 8K, six context stages to 128K)
+
+
+class Phase(Strict):
+    """One stage of a training programme: its tokens at one sequence length and batch (e.g. pre-training at 4K,
+    then a long-context extension at 32K ... 512K). The batch is given in sequences or in tokens per step; with
+    neither, the programme keeps the tokens per step of its first phase (Llama 3 kept 16M tokens per step from 8K to
+    128K: arXiv 2407.21783 Table 4)."""
+
+    name: str = Field(default="", max_length=64)
+    tokens: float = Field(gt=0, le=1e16)
+    seq_len: SeqLen
+    global_batch: GlobalBatch | None = None  # sequences per step
+    batch_tokens: float | None = Field(default=None, gt=0, le=2**36)  # tokens per step, rounded to whole sequences
+    precision: Literal["bf16", "fp16", "fp8"] | None = None  # None: the programme's
+
+    @model_validator(mode="after")
+    def _one_batch(self) -> Phase:
+        if self.global_batch is not None and self.batch_tokens is not None:
+            raise ValueError("give global_batch (sequences) or batch_tokens (tokens per step), not both")
+        return self
+
+    def label(self, i: int) -> str:
+        return self.name or f"phase {i + 1}"
+
+
+class WorkloadSpec(Strict):
+    """A training programme: one model, its phases in order, and where its figures come from (a preset in
+    catalog/data/workloads, or the user's workload YAML)."""
+
+    id: str = Field(default="workload", min_length=1, max_length=80)
+    name: str = ""
+    model: str = Field(min_length=1, max_length=200)  # preset id or model file path
+    precision: Literal["bf16", "fp16", "fp8"] = "bf16"
+    phases: list[Phase] = Field(min_length=1, max_length=MAX_PHASES)
+    illustrative: bool = False
+    illustrative_note: str = ""
+    sources: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _note(self) -> WorkloadSpec:
+        if self.illustrative and not self.illustrative_note:
+            raise ValueError("an illustrative workload must say what it is modelled on (illustrative_note)")
+        return self
+
+    @property
+    def tokens(self) -> float:
+        return sum(p.tokens for p in self.phases)
+
+
 class Plan(Strict):
     """How the job is split. chips = tp * pp * dp * cp; EP is folded inside dp*cp*tp (Megatron folding)."""
 

@@ -376,27 +376,6 @@ WorkloadOpt = typer.Option(None, "--workload", help="a training programme: prese
                                                      "(model, precision, phases; docs/inputs.md)")
 
 
-def _workload_spec(phase: list[str] | None, workload: str | None, model_id: str | None, tokens: float | None,
-                   seq_len: int | None, global_batch: int | None, precision: str):  # noqa: ANN202
-    """The programme the flags describe: --workload, or --phase (with --model), or None for one phase from
-    --model/--tokens/--seq-len/--global-batch."""
-    from accelplan.errors import AccelplanError
-    from accelplan.phases import workload_from_phases
-
-    if workload and phase:
-        raise AccelplanError("--workload and --phase both give the phases: give one")
-    if workload:
-        if any(x is not None for x in (model_id, tokens, seq_len, global_batch)):
-            raise AccelplanError("--workload gives the model and phases: drop --model/--tokens/--seq-len/--global-batch")
-        return workload
-    if phase:
-        if any(x is not None for x in (tokens, seq_len, global_batch)):
-            raise AccelplanError("--phase gives each phase's tokens, sequence length and batch: drop --tokens/--seq-len/"
-                                 "--global-batch")
-        return workload_from_phases(model_id or "openpangu-505b-moe", phase, precision)
-    return None
-
-
 AssumeOpt = typer.Option(None, "--assume", metavar="NAME=VALUE", help="override a modelling assumption (repeat), e.g. "
                                                   "ep_overlap=1 for a framework that hides MoE all-to-all; "
                                                   "see `accelplan assumptions`")
@@ -716,10 +695,10 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     cat = _catalog(catalog)
     if available_only and not region:
         raise AccelplanError("--available-only needs --region (e.g. --region CN)")
-    from accelplan.flags import economics_options
+    from accelplan.flags import economics_options, workload_spec
 
     econ = economics_options(region, price, kwh_price, pue, years, checkpoint, power)
-    spec = _workload_spec(phase, workload, model_id, tokens, seq_len, global_batch, precision or "bf16")
+    spec = workload_spec(phase, workload, model_id, tokens, seq_len, global_batch, precision or "bf16")
     res = run_compare(chip_ids or None, None if spec else model_id, None if spec else tokens, days, chips,
                       None if spec else seq_len, None if spec else global_batch, precision,
                       region=region, economics=econ, available_only=available_only,
@@ -993,6 +972,10 @@ def validate(runs_file: str | None = typer.Argument(None, help="runs YAML in the
                   f"{res['max_abs_error_pct']:.1f}%); leave-one-source-out {res['loso_mape_pct']:.1f}%")
         con.print(f"by vendor: {by('mape_by_vendor_pct')}")
         con.print(f"by stack: {by('mape_by_framework_pct')}")
+        lc = res.get("long_context") or {}
+        if lc.get("mape_pct") is not None:
+            con.print(f"long context ({lc['definition']}): MAPE {lc['mape_pct']:.1f}% over {lc['predicted']} runs "
+                      f"(bias {lc['bias_pct']:+.1f}%), leave-one-source-out {lc['loso_mape_pct']:.1f}%")
         cov = res["interval_coverage"]
         con.print(f"published plans that fit the memory model: {res['fit_rate']:.0%}; runs inside their 80% range: "
                   + (f"{cov:.0%}" if cov is not None else "-"))

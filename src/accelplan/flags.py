@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from accelplan.catalog.schema import WorkloadSpec
 
 
 def pairs(flag: str, items: list[str] | None, unit: str, example: str) -> dict[str, float]:
@@ -41,3 +44,24 @@ def economics_options(region: str | None, price: list[str] | None, kwh_price: fl
         flag = {"kwh_price": "--kwh-price", "pue": "--pue", "years": "--years", "prices": "--price",
                 "board_power_w": "--power"}.get(str(err["loc"][0]), str(err["loc"][0]))
         raise AccelplanError(f"{flag}: {err['msg']}") from None
+
+
+def workload_spec(phase: list[str] | None, workload: str | None, model_id: str | None, tokens: float | None,
+                  seq_len: int | None, global_batch: int | None, precision: str) -> str | WorkloadSpec | None:
+    """The programme the flags describe: --workload, or --phase (with --model), or None for one phase from
+    --model/--tokens/--seq-len/--global-batch."""
+    from accelplan.errors import AccelplanError
+    from accelplan.phases import workload_from_phases
+
+    if workload and phase:
+        raise AccelplanError("--workload and --phase both give the phases: give one")
+    if workload:
+        if any(x is not None for x in (model_id, tokens, seq_len, global_batch)):
+            raise AccelplanError("--workload gives the model and phases: drop --model/--tokens/--seq-len/--global-batch")
+        return workload
+    if phase:
+        if any(x is not None for x in (tokens, seq_len, global_batch)):
+            raise AccelplanError("--phase gives each phase's tokens, sequence length and batch: drop --tokens/--seq-len/"
+                                 "--global-batch")
+        return workload_from_phases(model_id or "openpangu-505b-moe", phase, precision)
+    return None

@@ -13,15 +13,21 @@ PRECISIONS = ("bf16", "fp16", "fp8")
 
 
 def report(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat for several chips"),
-           model_id: str = typer.Option("openpangu-505b-moe", "--model", "-m",
-                                        help="preset id or path to a HF config.json"),
-           tokens: float = option(20e12, "--tokens", name="tokens", help="training tokens"),
+           model_id: str = typer.Option(None, "--model", "-m", help="preset id or path to a HF config.json (one "
+                                                                     "phase; default: the openpangu-2.0 programme)"),
+           tokens: float = option(None, "--tokens", name="tokens", help="training tokens (one phase; default 20T)"),
            days: float = option(None, "--days", name="days", help="deadline: chips needed to finish within it "
                                                                   "(default 90; not with --chips)"),
            chips: int = option(None, "--chips", "-n", name="chips", help="fixed chip count: time to train instead"),
            seq_len: int = option(None, "--seq-len", name="seq_len", help="sequence length (default: min(preset, 4096))"),
-           global_batch: int = option(4096, "--global-batch", name="global_batch", help="sequences per step"),
-           precision: str = typer.Option("bf16", "--precision", help="bf16 | fp16 | fp8"),
+           global_batch: int = option(None, "--global-batch", name="global_batch", help="sequences per step (one "
+                                                                                          "phase; default 4096)"),
+           precision: str = typer.Option(None, "--precision", help="bf16 | fp16 | fp8 (default: the workload's, "
+                                                                  "else bf16)"),
+           phase: list[str] = typer.Option(None, "--phase", metavar="TOKENS@SEQ[:BATCH][/PREC]",
+                                           help="a phase of the programme (repeat, in order), as for compare"),
+           workload: str = typer.Option(None, "--workload", help="a training programme: preset id (openpangu-2.0) "
+                                                                 "or workload YAML"),
            region: str = typer.Option(None, "--region", help="region for prices and availability, where supported"),
            available_only: bool = typer.Option(False, "--available-only", metavar="", help="drop chips prohibited in --region"),
            price: list[str] = typer.Option(None, "--price", help="cloud $/chip-hour override, CHIP=USD (repeat)"),
@@ -53,9 +59,9 @@ def report(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat
     from accelplan.flags import economics_options
 
     econ = economics_options(region, price, kwh_price, pue, years, checkpoint, power)
-    if precision not in PRECISIONS:
+    if precision is not None and precision not in PRECISIONS:
         raise AccelplanError(f"--precision '{precision}' is not one of: {', '.join(PRECISIONS)}")
-    if tokens <= 0:
+    if tokens is not None and tokens <= 0:
         raise AccelplanError(f"--tokens must be > 0, got {tokens:g}")
     from accelplan.paths import output_dir, output_file
 
@@ -74,16 +80,24 @@ def report(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat
     from rich.console import Console
 
     from accelplan.catalog.loader import load_catalog
+    from accelplan.flags import workload_spec
+    from accelplan.phases import DEFAULT_WORKLOAD, resolve_workload
     from accelplan.report.views import run_compare
 
     cat = load_catalog(catalog or None)
-    model = cat.model(model_id)
+    spec = workload_spec(phase, workload, model_id, tokens, seq_len, global_batch, precision or "bf16")
+    if spec is None and all(x is None for x in (model_id, tokens, seq_len, global_batch)):
+        spec = DEFAULT_WORKLOAD  # as `accelplan compare` with no arguments
+    if spec is not None:
+        spec = resolve_workload(spec, cat)
+    model = cat.model(spec.model if spec is not None else model_id or "openpangu-505b-moe")
     chip_list = [cat.chip(c).id for c in chip_ids] if chip_ids else None
     err = Console(stderr=True)
     with err.status(f"comparing {len(chip_list) if chip_list else 'the default'} chips on {model.id} "
-                    "(one plan search per chip)"):
+                    "(one plan search per chip and phase)"):
         res, notes = run_compare(model, chip_list, tokens, None if chips else days, chips, seq_len, global_batch,
-                                 precision, region, econ, available_only, framework, framework_version, cat)
+                                 precision, region, econ, available_only, framework, framework_version, cat,
+                                 workload=spec)
     for n in notes:
         err.print(f"[yellow]note: {n}[/yellow]")
     if html_out:

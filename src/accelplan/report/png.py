@@ -1,4 +1,4 @@
-"""The four plots of a comparison as PNG files (matplotlib, no display needed).
+"""The plots of a comparison as PNG files (matplotlib, no display needed).
 
 Draws from the same data as the web page and the HTML report (accelplan.report.views).
 """
@@ -96,8 +96,27 @@ def _roofline(comparison: Any, model: Any, path: Path, catalog: Any = None) -> N
     fig.savefig(path)
 
 
+def _phases(comparison: Any, path: Path) -> None:
+    from accelplan.report.views import phase_data
+
+    d = phase_data(comparison)
+    fig, ax = _figure()
+    bottom = [0.0] * len(d["chips"])
+    for name in d["phases"]:
+        days = [v or 0.0 for v in d["days"][name]]
+        ax.bar(d["chips"], days, bottom=bottom, label=name)
+        bottom = [b + v for b, v in zip(bottom, days, strict=True)]
+    ax.set_ylabel("elapsed days")
+    ax.set_title("Days per phase (each phase on its own best plan)")
+    ax.legend(fontsize=8)
+    ax.tick_params(axis="x", labelrotation=30)
+    ax.grid(alpha=0.3, axis="y")
+    fig.savefig(path)
+
+
 def write(comparison: Any, model: Any, folder: str | Path, catalog: Any = None) -> list[Path]:
-    """pareto.png, step_time.png, memory.png and roofline.png in `folder` (created if it is a new leaf)."""
+    """pareto.png, step_time.png, memory.png and roofline.png in `folder` (created if it is a new leaf), and
+    phases.png for a programme of several phases."""
     out = output_dir(folder, "--png")
     out.mkdir(exist_ok=True)
     paths = [out / "pareto.png", out / "step_time.png", out / "memory.png", out / "roofline.png"]
@@ -105,4 +124,7 @@ def write(comparison: Any, model: Any, folder: str | Path, catalog: Any = None) 
     _breakdown(comparison, "time", paths[1])
     _breakdown(comparison, "memory", paths[2])
     _roofline(comparison, model, paths[3], catalog)
+    if len(getattr(comparison, "phases", None) or []) > 1 and any(r.phases for r in comparison.rows):
+        paths.append(out / "phases.png")
+        _phases(comparison, paths[-1])
     return paths

@@ -20,7 +20,7 @@ from accelplan.catalog.schema import ModelSpec, Plan
 # CompareRow fields shown in fixed columns (the estimate command is in the plan cell's title and the JSON); any other
 # scalar field becomes a column of its own.
 BASE_FIELDS = ("chip", "name", "vendor", "status", "system", "chips", "days", "tokens_per_s", "mfu", "chip_hours",
-               "plan", "note", "estimate", "estimate_command")
+               "plan", "note", "estimate", "estimate_command", "phases", "phase_change_note")
 # plotly's default qualitative colours (D3 category10): one colour per chip, the same in every plot
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf", "#393b79", "#ad494a")
@@ -49,8 +49,10 @@ def compare_accepts(name: str) -> bool:
 def run_compare(model: ModelSpec, chips: list[str] | None, tokens: float, days: float | None, n_chips: int | None,
                 seq_len: int | None, global_batch: int, precision: str, region: str | None = None,
                 economics: Any = None, available_only: bool = False, framework: str | None = None,
-                framework_version: str | None = None, catalog: Any = None) -> tuple[Any, list[str]]:
-    """Call `accelplan.api.compare`; returns the Comparison and notes for the reader.
+                framework_version: str | None = None, catalog: Any = None,
+                workload: Any = None) -> tuple[Any, list[str]]:
+    """Call `accelplan.api.compare`; returns the Comparison and notes for the reader. With `workload` (a
+    programme of phases: a WorkloadSpec, preset id or file) the model, tokens, sequence and batch come from it.
 
     `region` is passed on only where compare() accepts it; otherwise a note says it was not applied.
     """
@@ -59,6 +61,8 @@ def run_compare(model: ModelSpec, chips: list[str] | None, tokens: float, days: 
     kwargs: dict[str, Any] = {"chips": chips, "model": model, "tokens": tokens, "days": days, "n_chips": n_chips,
                               "seq_len": seq_len, "global_batch": global_batch, "precision": precision,
                               "framework": framework, "framework_version": framework_version, "catalog": catalog}
+    if workload is not None:
+        kwargs.update(workload=workload, model=None, tokens=None, seq_len=None, global_batch=None)
     notes = []
     if economics is not None:
         kwargs["economics"] = economics
@@ -182,6 +186,12 @@ def table(comparison: Any) -> dict[str, Any]:
             ("stack", "training stack", False)]
     dumps = [jsonable(r.model_dump(mode="json")) for r in comparison.rows]
     extra = _extra_columns(dumps)
+    programme = len(getattr(comparison, "phases", None) or []) > 1
+    if programme:  # each phase's days and plan, and the row's plan is the longest phase's
+        base.insert(base.index(("stack", "training stack", False)),
+                    ("phases", "days and plan per phase", False))
+        base[base.index(("plan", "plan (tp/pp/dp/cp/ep, vpp, micro-batch, recompute, ZeRO)", False))] = (
+            "plan", "plan of the longest phase (tp/pp/dp/cp/ep, vpp, micro-batch, recompute, ZeRO)", False)
     columns = [*base, *extra, ("note", "note", False)]
     rows = []
     for r, d in zip(comparison.rows, dumps, strict=True):
@@ -198,6 +208,11 @@ def table(comparison: Any) -> dict[str, Any]:
             "stack": r.estimate.stack.removeprefix("stack: ").split(" (")[0] if r.estimate is not None else "-",
             "note": r.note or "",
         }
+        if programme:
+            cells["phases"] = "; ".join(
+                f"{ph.name}: {ph.days:,.1f} d, {ph.estimate.plan.tp}/{ph.estimate.plan.pp}/{ph.estimate.plan.dp}/"
+                f"{ph.estimate.plan.cp}/{ph.estimate.plan.ep}" if ph.estimate is not None and ph.days else f"{ph.name}: -"
+                for ph in r.phases) or "-"
         for key, _, _ in extra:
             head, _, sub = key.partition(".")
             v = d.get(head)
@@ -343,10 +358,28 @@ def _layout(x_title: str, y_title: str, **extra: Any) -> dict[str, Any]:
     return layout
 
 
+def phase_data(comparison: Any) -> dict[str, Any]:
+    """Elapsed days of each phase per chip (a programme of several phases), for a stacked bar."""
+    names = [p["name"] for p in getattr(comparison, "phases", None) or []]
+    rows = [r for r in comparison.rows if r.phases]
+    return {"phases": names, "chips": [r.chip for r in rows],
+            "days": {n: [r.phases[i].days for r in rows] for i, n in enumerate(names)},
+            "seq_len": [p["seq_len"] for p in comparison.phases] if names else []}
+
+
 def plotly_figures(comparison: Any, model: ModelSpec, catalog: Any = None) -> list[dict[str, Any]]:
-    """The four plots as plotly.js figure specs: [{id, title, caption, data, layout}]."""
+    """The plots as plotly.js figure specs: [{id, title, caption, data, layout}]; a programme of several phases
+    adds days per phase, stacked per chip."""
     col = colours(comparison)
     figs = []
+    ph = phase_data(comparison)
+    if len(ph["phases"]) > 1 and ph["chips"]:
+        figs.append({"id": "phases", "title": "Days per phase", "caption": (
+            "Elapsed days of each phase of the programme, stacked per chip, on the cluster the comparison chose for "
+            "that chip; each phase runs on its own best plan. " + (comparison.phase_change_note or "")),
+            "data": [{"type": "bar", "name": n, "x": ph["chips"], "y": ph["days"][n],
+                      "hovertemplate": f"{n}: %{{y:.1f}} days<extra>%{{x}}</extra>"} for n in ph["phases"]],
+            "layout": _layout("chip", "elapsed days", barmode="stack")})
 
     par = pareto_data(comparison)
     front_pts = sorted((p for p in par["points"] if p["chip"] in par["front"]), key=lambda p: p["days"])
@@ -457,5 +490,10 @@ def summary(comparison: Any) -> str:
     ask = f"chips needed to finish in {c.days:g} days" if c.mode == "deadline" else f"time on {c.chips:,} chips"
     region = getattr(c, "region", None)
     tokens = next(f"{c.tokens / k:,.3g}{u}" for k, u in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1.0, "")) if c.tokens >= k)
+    phases = getattr(c, "phases", None) or []
+    if len(phases) > 1:
+        steps = ", ".join(f"{p['name']} ({p['seq_len']:,})" for p in phases)
+        return (f"{c.workload} ({c.model}) on {tokens} tokens in {len(phases)} phases: {steps}; {c.precision}: {ask}"
+                + (f", region {region}" if region else ""))
     return (f"{c.model} on {tokens} tokens, sequence {c.seq_len}, global batch {c.global_batch}, "
             f"{c.precision}: {ask}" + (f", region {region}" if region else ""))

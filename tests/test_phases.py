@@ -154,3 +154,23 @@ def test_workload_file_errors_name_the_field(tmp_path):
     f.write_text("model: llama3.1-8b\nphases: []\n")
     out = cli("compare", "-c", "h100-sxm", "--workload", str(f))
     assert out.returncode in (1, 2) and "phases" in out.stderr and out.stderr.count("\n") == 1, out.stderr
+
+
+def test_plan_gives_each_phase_its_best_plan_on_the_same_chips():
+    out = cli("plan", "-c", "h100-sxm", "-n", "64", "-m", "llama3.1-8b", "--phase", "20B@8192:256", "--phase",
+              "1B@64K", "--json")
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    phases = d["programme"]["phases"]
+    assert [p["seq_len"] for p in phases] == [8192, 65536]
+    for p in phases:
+        e = p["estimate"]
+        assert e["chips"] == 64 and e["fits"]
+        # the phase's plan is the best `plan` finds for that phase alone
+        alone = json.loads(cli("plan", "-c", "h100-sxm", "-n", "64", "-m", "llama3.1-8b", "--seq-len",
+                               str(p["seq_len"]), "--global-batch", str(p["global_batch"]), "--tokens",
+                               str(p["tokens"]), "--top", "1", "--json").stdout)
+        assert alone["top"][0]["tokens_per_s"] == pytest.approx(e["tokens_per_s"], rel=1e-9)
+    text = cli("plan", "-c", "h100-sxm", "-n", "64", "-m", "llama3.1-8b", "--phase", "20B@8192:256", "--phase",
+               "1B@64K").stdout
+    assert "each phase's best plan" in text and "64K" in text and "programme:" in text

@@ -76,6 +76,7 @@ class CompareRow(BaseModel):
     # estimate_command above are then those of the phase with the most compute days, and days/tokens_per_s/mfu totals
     phases: list[Any] = Field(default_factory=list)
     phase_change_note: str = ""  # what a change of plan between phases costs, and how it is counted
+    phase_change_s: float | None = None  # each change of plan between phases, seconds
 
 
 def estimate_command(w: Workload, chip: str, system: System, plan: Plan, stack_id: str | None,
@@ -451,7 +452,14 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str | None = None
         notes.append(f"workload {spec.id} is illustrative: {spec.illustrative_note}")
     if w.model.illustrative:
         notes.append(f"{w.model.id} is illustrative: {w.model.illustrative_note}")
-    change = next((r.phase_change_note for r in rows if r.phase_change_note), "")
+    secs = [r.phase_change_s for r in rows if r.phase_change_s]
+    change = ""
+    if secs:
+        lo, hi = min(secs) / 60, max(secs) / 60
+        span = f"{lo:.0f} min" if round(lo) == round(hi) else f"{lo:.0f}-{hi:.0f} min"
+        change = (f"{len(ws) - 1} phase change{'s' if len(ws) > 2 else ''} of {span} each (write the checkpoint, "
+                  "restart, read it back resharded for the next plan; per chip in rows[].phase_change_note), counted "
+                  "in the compute days")
     return Comparison(model=w.model.id, model_illustrative=w.model.illustrative, tokens=sum(x.tokens for x in ws),
                       seq_len=w.seq_len, global_batch=w.global_batch, precision=w.precision, mode=mode,
                       days=days if not n_chips else None, chips=n_chips, rows=rows, notes=notes, region=opts.region,
@@ -485,7 +493,8 @@ def _programme_row(ws: list[Workload], names: list[str], c: Chip, s: System, st:
                       days=res.compute_days, tokens_per_s=res.tokens_per_s, mfu=res.mfu,
                       chip_hours=res.compute_days * 24 * res.chips, plan=dom.estimate.plan, note=note,
                       estimate=dom.estimate, economics=res.economics, estimate_command=dom.estimate_command,
-                      phases=res.phases, phase_change_note=res.transition_note)
+                      phases=res.phases, phase_change_note=res.transition_note,
+                      phase_change_s=res.transition_s if res.transitions else None)
 
 
 def equivalent(workload: Workload, chip_x: str, n_x: int, chip_y: str, assumptions: Assumptions = DEFAULT,

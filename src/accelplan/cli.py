@@ -333,17 +333,18 @@ def model(model_id: str = typer.Argument(..., help="preset id, or a path to a Mo
 
 
 # ------------------------------------------------------------------------------------------- planning
-def _workload(model_id: str, tokens: float, seq_len: int | None, global_batch: int, precision: str,
+def _workload(model_id: str, tokens: float | None, seq_len: int | None, global_batch: int | None, precision: str,
               cat: Any):  # noqa: ANN202
-    from accelplan.api import make_workload
+    from accelplan.api import DEFAULT_GLOBAL_BATCH, DEFAULT_TOKENS, make_workload
 
-    return make_workload(model_id, tokens, seq_len, global_batch, precision, cat)
+    return make_workload(model_id, DEFAULT_TOKENS if tokens is None else tokens, seq_len,
+                         DEFAULT_GLOBAL_BATCH if global_batch is None else global_batch, precision, cat)
 
 
 ModelOpt = typer.Option("openpangu-505b-moe", "--model", "-m", help="preset id or path to a HF config.json")
-TokensOpt = _num(20e12, "--tokens", name="tokens", help="training tokens")
+TokensOpt = _num(None, "--tokens", name="tokens", help="training tokens (default 20T)")
 SeqOpt = _num(None, "--seq-len", name="seq_len", help="sequence length (default: min(preset, 4096))")
-GbsOpt = _num(4096, "--global-batch", name="global_batch", help="sequences per step")
+GbsOpt = _num(None, "--global-batch", name="global_batch", help="sequences per step (default 4096)")
 DaysOpt = _num(None, "--days", name="days", help="deadline: chips needed to finish within it (default 90; not with "
                                                  "--chips)")
 PrecOpt = typer.Option("bf16", "--precision", help="bf16 | fp16 | fp8")
@@ -554,6 +555,60 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"),
     _print_estimate(e, f"{w.model.id} on {chips} x {e.chip} ({e.system})")
 
 
+def _plan_programme(spec: Any, chip_id: str, chips: int, system: str | None, region: str | None,
+                    framework: str | None, framework_version: str | None, calibration: str | None,
+                    assume: list[str] | None, json_out: bool, cat: Any) -> None:
+    """`plan` for a programme: each phase's best plan on the same chips, and the totals."""
+    from accelplan.api import DEFAULT_GLOBAL_BATCH, check_system, resolve_stack
+    from accelplan.errors import PlanError
+    from accelplan.flags import economics_options
+    from accelplan.perf.kernels import modelling_gap
+    from accelplan.phases import phase_workloads, program_at, resolve_workload
+
+    spec = resolve_workload(spec, cat)
+    ws = phase_workloads(spec, cat.model(spec.model), DEFAULT_GLOBAL_BATCH)
+    c = cat.chip(chip_id)
+    s = cat.system(system) if system else cat.default_system(c)
+    check_system(c, s)
+    gap = modelling_gap(c, ws[0].precision)
+    if gap:
+        raise PlanError(gap)
+    st, note = resolve_stack(c, framework, framework_version, cat)
+    res = program_at(ws, [p.label(i) for i, p in enumerate(spec.phases)], c, s, chips,
+                     economics_options(region, None, None, None, None, "async"), _assumptions(assume),
+                     _calibration(calibration), st)
+    if json_out:
+        _dump({"chip": c.id, "system": s.id, "chips": chips, "workload": spec.id, "model": spec.model,
+               "stack": note, "programme": res})
+        if res is None:
+            raise typer.Exit(1)
+        return
+    con = _console()
+    if res is None:
+        con.print(f"[red]some phase of {spec.id} has no plan that fits on {chips} x {c.id}[/red] (`accelplan plan` "
+                  "with that phase's --seq-len and --global-batch says why)")
+        raise typer.Exit(1)
+    from rich.table import Table
+
+    t = Table(title=f"{spec.id} ({spec.model}) on {chips:,} x {c.id} ({s.id}): each phase's best plan")
+    for col in ("phase", "tokens", "seq", "batch", "plan", "tokens/s", "MFU", "mem GB", "days"):
+        t.add_column(col, justify="left" if col in ("phase", "plan") else "right")
+    for ph in res.phases:
+        e = ph.estimate
+        t.add_row(ph.name, _tokens(ph.tokens), _seq(ph.seq_len), f"{ph.global_batch:,}", _plan_cell(e.plan),
+                  f"{e.tokens_per_s:,.0f}", f"{e.mfu:.1%}", f"{e.memory_gb:.0f}", f"{ph.days:,.1f}")
+    con.print(t)
+    ec = res.economics
+    cost = _usd(ec.cloud_cost_usd) if ec.cloud_cost_usd else "no public price"
+    con.print(f"programme: {ec.effective_days:,.1f} elapsed days at {ec.goodput_pct:.1f}% goodput, "
+              f"{res.tokens_per_s:,.0f} tokens/s overall, MFU {res.mfu:.1%}; cloud {cost}; energy "
+              f"{_fmt(ec.energy_mwh, ' MWh', 0)}")
+    if res.transition_note:
+        con.print(f"[dim]{res.transition_note}[/dim]")
+    con.print(f"[dim]{note}; each phase's `accelplan estimate` line in --json programme.phases[].estimate_command"
+              "[/dim]")
+
+
 TEXT_TOP_MAX = 100  # plan rows printed as a table (rendering thousands takes rich a minute); --json has all
 
 
@@ -564,8 +619,10 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
              precision: str = PrecOpt, top: int = _num(10, "--top", "-k", name="top", help="plans to show"),
              system: str = typer.Option(None), region: str = RegionOpt, framework: str = FrameworkOpt,
              framework_version: str = FrameworkVersionOpt, calibration: str = CalibrationOpt,
-             assume: list[str] = AssumeOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt) -> None:
-    """Search every valid plan for N chips; show the fastest and why the rest were dropped."""
+             assume: list[str] = AssumeOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt,
+             phase: list[str] = PhaseOpt, workload: str = WorkloadOpt) -> None:
+    """Search every valid plan for N chips; show the fastest and why the rest were dropped. With --phase or
+    --workload: the best plan of each phase on the N chips, and the programme's total."""
     import time
 
     from accelplan.api import check_system, economics_of, estimate_from, resolve_stack, search
@@ -574,6 +631,14 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
 
     _positive_chips(chips)
     cat = _catalog(catalog)
+    if phase or workload:
+        from accelplan.flags import workload_spec
+
+        spec = workload_spec(phase, workload, None if model_id == ModelOpt.default else model_id, tokens, seq_len,
+                             global_batch, precision)
+        _plan_programme(spec, chip_id, chips, system, region, framework, framework_version, calibration, assume,
+                        json_out, cat)
+        return
     w = _workload(model_id, tokens, seq_len, global_batch, precision, cat)
     c = cat.chip(chip_id)
     s = cat.system(system) if system else cat.default_system(c)

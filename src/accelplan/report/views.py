@@ -20,7 +20,7 @@ from accelplan.catalog.schema import ModelSpec, Plan
 # CompareRow fields shown in fixed columns (the estimate command is in the plan cell's title and the JSON); any other
 # scalar field becomes a column of its own.
 BASE_FIELDS = ("chip", "name", "vendor", "status", "system", "chips", "days", "tokens_per_s", "mfu", "chip_hours",
-               "plan", "note", "estimate", "estimate_command", "phases", "phase_change_note")
+               "plan", "note", "estimate", "estimate_command", "phases", "phase_change_note", "phase_change_s")
 # plotly's default qualitative colours (D3 category10): one colour per chip, the same in every plot
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf", "#393b79", "#ad494a")

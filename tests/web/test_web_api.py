@@ -1,6 +1,5 @@
 """The JSON API behind the page: answers, bounds, and errors that name the field and the allowed values."""
 
-import inspect
 import json
 import warnings
 
@@ -133,24 +132,34 @@ def test_model_and_config_both_is_422_on_model(client):
 
 
 def cli_compare_defaults() -> dict:
-    """What `accelplan compare` uses when not told: its declared options, and the chips its JSON lists."""
+    """What `accelplan compare` uses when not told: the programme with no arguments, the single-phase figures
+    with only --model, and the chips its JSON lists."""
     from typer.testing import CliRunner
 
-    from accelplan.cli import app, compare
+    from accelplan.cli import app
 
-    declared = {k: getattr(p.default, "default", p.default) for k, p in inspect.signature(compare).parameters.items()}
-    run = CliRunner().invoke(app, ["compare", "--json", "-m", "llama3.1-8b", "-n", "64", "--tokens", "1e12"])
-    assert run.exit_code == 0, run.output
-    return {"model": declared["model_id"], "tokens": declared["tokens"], "global_batch": declared["global_batch"],
-            "chips": [r["chip"] for r in json.loads(run.stdout)["rows"]]}
+    def run(*args: str) -> dict:
+        out = CliRunner().invoke(app, ["compare", "--json", *args])
+        assert out.exit_code == 0, out.output
+        return json.loads(out.stdout)
+
+    bare = run("-c", "h100-sxm", "-n", "4096")  # no workload flags: the default programme
+    one = run("-m", "openpangu-505b-moe", "-c", "h100-sxm", "-n", "4096")  # one phase: the single-phase defaults
+    small = run("-m", "llama3.1-8b", "-n", "64", "--tokens", "1e12")
+    return {"workload": bare["workload"], "phases": len(bare["phases"]), "model": one["model"],
+            "tokens": one["tokens"], "global_batch": one["global_batch"],
+            "chips": [r["chip"] for r in small["rows"]]}
 
 
 def test_form_and_api_default_to_what_the_cli_compares(client):
     cli = cli_compare_defaults()
-    # issue 13, section 5: openPangu 505B MoE, 20T tokens, the same 8 chips
+    # issue 14: with no arguments, the openpangu-2.0 programme (4 phases to 512K); one phase on openPangu 505B MoE
+    # is 20T tokens of 4,096 sequences; the same 8 chips
+    assert cli["workload"] == "openpangu-2.0" and cli["phases"] == 4
     assert cli["model"] == "openpangu-505b-moe" and cli["tokens"] == 20e12 and len(cli["chips"]) == 8
     offered = client.get("/api/options").json()["defaults"]
-    assert {k: offered[k] for k in cli} == cli
+    assert {k: offered[k] for k in ("workload", "model", "tokens", "global_batch", "chips")} == {
+        k: cli[k] for k in ("workload", "model", "tokens", "global_batch", "chips")}
     # the API fills what the body leaves out with the same values
     r = client.post("/api/compare", json={"model": "llama3.1-8b", "n_chips": 64, "tokens": 1e12})
     assert r.status_code == 200, r.text
@@ -158,7 +167,23 @@ def test_form_and_api_default_to_what_the_cli_compares(client):
     r = client.post("/api/compare", json={"chips": ["h100-sxm"], "n_chips": 4096})
     assert r.status_code == 200, r.text
     d = r.json()["comparison"]
+    assert d["workload"] == cli["workload"] and len(d["phases"]) == cli["phases"]
+    assert any(f["id"] == "phases" for f in r.json()["figures"])  # days per phase, stacked per chip
+    r = client.post("/api/compare", json={"model": "openpangu-505b-moe", "chips": ["h100-sxm"], "n_chips": 4096})
+    d = r.json()["comparison"]
     assert d["model"] == cli["model"] and d["tokens"] == cli["tokens"] and d["global_batch"] == cli["global_batch"]
+
+
+def test_phases_through_the_api(client):
+    r = client.post("/api/compare", json={"model": "llama3.1-8b", "chips": ["h100-sxm"], "n_chips": 64,
+                                          "phases": ["20B@8192:256", "1B@32K"]})
+    assert r.status_code == 200, r.text
+    d = r.json()["comparison"]
+    assert [p["seq_len"] for p in d["phases"]] == [8192, 32768] and len(d["rows"][0]["phases"]) == 2
+    bad = client.post("/api/compare", json={"chips": ["h100-sxm"], "phases": ["1T@0"]})
+    assert bad.status_code == 422 and errors_by_field(bad).get("phases"), bad.text
+    both = client.post("/api/compare", json={"chips": ["h100-sxm"], "workload": "openpangu-2.0", "tokens": 1e12})
+    assert both.status_code == 422 and "tokens" in errors_by_field(both)["workload"]
 
 
 def test_config_missing_a_key_names_it(client):
@@ -227,8 +252,14 @@ def test_openapi_carries_the_allowed_values_and_bounds(client):
     spec = client.get("/openapi.json").json()
     req = spec["components"]["schemas"]["CompareRequest"]["properties"]
     assert "h100-sxm" in req["chips"]["items"]["enum"] and req["chips"]["maxItems"] == 12
-    assert req["tokens"]["maximum"] == 1e16
-    assert req["precision"]["enum"] == ["bf16", "fp16", "fp8"]
+    def given(prop: dict) -> dict:  # an optional field's schema is anyOf [its type, null]
+        return next((o for o in prop.get("anyOf", [prop]) if o.get("type") != "null"), prop)
+
+    assert given(req["tokens"])["maximum"] == 1e16
+    assert given(req["precision"])["enum"] == ["bf16", "fp16", "fp8"]
+    workload = given(req["workload"])  # one preset is a const, several an enum
+    assert "openpangu-2.0" in workload.get("enum", [workload.get("const")])
+    assert given(req["phases"])["maxItems"] == 16
 
 
 def test_prices_and_power_fill_what_the_catalog_leaves_unknown(client):

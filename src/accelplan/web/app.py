@@ -37,9 +37,10 @@ from accelplan.api import (
     DEFAULT_TOKENS,
     Comparison,
 )
-from accelplan.catalog.schema import BoardW
+from accelplan.catalog.schema import MAX_PHASES, BoardW
 from accelplan.economics.data import UsdPerChipHour
 from accelplan.errors import AccelplanError, CatalogError
+from accelplan.phases import DEFAULT_WORKLOAD, PHASE_SYNTAX, workload_from_phases
 from accelplan.web import compare as comparing
 from accelplan.web.fields import non_finite_numbers, not_finite_error, with_allowed
 from accelplan.web.work import Busy, ChildProcesses, ClientGone, WorkQueue
@@ -155,12 +156,13 @@ def field_error(loc: list[str | int], msg: str, status: int = 422) -> JSONRespon
 
 
 def request_model(chip_ids: list[str], model_ids: list[str], regions: list[str],
-                  stack_ids: list[str]) -> type[BaseModel]:
+                  stack_ids: list[str], workload_ids: list[str] | None = None) -> type[BaseModel]:
     """The /api/compare body, with the catalog's ids as enums so OpenAPI lists the allowed values."""
     # types built at run time from the catalog: a static checker sees them as Any
     chip_t: Any = Literal[tuple(chip_ids)]
     model_t: Any = Literal[tuple(model_ids)]
     stack_t: Any = Literal[tuple(stack_ids)]
+    workload_t: Any = Literal[tuple(workload_ids or [DEFAULT_WORKLOAD])]
     precision_t: Any = Literal[PRECISIONS]
     # region codes are matched without regard to case, as the economics package does
     region_t: Any = Annotated[Literal[tuple(regions)], BeforeValidator(_upper)] if regions else RegionText
@@ -174,14 +176,23 @@ def request_model(chip_ids: list[str], model_ids: list[str], regions: list[str],
                                                                     "of a preset")),
         chips=(list[chip_t], Field(list(DEFAULT_COMPARE_CHIPS), min_length=1, max_length=MAX_CHIPS,
                                    description="chip ids to compare")),
-        tokens=(float, Field(DEFAULT_TOKENS, ge=MIN_TOKENS, le=MAX_TOKENS, description="training tokens")),
+        workload=(workload_t | None, Field(None, description="a training programme preset (its model and phases), "
+                                                             "instead of model/tokens/seq_len/global_batch; with none "
+                                                             f"of these: {DEFAULT_WORKLOAD}, as `accelplan compare`")),
+        phases=(list[Annotated[str, StringConstraints(max_length=64)]] | None,
+                Field(None, min_length=1, max_length=MAX_PHASES,
+                      description=f"the phases of a programme on `model`, in order, each {PHASE_SYNTAX}")),
+        tokens=(float | None, Field(None, ge=MIN_TOKENS, le=MAX_TOKENS, description="training tokens (one phase; "
+                                                                                   "default 20T)")),
         days=(float | None, Field(DEFAULT_DAYS, ge=MIN_DAYS, le=MAX_DAYS, description="deadline: chips needed to "
                                                                                        "finish in it")),
         n_chips=(int | None, Field(None, ge=1, le=MAX_CLUSTER, description="fixed chip count (time to train instead)")),
         seq_len=(int | None, Field(None, ge=MIN_SEQ, le=MAX_SEQ, description="sequence length (default min(preset, "
                                                                              "4096))")),
-        global_batch=(int, Field(DEFAULT_GLOBAL_BATCH, ge=1, le=MAX_GLOBAL_BATCH, description="sequences per step")),
-        precision=(precision_t, Field("bf16", description="training number format")),
+        global_batch=(int | None, Field(None, ge=1, le=MAX_GLOBAL_BATCH, description="sequences per step (one "
+                                                                                    "phase; default 4096)")),
+        precision=(precision_t | None, Field(None, description="training number format (default: the workload's, "
+                                                                 "else bf16)")),
         region=(region_t | None, Field(None, description="region for prices and availability, where supported")),
         available_only=(bool, Field(False, description="leave out chips the rules prohibit in `region`")),
         framework=(stack_t | None, Field(None, description="training stack every chip runs (each chip's runtime "
@@ -301,7 +312,7 @@ def create_app(in_processes: bool = True) -> FastAPI:
     model_ids = sorted(cat.models)
     region_groups = known_regions()
     regions = list(region_groups)
-    compare_request = request_model(chip_ids, model_ids, regions, sorted(cat.stacks))
+    compare_request = request_model(chip_ids, model_ids, regions, sorted(cat.stacks), sorted(cat.workloads))
     plotly_js = plotly_js_path()
     children = ChildProcesses(CONCURRENT_COMPARISONS, warm=comparing.warm) if in_processes else None
     queue = WorkQueue(CONCURRENT_COMPARISONS, WAITING_COMPARISONS, children)
@@ -318,7 +329,8 @@ def create_app(in_processes: bool = True) -> FastAPI:
                 "max_days": MAX_DAYS, "max_cluster": MAX_CLUSTER, "min_seq_len": MIN_SEQ, "max_seq_len": MAX_SEQ,
                 "max_global_batch": MAX_GLOBAL_BATCH, "max_body_bytes": MAX_BODY_BYTES},
         defaults={"model": DEFAULT_MODEL, "chips": list(DEFAULT_COMPARE_CHIPS), "tokens": DEFAULT_TOKENS,
-                  "days": DEFAULT_DAYS, "global_batch": DEFAULT_GLOBAL_BATCH, "precision": "bf16"},
+                  "days": DEFAULT_DAYS, "global_batch": DEFAULT_GLOBAL_BATCH, "precision": "bf16",
+                  "workload": DEFAULT_WORKLOAD},
         version=__version__)
 
     @contextlib.asynccontextmanager
@@ -378,6 +390,24 @@ def create_app(in_processes: bool = True) -> FastAPI:
         if body.model is not None and body.hf_config is not None:
             return field_error(["model"], "give either a model preset id (model) or a pasted config (hf_config), "
                                           "not both")
+        one_phase = [f for f in ("model", "hf_config", "tokens", "seq_len", "global_batch")
+                     if getattr(body, f) is not None]
+        if body.workload is not None and (one_phase or body.phases):
+            return field_error(["workload"], "a workload preset gives the model and phases: leave out "
+                                             + ", ".join([*one_phase, *(["phases"] if body.phases else [])]))
+        programme: Any = body.workload
+        if body.phases:
+            if any(f != "model" for f in one_phase):
+                return field_error(["phases"], "phases give each phase's tokens, sequence length and batch, on a "
+                                               "preset model: leave out " + ", ".join(f for f in one_phase
+                                                                                       if f != "model"))
+            try:
+                programme = workload_from_phases(body.model or DEFAULT_MODEL, list(body.phases),
+                                                 body.precision or "bf16")
+            except AccelplanError as exc:
+                return field_error(["phases"], str(exc))
+        elif programme is None and not one_phase:
+            programme = DEFAULT_WORKLOAD  # as `accelplan compare` with no arguments
         # a preset goes to the worker by id (it loads the same catalog); a pasted config as its spec
         model: Any = body.model or DEFAULT_MODEL
         if body.hf_config is not None:
@@ -390,7 +420,7 @@ def create_app(in_processes: bool = True) -> FastAPI:
         work = functools.partial(comparing.compare_json, model, list(dict.fromkeys(body.chips)), body.tokens, days,
                                  body.n_chips, body.seq_len, body.global_batch, body.precision, body.region,
                                  body.prices or {}, body.board_power_w or {}, body.available_only, body.framework,
-                                 body.framework_version)
+                                 body.framework_version, programme)
         try:
             status, content = await queue.run(work, functools.partial(_client_gone, request))
         except Busy as exc:

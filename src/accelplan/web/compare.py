@@ -35,14 +35,18 @@ def error_field(exc: AccelplanError) -> list[str | int]:
         where: dict[str, list[str | int]] = {"chip": ["chips"], "model": ["model"]}
         return where.get(exc.kind, [])
     text = str(exc).lower()
-    return next(([f] for f in ("region", "precision", "seq_len", "global_batch", "tokens") if f in text), [])
+    found = next((f for f in ("region", "precision", "seq_len", "global_batch", "tokens", "phase") if f in text), None)
+    return [] if found is None else ["phases" if found == "phase" else found]
 
 
 def compare_json(model: ModelSpec | str, chips: list[str], tokens: float, days: float | None, n_chips: int | None,
                  seq_len: int | None, global_batch: int, precision: str, region: str | None,
                  prices: dict[str, float], board_power_w: dict[str, float], available_only: bool,
-                 framework: str | None, framework_version: str | None) -> tuple[int, bytes]:
-    """(200, the answer) or (422, the field at fault); `model` is a preset id or a pasted config's spec."""
+                 framework: str | None, framework_version: str | None,
+                 workload: Any = None) -> tuple[int, bytes]:
+    """(200, the answer) or (422, the field at fault); `model` is a preset id or a pasted config's spec;
+    `workload` (a preset id or WorkloadSpec) is a programme of phases that replaces model, tokens, seq_len and
+    global_batch."""
     from fastapi.encoders import jsonable_encoder
     from pydantic import ValidationError
 
@@ -56,9 +60,15 @@ def compare_json(model: ModelSpec | str, chips: list[str], tokens: float, days: 
         first = exc.errors()[0]
         return 422, field_error_body([str(p) for p in first["loc"]], first["msg"])
     try:
-        spec = load_catalog().model(model) if isinstance(model, str) else model
+        cat = load_catalog()
+        if workload is not None:
+            from accelplan.phases import resolve_workload
+
+            workload = resolve_workload(workload, cat)
+            model = workload.model
+        spec = cat.model(model) if isinstance(model, str) else model
         res, notes = run_compare(spec, chips, tokens, days, n_chips, seq_len, global_batch, precision, region, econ,
-                                 available_only, framework, framework_version)
+                                 available_only, framework, framework_version, workload=workload)
     except AccelplanError as exc:
         return 422, field_error_body(error_field(exc), str(exc))
     out = {"summary": summary(res), "comparison": res.model_dump(mode="json"), "table": table(res),

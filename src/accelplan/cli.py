@@ -747,8 +747,10 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
                                                             "notes) in one wide table")) -> None:
     """Several chips on one workload: how many, how long, how much, and can it be bought.
 
-    With no arguments: an openPangu-2.0-class 505B MoE on 20T tokens within 90 days on Ascend 910B/910C, H100,
-    H200, B200, MI300X, TPU v5p and Gaudi 3. The deadline is met in elapsed days, after failures and checkpoints.
+    With no arguments: the openpangu-2.0 programme (a 505B MoE: 19.5T tokens at 4K, then 400B at 32K, 80B at
+    128K and 20B at 512K; illustrative) within 90 days on Ascend 910B/910C, H100, H200, B200, MI300X, TPU v5p and
+    Gaudi 3, each phase on its own best plan. The deadline is met in elapsed days, after failures, checkpoints and
+    the changes of plan between phases. --model/--seq-len/--global-batch/--tokens give one phase instead.
     """
     from accelplan.api import compare as run_compare
     from accelplan.errors import AccelplanError

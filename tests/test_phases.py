@@ -60,12 +60,16 @@ def test_later_phases_keep_the_first_phases_tokens_per_step():
     assert [w.global_batch for w in ws] == [128, 16]
 
 
-def test_programme_totals_add_up_from_each_phase_alone():
+def _on_h100(phases: list[str], first_batch: int):  # noqa: ANN202
+    """llama3.1-8b phases as workloads, with the H100 and its default system."""
     cat = load_catalog()
     chip = cat.chip("h100-sxm")
-    system = cat.default_system(chip)
-    spec = workload_from_phases("llama3.1-8b", ["50B@8192:256", "2B@32K"])
-    ws = phase_workloads(spec, cat.model("llama3.1-8b"), 256)
+    ws = phase_workloads(workload_from_phases("llama3.1-8b", phases), cat.model("llama3.1-8b"), first_batch)
+    return ws, chip, cat.default_system(chip)
+
+
+def test_programme_totals_add_up_from_each_phase_alone():
+    ws, chip, system = _on_h100(["50B@8192:256", "2B@32K"], 256)
     res = program_at(ws, ["a", "b"], chip, system, 64)
     assert res is not None and res.transitions == 1 and res.transition_s > 0
     alone = [best_estimate(w, chip, system, 64) for w in ws]
@@ -82,11 +86,7 @@ def test_programme_totals_add_up_from_each_phase_alone():
 
 
 def test_deadline_is_the_fewest_ladder_size_that_meets_it():
-    cat = load_catalog()
-    chip = cat.chip("h100-sxm")
-    system = cat.default_system(chip)
-    spec = workload_from_phases("llama3.1-8b", ["300B@8192:512", "10B@64K"])
-    ws = phase_workloads(spec, cat.model("llama3.1-8b"), 512)
+    ws, chip, system = _on_h100(["300B@8192:512", "10B@64K"], 512)
     res = program_for_deadline(ws, ["a", "b"], chip, system, 30.0)
     assert res is not None and res.economics.effective_days <= 30.0
     from accelplan.api import cluster_sizes

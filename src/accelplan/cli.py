@@ -766,8 +766,9 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
 
     econ = economics_options(region, price, kwh_price, pue, years, checkpoint, power)
     spec = workload_spec(phase, workload, model_id, tokens, seq_len, global_batch, precision or "bf16")
-    res = run_compare(chip_ids or None, None if spec else model_id, None if spec else tokens, days, chips,
-                      None if spec else seq_len, None if spec else global_batch, precision,
+    # with a programme, tokens/seq-len/global-batch are None (workload_spec refuses them) and --model is in it
+    res = run_compare(chip_ids or None, None if spec else model_id, tokens, days, chips, seq_len, global_batch,
+                      precision,
                       region=region, economics=econ, available_only=available_only,
                       calibration=_calibration(calibration), assumptions=_assumptions(assume), framework=framework,
                       framework_version=framework_version, catalog=cat, workload=spec)

@@ -49,9 +49,10 @@ def economics_options(region: str | None, price: list[str] | None, kwh_price: fl
 def workload_spec(phase: list[str] | None, workload: str | None, model_id: str | None, tokens: float | None,
                   seq_len: int | None, global_batch: int | None, precision: str) -> str | WorkloadSpec | None:
     """The programme the flags describe: --workload, or --phase (with --model), or None for one phase from
-    --model/--tokens/--seq-len/--global-batch."""
+    --model/--tokens/--seq-len/--global-batch; with none of these flags, the default programme (as `compare`)."""
+    from accelplan.api import DEFAULT_MODEL
     from accelplan.errors import AccelplanError
-    from accelplan.phases import workload_from_phases
+    from accelplan.phases import DEFAULT_WORKLOAD, workload_from_phases
 
     if workload and phase:
         raise AccelplanError("--workload and --phase both give the phases: give one")
@@ -63,5 +64,7 @@ def workload_spec(phase: list[str] | None, workload: str | None, model_id: str |
         if any(x is not None for x in (tokens, seq_len, global_batch)):
             raise AccelplanError("--phase gives each phase's tokens, sequence length and batch: drop --tokens/--seq-len/"
                                  "--global-batch")
-        return workload_from_phases(model_id or "openpangu-505b-moe", phase, precision)
+        return workload_from_phases(model_id or DEFAULT_MODEL, phase, precision)
+    if all(x is None for x in (model_id, tokens, seq_len, global_batch)):
+        return DEFAULT_WORKLOAD
     return None

@@ -8,8 +8,9 @@ import math
 import re
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
+from accelplan.api import SECONDS_PER_DAY, best_estimate, chips_needed, cluster_sizes, economics_of, estimate_command
 from accelplan.catalog.loader import Catalog, load_catalog
 from accelplan.catalog.schema import MAX_PHASES, Chip, ModelSpec, Phase, System, Workload, WorkloadSpec
 from accelplan.catalog.stack import Stack
@@ -19,7 +20,6 @@ from accelplan.perf.assumptions import DEFAULT, Assumptions
 PHASE_SYNTAX = "TOKENS@SEQ[:BATCH][/PRECISION], e.g. 19.5T@4096, 400B@32768:512 (sequences), 80B@131072:16M " \
                "(tokens per step), 20B@512K/fp8"
 DEFAULT_WORKLOAD = "openpangu-2.0"
-SECONDS_PER_DAY = 86400.0
 
 _SCALE = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 _PHASE = re.compile(r"^\s*(?P<tokens>[0-9.eE+]+[kKmMbBgGtT]?)\s*@\s*(?P<seq>[0-9]+[kK]?)"
@@ -69,11 +69,6 @@ def workload_from_phases(model: str, specs: list[str], precision: str = "bf16") 
                         phases=[parse_phase(s) for s in specs])
 
 
-def single_phase(model: str, tokens: float, seq_len: int, global_batch: int, precision: str) -> WorkloadSpec:
-    return WorkloadSpec(id="single", model=model, precision=precision,  # type: ignore[arg-type]
-                        phases=[Phase(tokens=tokens, seq_len=seq_len, global_batch=global_batch)])
-
-
 def phase_workloads(spec: WorkloadSpec, model: ModelSpec, first_batch: int) -> list[Workload]:
     """Each phase as a Workload. The first phase's batch: its own, else `first_batch` sequences; a later phase
     without a batch keeps the first phase's tokens per step (whole sequences, at least one)."""
@@ -111,7 +106,6 @@ class PhaseEstimate(BaseModel):
     compute_days: float | None = None  # failure-free
     days: float | None = None  # elapsed: compute days / the programme's goodput
     estimate_command: str = ""
-    note: str = ""
 
 
 class ProgramResult(BaseModel):
@@ -127,7 +121,6 @@ class ProgramResult(BaseModel):
     economics: Any = None
     dominant: int = 0  # the phase with the most compute days
     transition_note: str = ""
-    notes: list[str] = Field(default_factory=list)
 
 
 def _transition_s(econ: Any) -> float:
@@ -138,10 +131,8 @@ def _transition_s(econ: Any) -> float:
 
 def program_at(ws: list[Workload], names: list[str], chip: Chip, system: System, chips: int, options: Any = None,
                assumptions: Assumptions = DEFAULT, calibration: object | None = None, stack: Stack | None = None,
-               memos: list[dict[int, Any]] | None = None, stack_note: str = "") -> ProgramResult | None:
+               memos: list[dict[int, Any]] | None = None) -> ProgramResult | None:
     """Every phase on `chips` chips, each on its best plan; None where some phase has no plan that fits."""
-    from accelplan.api import best_estimate, economics_of, estimate_command
-
     memos = memos if memos is not None else [{} for _ in ws]
     ests = []
     for w, memo in zip(ws, memos, strict=True):
@@ -180,17 +171,14 @@ def program_for_deadline(ws: list[Workload], names: list[str], chip: Chip, syste
                          stack: Stack | None = None, max_chips: int = 262144) -> ProgramResult | None:
     """Fewest chips on the cluster-size ladder whose programme finishes within `days` elapsed (after goodput and
     the phase changes). Starts where the phase with the most tokens alone would meet the deadline and walks up."""
-    from accelplan.api import chips_needed, cluster_sizes
-
     memos: list[dict[int, Any]] = [{} for _ in ws]
     dom = max(range(len(ws)), key=lambda i: ws[i].tokens)
     lower = chips_needed(ws[dom], chip, system, days, max_chips=max_chips, assumptions=assumptions,
                          calibration=calibration, memo=memos[dom], stack=stack)
-    ladder = cluster_sizes(system, system.chips_per_node, max_chips)
-    start = ladder.index(lower.chips) if lower is not None and lower.chips in ladder else 0
     if lower is None:
         return None
-    for n in ladder[start:]:
+    ladder = cluster_sizes(system, system.chips_per_node, max_chips)
+    for n in ladder[ladder.index(lower.chips):]:  # chips_needed answers a size on this same ladder
         res = program_at(ws, names, chip, system, n, options, assumptions, calibration, stack, memos)
         if res is None:
             continue
@@ -205,6 +193,5 @@ def resolve_workload(workload: WorkloadSpec | str, catalog: Catalog | None = Non
     return cat.workload(workload) if isinstance(workload, str) else workload
 
 
-__all__ = ["PHASE_SYNTAX", "DEFAULT_WORKLOAD", "parse_phase", "workload_from_phases", "single_phase",
-           "phase_workloads", "PhaseEstimate", "ProgramResult", "program_at", "program_for_deadline",
-           "resolve_workload", "PlanError"]
+__all__ = ["PHASE_SYNTAX", "DEFAULT_WORKLOAD", "parse_phase", "workload_from_phases", "phase_workloads",
+           "PhaseEstimate", "ProgramResult", "program_at", "program_for_deadline", "resolve_workload", "PlanError"]

@@ -363,8 +363,7 @@ def phase_data(comparison: Any) -> dict[str, Any]:
     names = [p["name"] for p in getattr(comparison, "phases", None) or []]
     rows = [r for r in comparison.rows if r.phases]
     return {"phases": names, "chips": [r.chip for r in rows],
-            "days": {n: [r.phases[i].days for r in rows] for i, n in enumerate(names)},
-            "seq_len": [p["seq_len"] for p in comparison.phases] if names else []}
+            "days": {n: [r.phases[i].days for r in rows] for i, n in enumerate(names)}}
 
 
 def plotly_figures(comparison: Any, model: ModelSpec, catalog: Any = None) -> list[dict[str, Any]]:

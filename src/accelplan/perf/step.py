@@ -21,7 +21,7 @@ from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.collectives import Fabric, all_reduce_s, all_to_all_s, reduce_scatter_s, send_recv_s
 from accelplan.perf.costs import Gemm, ModelCosts, model_costs
 from accelplan.perf.kernels import Rates
-from accelplan.perf.memory import MEMORY_TERMS, Memory, full_recompute_fraction, memory_per_device
+from accelplan.perf.memory import MEMORY_TERMS, Layout, Memory, full_recompute_fraction, memory_per_device
 from accelplan.perf.plans import RECOMPUTE_CODE, PlanArrays
 
 Array = np.ndarray
@@ -158,45 +158,122 @@ def _attention_time(c: ModelCosts, tokens: Array, tp: Array, cp: Array, r: Rates
     return flops / f_rate, a.flash_backward_factor * flops / b_rate
 
 
-def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays, a: Assumptions,
-              calibration: object | None, costs: ModelCosts | None, memory: Memory | None, stack: Stack,
-              sustained: Array | None = None) -> StepArrays:
-    m = workload.model
-    c = costs or model_costs(m, workload.seq_len)
-    s = float(workload.seq_len)
-    fp8 = workload.precision == "fp8"
+@dataclass(frozen=True)
+class _Setup:
+    """What every stage of one evaluation reads: the plans as floats, the rates, the fabric, the stack's overlap."""
+
+    workload: Workload
+    c: ModelCosts
+    a: Assumptions
+    r: Rates
+    fab: Fabric
+    ov: Overlaps
+    stack: Stack
+    plans: PlanArrays
+    mem: Memory
+    tp: Array
+    pp: Array
+    dp: Array
+    ep: Array
+    cp: Array
+    vpp: Array
+    fp8: bool
+
+    @property
+    def lay(self) -> Layout:
+        return self.mem.lay
+
+
+@dataclass(frozen=True)
+class LayerCompute:
+    """Compute of one layer and micro-batch on a rank (s), averaged over the dense and MoE layers."""
+
+    gemm_fwd_s: Array  # forward GEMMs
+    gemm_s: Array  # GEMMs forward and backward, with their fp8 casts
+    attention_fwd_s: Array
+    attention_s: Array  # attention core forward and backward
+    elementwise_fwd_s: Array
+    elementwise_s: Array  # element-wise kernels and launch gaps, forward and backward
+    recompute_s: Array  # forward work that recompute re-runs
+
+    @property
+    def forward_s(self) -> Array:
+        return self.gemm_fwd_s + self.attention_fwd_s + self.elementwise_fwd_s
+
+    @property
+    def total_s(self) -> Array:
+        return self.gemm_s + self.attention_s + self.elementwise_s + self.recompute_s
+
+
+@dataclass(frozen=True)
+class LayerComm:
+    """Tensor-, context- and expert-parallel traffic of one layer and micro-batch on a rank (s): the part left
+    exposed, and the slowdown the hidden part causes in the compute it hides behind."""
+
+    tp_exposed_s: Array
+    cp_exposed_s: Array
+    ep_exposed_s: Array
+    contention_s: Array
+
+    @property
+    def exposed_s(self) -> Array:
+        return self.tp_exposed_s + self.cp_exposed_s + self.ep_exposed_s
+
+
+@dataclass(frozen=True)
+class PipelineTimes:
+    """One micro-batch on the critical pipeline stage and the bubble (s)."""
+
+    layer_s: Array  # one layer: compute, exposed traffic and contention
+    stage_layers: Array  # layers on the critical stage, the head counted as a share of a layer
+    microbatch_s: Array  # one micro-batch through the critical stage
+    pp_exposed_s: Array  # exposed pipeline sends per micro-batch
+    pp_contention_s: Array
+    offload_exposed_s: Array  # activation offload traffic left exposed per micro-batch
+    bubble_s: Array
+
+
+@dataclass(frozen=True)
+class DataParallelTimes:
+    """Once per step (s): exposed data-parallel traffic, the slowdown its hidden part causes, the optimizer update
+    and optimizer-state offload."""
+
+    exposed_s: Array
+    contention_s: Array
+    optimizer_s: Array
+    offload_optimizer_s: Array
+
+
+def _setup(workload: Workload, system: System, chip: Chip, plans: PlanArrays, a: Assumptions,
+           calibration: object | None, costs: ModelCosts | None, memory: Memory | None, stack: Stack,
+           sustained: Array | None) -> _Setup:
+    c = costs or model_costs(workload.model, workload.seq_len)
     r = Rates.of(chip, workload.precision, a, calibration, stack.kernels.attention)
     if sustained is not None:
         r = r.scaled(np.asarray(sustained, dtype=float) / a.gemm_sustained_fraction)
     chips = plans.tp * plans.pp * plans.dp * plans.cp
     fab = Fabric.of(system, a, calibration, chips=int(np.max(chips)) if len(chips) else None)
-    ov = Overlaps.of(stack, a)
     mem = memory if memory is not None else memory_per_device(workload, chip, plans, a, c, stack)
-    lay = mem.lay
+    tp, pp, dp, ep, cp, vpp = (x.astype(float) for x in (plans.tp, plans.pp, plans.dp, plans.ep, plans.cp, plans.vpp))
+    return _Setup(workload=workload, c=c, a=a, r=r, fab=fab, ov=Overlaps.of(stack, a), stack=stack, plans=plans,
+                  mem=mem, tp=tp, pp=pp, dp=dp, ep=ep, cp=cp, vpp=vpp, fp8=workload.precision == "fp8")
 
-    tp, pp, dp, ep, cp = (x.astype(float) for x in (plans.tp, plans.pp, plans.dp, plans.ep, plans.cp))
-    vpp = plans.vpp.astype(float)
-    rc, zero = plans.recompute, plans.zero
-    gbs = float(workload.global_batch)
-    micro_exact = gbs / (dp * plans.mb)
-    valid = (np.abs(micro_exact - np.round(micro_exact)) < 1e-9) & (micro_exact >= 1)
-    micro, tokens, sp_div = lay.micro, lay.tokens, lay.sp_div
-    L = float(m.layers)
-    n_moe, n_dense = float(c.n_moe_layers), float(c.n_dense_layers)
+
+def _layer_compute(st: _Setup, first: Array, back: Array) -> LayerCompute:
+    """GEMMs, attention and element-wise work of one layer and micro-batch. These depend on the plan only through
+    (tp, cp, micro-batch, ep, etp, sp), which a search repeats across its pipeline, ZeRO and recompute choices: they
+    are computed once per distinct combination (`first`) and spread back (`back`)."""
+    c, a, r, stack, lay = st.c, st.a, st.r, st.stack, st.lay
+    m = c.model
+    u_tp, u_ep, u_tokens, u_sp = st.tp[first], st.ep[first], lay.tokens[first], lay.sp_div[first]
+    u_moe_tokens, u_etp = lay.tokens_moe[first], lay.etp[first]
     compiled = stack.execution.mode == "compiled"
     fused = compiled or stack.execution.compiler_fusion
     ew_factor = a.compiled_elementwise_traffic_factor if fused else a.elementwise_traffic_factor
     # launch gaps between dependent kernels: none in a compiled program or a whole-step graph; a per-layer graph
     # removes them inside the layers it captures (the dense ones; MoE dispatch stays outside)
     gap_s = 0.0 if compiled or stack.execution.graphs == "full_iteration" else a.kernel_overhead_us * 1e-6
-    dense_gap = 0.0 if stack.execution.graphs == "per_layer" else gap_s
-
-    # ---------- per layer per micro-batch: compute (forward) and one collective of each kind ----------
-    # these depend on the plan only through (tp, cp, micro-batch, ep, etp, sp), which a search repeats across its
-    # pipeline, ZeRO and recompute choices: computed once per distinct combination, then spread back
-    first, back = _distinct(plans.tp, plans.cp, plans.mb, plans.ep, lay.etp, sp_div)
-    u_tp, u_cp, u_ep, u_tokens, u_sp = tp[first], cp[first], ep[first], tokens[first], sp_div[first]
-    u_moe_tokens, u_etp = lay.tokens_moe[first], lay.etp[first]
+    dense_gap_s = 0.0 if stack.execution.graphs == "per_layer" else gap_s
 
     def layer_forward(gemms: tuple[Gemm, ...], moe_layer: bool) -> tuple[Array, Array, Array]:
         t_gemm = np.zeros_like(u_tp)
@@ -206,10 +283,10 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
             if g.kind == "expert":
                 continue
             rows = u_moe_tokens / u_etp if (moe_layer and g.name == "router") else u_tokens
-            t_g, t_c = _gemm_time(g, rows, u_tp, r, a, fp8 and g.name != "router")
+            t_g, t_c = _gemm_time(g, rows, u_tp, r, a, st.fp8 and g.name != "router")
             t_gemm, t_cast = t_gemm + t_g, t_cast + t_c
         if moe_layer:
-            t_exp, c_exp, exp_launches = _expert_time(c, u_moe_tokens, u_etp, u_ep, r, a, fp8,
+            t_exp, c_exp, exp_launches = _expert_time(c, u_moe_tokens, u_etp, u_ep, r, a, st.fp8,
                                                       stack.kernels.grouped_gemm)
             t_gemm, t_cast = t_gemm + t_exp, t_cast + c_exp
             launches = launches + exp_launches
@@ -223,97 +300,113 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
             ew = ew + u_moe_tokens * (c.elementwise_moe_permute + c.elementwise_moe_act / u_etp)
         ew = ew * ew_factor
         t_ew = ew * a.activation_bytes_per_element / r.hbm_bytes_per_s + launches * (
-            gap_s if moe_layer else dense_gap)
-        return t_gemm, t_cast, t_ew
+            gap_s if moe_layer else dense_gap_s)
+        return t_gemm[back], t_cast[back], t_ew[back]
 
-    u_zeros = np.zeros_like(u_tp)
-    comm_el = a.activation_comm_bytes_per_element
-    per_key = {
-        "dense": layer_forward(c.dense_layer_gemms, False) if n_dense else (u_zeros, u_zeros, u_zeros),
-        "moe": layer_forward(c.moe_layer_gemms, True) if n_moe else (u_zeros, u_zeros, u_zeros),
-        "attention": _attention_time(c, u_tokens, u_tp, u_cp, r, a, stack, s),
-        # one TP all-reduce of the layer's activations (with SP: an all-gather + a reduce-scatter, the same)
-        "tp": (all_reduce_s(fab, u_tokens * m.hidden * comm_el, u_tp, np.ones_like(u_tp)),),
-        # one context-parallel ring step of the K and V chunk
-        "cp": (send_recv_s(fab, u_tokens * m.n_kv_heads * m.d_head * 2.0 * comm_el / u_tp, u_tp),),
-        "ep": (all_to_all_s(fab, u_moe_tokens / u_etp * (m.moe.top_k if m.moe else 0) * m.hidden * comm_el, u_ep,
-                            np.ones_like(u_ep)) if n_moe else u_zeros,),
-    }
-    (gd, cd, ed), (gm, cm, em), (af, ab) = ((x[back] for x in per_key[k]) for k in ("dense", "moe", "attention"))
-    tp_ar, cp_step, ep_a2a = (per_key[k][0][back] for k in ("tp", "cp", "ep"))
-    zeros = np.zeros_like(tp)
-    bwd = a.gemm_backward_factor
-    g_f = (n_dense * gd + n_moe * gm) / L
-    e_f = (n_dense * ed + n_moe * em) / L
-    g_fb = g_f * (1.0 + bwd) + (n_dense * cd + n_moe * cm) / L  # GEMMs forward and backward, and their fp8 casts
-    a_fb = af + ab
-    e_fb = e_f * (1.0 + a.elementwise_backward_factor)
-    f_full = lay.f_full
-    re = np.where(rc == 2, f_full * (g_f + af + e_f), np.where(rc == 1, af + e_f, 0.0))
+    zeros = np.zeros_like(st.tp)
+    n_moe, n_dense, L = float(c.n_moe_layers), float(c.n_dense_layers), float(m.layers)
+    gemm_d, cast_d, ew_d = layer_forward(c.dense_layer_gemms, False) if n_dense else (zeros, zeros, zeros)
+    gemm_m, cast_m, ew_m = layer_forward(c.moe_layer_gemms, True) if n_moe else (zeros, zeros, zeros)
+    attn_f, attn_b = (x[back] for x in _attention_time(c, u_tokens, u_tp, st.cp[first], r, a, stack,
+                                                        float(st.workload.seq_len)))
+    gemm_fwd = (n_dense * gemm_d + n_moe * gemm_m) / L
+    ew_fwd = (n_dense * ew_d + n_moe * ew_m) / L
+    rc, f_full = st.plans.recompute, lay.f_full
+    return LayerCompute(
+        gemm_fwd_s=gemm_fwd,
+        gemm_s=gemm_fwd * (1.0 + a.gemm_backward_factor) + (n_dense * cast_d + n_moe * cast_m) / L,
+        attention_fwd_s=attn_f,
+        attention_s=attn_f + attn_b,
+        elementwise_fwd_s=ew_fwd,
+        elementwise_s=ew_fwd * (1.0 + a.elementwise_backward_factor),
+        recompute_s=np.where(rc == 2, f_full * (gemm_fwd + attn_f + ew_fwd), np.where(rc == 1, attn_f + ew_fwd, 0.0)),
+    )
 
-    # ---------- communication per layer per micro-batch ----------
+
+def _layer_comm(st: _Setup, comp: LayerCompute, first: Array, back: Array) -> LayerComm:
+    """Tensor-parallel collectives, the context-parallel KV ring and the MoE all-to-all of one layer and micro-batch,
+    each hidden by the stack's overlap behind no more than the compute beside it."""
+    a, fab, ov, lay = st.a, st.fab, st.ov, st.lay
+    m = st.c.model
+    el = a.activation_comm_bytes_per_element
+    u_tp, u_ep, u_tokens = st.tp[first], st.ep[first], lay.tokens[first]
+    u_moe_tokens, u_etp = lay.tokens_moe[first], lay.etp[first]
+    n_moe, L = float(st.c.n_moe_layers), float(m.layers)
+    f_full, tp, cp = lay.f_full, st.tp, st.cp
+    # one TP all-reduce of the layer's activations (with SP: an all-gather + a reduce-scatter, the same)
+    tp_one_s = all_reduce_s(fab, u_tokens * m.hidden * el, u_tp, np.ones_like(u_tp))[back]
+    # one context-parallel ring step of the K and V chunk
+    cp_step_s = send_recv_s(fab, u_tokens * m.n_kv_heads * m.d_head * 2.0 * el / u_tp, u_tp)[back]
+
     tp_per_layer = a.tp_collectives_per_layer / (2.0 if m.parallel_block else 1.0)
-    n_tp_collectives = tp_per_layer * (1.0 + f_full / 2.0)  # full recompute re-runs the forward half
-    tp_t = n_tp_collectives * tp_ar
+    tp_s = tp_per_layer * (1.0 + f_full / 2.0) * tp_one_s  # full recompute re-runs the forward half
     # decomposed overlap (userbuffers ring exchange, async TP, MC2) splits each collective into tp chunks pipelined with
     # the pieces of the neighbouring GEMM: the first chunk has nothing to hide behind, and no more than the layer's
     # GEMM time can hide the rest (Wang et al. 2023, ASPLOS, "Overlap communication with dependent computation via
     # decomposition")
-    tp_hidden = np.minimum(ov.tp * tp_t * (1.0 - 1.0 / tp), g_fb)
-    tp_exposed = tp_t - tp_hidden
-    cp_t = a.cp_kv_passes * (cp - 1.0) * cp_step
-    cp_hidden = np.minimum(ov.cp * cp_t, a_fb)  # the ring hides behind the attention it feeds
-    cp_exposed = (cp_t - cp_hidden) * (cp > 1)
-    ep_t = ep_exposed = zeros
+    tp_exposed = tp_s - np.minimum(ov.tp * tp_s * (1.0 - 1.0 / tp), comp.gemm_s)
+    cp_s = a.cp_kv_passes * (cp - 1.0) * cp_step_s
+    cp_hidden = np.minimum(ov.cp * cp_s, comp.attention_s) * (cp > 1)  # the ring hides behind the attention it feeds
+    cp_exposed = (cp_s - cp_hidden) * (cp > 1)
+    ep_s = ep_exposed = np.zeros_like(tp)
     if n_moe:
-        n_a2a = a.moe_all_to_alls_per_layer * (1.0 + f_full / 2.0)
-        ep_t = n_a2a * ep_a2a * (n_moe / L)
+        ep_one_s = all_to_all_s(fab, u_moe_tokens / u_etp * m.moe.top_k * m.hidden * el,  # type: ignore[union-attr]
+                                u_ep, np.ones_like(u_ep))[back]
+        ep_s = a.moe_all_to_alls_per_layer * (1.0 + f_full / 2.0) * ep_one_s * (n_moe / L)
         # the all-to-all hides behind another micro-batch's compute (1F1B A2A overlap, DualPipe), no more than it
-        ep_exposed = ep_t - np.minimum(ov.ep * ep_t, g_fb + a_fb)
-
+        ep_exposed = ep_s - np.minimum(ov.ep * ep_s, comp.gemm_s + comp.attention_s)
     # communication hidden behind compute still slows that compute (SMs and HBM shared with the collective)
-    hidden_layer = (tp_t - tp_exposed) + cp_hidden * (cp > 1) + (ep_t - ep_exposed)
-    contention_layer = a.overlap_slowdown * hidden_layer
-    t_layer = g_fb + a_fb + e_fb + re + tp_exposed + cp_exposed + ep_exposed + contention_layer
+    hidden = (tp_s - tp_exposed) + cp_hidden + (ep_s - ep_exposed)
+    return LayerComm(tp_exposed_s=tp_exposed, cp_exposed_s=cp_exposed, ep_exposed_s=ep_exposed,
+                     contention_s=a.overlap_slowdown * hidden)
 
-    # ---------- head (logits + loss) on the last stage ----------
-    t_head = zeros.copy()
+
+def _pipeline(st: _Setup, comp: LayerCompute, comm: LayerComm) -> PipelineTimes:
+    """The critical stage's micro-batch (its layers, the head on the last stage, exposed sends, offload) and the
+    bubble: (pp - 1) / vpp mean-stage micro-batches (Narayanan et al. 2021, sec. 2.2)."""
+    a, r, lay, c = st.a, st.r, st.lay, st.c
+    m = c.model
+    tp, pp, vpp, L = st.tp, st.pp, st.vpp, float(m.layers)
+    layer_s = comp.total_s + comm.exposed_s + comm.contention_s
+    # the head (logits + loss) on the last stage
+    head_s = np.zeros_like(tp)
     for g in c.head_gemms:
-        t_g, t_c = _gemm_time(g, tokens, tp, r, a, fp8 and stack.fp8 is not None and stack.fp8.lm_head)
-        t_head = t_head + (1.0 + bwd) * t_g + t_c
-    t_head_ew = tokens * c.head_elementwise * a.loss_bytes_per_element / tp / r.hbm_bytes_per_s
-    t_head_total = t_head + t_head_ew
-
-    # ---------- pipeline ----------
-    layers_max = np.maximum(np.ceil(L / pp), (L + t_head_total / np.maximum(t_layer, 1e-30)) / pp)
-    pp_bytes = tokens * m.hidden * a.activation_comm_bytes_per_element / sp_div
+        t_g, t_c = _gemm_time(g, lay.tokens, tp, r, a, st.fp8 and st.stack.fp8 is not None and st.stack.fp8.lm_head)
+        head_s = head_s + (1.0 + a.gemm_backward_factor) * t_g + t_c
+    head_s = head_s + lay.tokens * c.head_elementwise * a.loss_bytes_per_element / tp / r.hbm_bytes_per_s
+    stage_layers = np.maximum(np.ceil(L / pp), (L + head_s / np.maximum(layer_s, 1e-30)) / pp)
+    pp_bytes = lay.tokens * m.hidden * a.activation_comm_bytes_per_element / lay.sp_div
     # each virtual stage sends its activations forward and receives their gradients back once per micro-batch
-    pp_t = np.where(pp > 1, 2.0 * vpp * send_recv_s(fab, pp_bytes, tp * cp * dp), 0.0)
-    pp_ov = np.where(vpp > 1, ov.pp_interleaved, ov.pp_1f1b)
-    pp_exposed = (1.0 - pp_ov) * pp_t
-    contention_pp = a.overlap_slowdown * (pp_t - pp_exposed)
+    pp_s = np.where(pp > 1, 2.0 * vpp * send_recv_s(st.fab, pp_bytes, tp * st.cp * st.dp), 0.0)
+    pp_exposed = (1.0 - np.where(vpp > 1, st.ov.pp_interleaved, st.ov.pp_1f1b)) * pp_s
+    pp_contention = a.overlap_slowdown * (pp_s - pp_exposed)
     # offloaded activations stream to the host in forward and back in backward, behind that micro-batch's compute
-    off_t = 2.0 * mem.host_bytes_per_microbatch / (a.host_link_gb_s * 1e9)
-    off_exposed_mb = np.maximum(off_t - layers_max * t_layer, 0.0)
-    t_mb_max = layers_max * t_layer + pp_exposed + contention_pp + off_exposed_mb
-    t_mb_mean = (L * t_layer + t_head_total) / pp + pp_exposed + contention_pp + off_exposed_mb
-    bubble = (pp - 1.0) / vpp * t_mb_mean
+    offload_s = 2.0 * st.mem.host_bytes_per_microbatch / (a.host_link_gb_s * 1e9)
+    offload_exposed = np.maximum(offload_s - stage_layers * layer_s, 0.0)
+    extra = pp_exposed + pp_contention + offload_exposed
+    mean_s = (L * layer_s + head_s) / pp + extra
+    return PipelineTimes(layer_s=layer_s, stage_layers=stage_layers, microbatch_s=stage_layers * layer_s + extra,
+                         pp_exposed_s=pp_exposed, pp_contention_s=pp_contention, offload_exposed_s=offload_exposed,
+                         bubble_s=(pp - 1.0) / vpp * mean_s)
 
-    # ---------- data-parallel traffic and optimizer ----------
-    wb, gb = _dp_bytes(stack, a)
-    p_nonexp, p_exp, shard, exp_shard = lay.p_nonexp, lay.p_exp, lay.shard, lay.exp_shard
-    per_microbatch = mem.per_microbatch
+
+def _data_parallel(st: _Setup, comp: LayerCompute, pipe: PipelineTimes) -> DataParallelTimes:
+    """Gradient reduce-scatter / all-reduce and parameter all-gather over the data-parallel ranks, hidden behind the
+    critical stage's micro-batches as the stack allows, then the optimizer update."""
+    a, lay, mem, plans, ov = st.a, st.lay, st.mem, st.plans, st.ov
+    zero, micro = plans.zero, lay.micro
+    wb, gb = _dp_bytes(st.stack, a)
     # DP traffic overlaps the whole micro-batch on the critical stage, its own exposed traffic included
-    fwd_share = (g_f + af + e_f) / np.maximum(g_fb + a_fb + e_fb + re, 1e-30)
-    t_fwd_mb_stage = t_mb_max * fwd_share
-    t_bwd_mb_stage = t_mb_max * (1.0 - fwd_share)
+    fwd_share = comp.forward_s / np.maximum(comp.total_s, 1e-30)
+    fwd_mb_s = pipe.microbatch_s * fwd_share
+    bwd_mb_s = pipe.microbatch_s * (1.0 - fwd_share)
     # a reduce-scatter (= all-gather) of the rank's dense and expert parameters over their data-parallel ranks, once per
     # distinct placement (tp, pp, dp, cp, ep, etp): its time is latency + bytes x a rate, so two sizes give both
     first, back = _distinct(plans.tp, plans.pp, plans.dp, plans.cp, plans.ep, lay.etp)
     parts = []
-    for params, group, stride in ((p_nonexp, shard, tp), (p_exp, exp_shard, ep)):
-        one = reduce_scatter_s(fab, params[first], group[first], stride[first])  # at 1 byte per parameter
-        two = reduce_scatter_s(fab, 2.0 * params[first], group[first], stride[first])
+    for params, group, stride in ((lay.p_nonexp, lay.shard, st.tp), (lay.p_exp, lay.exp_shard, st.ep)):
+        one = reduce_scatter_s(st.fab, params[first], group[first], stride[first])  # at 1 byte per parameter
+        two = reduce_scatter_s(st.fab, 2.0 * params[first], group[first], stride[first])
         parts.append(((two - one)[back], (2.0 * one - two)[back]))  # (per byte per parameter, latency)
 
     def rs(bytes_per_param: float) -> Array:
@@ -324,53 +417,73 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     # sharded gradients (ZeRO-2 and -3) cannot accumulate over micro-batches: they are reduce-scattered after every
     # micro-batch's backward (DeepSpeed stage 2, FSDP); ZeRO-0/1 accumulate whole gradients and reduce once per step
     grad_syncs = np.where(zero >= 2, micro, 1.0)
-    per_step_exposed = (grad_syncs * np.maximum(grad_sync - ov.dp * t_bwd_mb_stage, 0.0)
-                        + np.maximum(param_gather - ov.dp * t_fwd_mb_stage, 0.0))
+    per_step_exposed = (grad_syncs * np.maximum(grad_sync - ov.dp * bwd_mb_s, 0.0)
+                        + np.maximum(param_gather - ov.dp * fwd_mb_s, 0.0))
     # ZeRO-3 / FSDP that regathers: weights gathered for forward and again for backward, gradients reduce-scattered,
     # every micro-batch. ZeRO-3 that keeps its gathered weights gathers them once per step.
     fsdp_mb = 2.0 * param_gather + grad_sync
-    fsdp_exposed = micro * np.maximum(fsdp_mb - ov.dp * (t_fwd_mb_stage + t_bwd_mb_stage), 0.0)
-    has_dp = (shard > 1) | (exp_shard > 1)
-    dp_exposed = np.where(per_microbatch, fsdp_exposed, per_step_exposed) * has_dp
-    dp_hidden = np.where(per_microbatch, micro * fsdp_mb, grad_syncs * grad_sync + param_gather) * has_dp - dp_exposed
-    contention_dp = a.overlap_slowdown * dp_hidden
-    t_opt = a.optimizer_traffic_bytes_per_param * mem.params_local / r.hbm_bytes_per_s
+    fsdp_exposed = micro * np.maximum(fsdp_mb - ov.dp * (fwd_mb_s + bwd_mb_s), 0.0)
+    has_dp = (lay.shard > 1) | (lay.exp_shard > 1)
+    exposed = np.where(mem.per_microbatch, fsdp_exposed, per_step_exposed) * has_dp
+    hidden = np.where(mem.per_microbatch, micro * fsdp_mb, grad_syncs * grad_sync + param_gather) * has_dp - exposed
     # optimizer state on the host moves there and back once per step (ZeRO-Offload, swap-optimizer)
     off_opt = np.where(plans.off_opt, 2.0 * mem.optimizer_bytes_local / (a.host_link_gb_s * 1e9), 0.0)
+    return DataParallelTimes(exposed_s=exposed, contention_s=a.overlap_slowdown * hidden,
+                             optimizer_s=a.optimizer_traffic_bytes_per_param * mem.params_local / st.r.hbm_bytes_per_s,
+                             offload_optimizer_s=off_opt)
 
-    # ---------- assemble the step and its breakdown ----------
-    crit = micro * layers_max
+
+def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays, a: Assumptions,
+              calibration: object | None, costs: ModelCosts | None, memory: Memory | None, stack: Stack,
+              sustained: Array | None = None) -> StepArrays:
+    st = _setup(workload, system, chip, plans, a, calibration, costs, memory, stack, sustained)
+    lay = st.lay
+    first, back = _distinct(plans.tp, plans.cp, plans.mb, plans.ep, lay.etp, lay.sp_div)
+    comp = _layer_compute(st, first, back)
+    comm = _layer_comm(st, comp, first, back)
+    pipe = _pipeline(st, comp, comm)
+    dp = _data_parallel(st, comp, pipe)
+
+    micro = lay.micro
+    crit = micro * pipe.stage_layers
     time = {
-        "compute_gemm": crit * g_fb,
-        "compute_attention": crit * a_fb,
-        "compute_elementwise": crit * e_fb,
-        "recompute": crit * re,
-        "tp_comm": crit * tp_exposed,
-        "cp_comm": crit * cp_exposed,
-        "ep_comm": crit * ep_exposed,
-        "pp_comm": micro * pp_exposed,
-        "pipeline_bubble": bubble,
-        "dp_comm": dp_exposed,
-        "overlap_contention": crit * contention_layer + micro * contention_pp + contention_dp,
-        "offload": micro * off_exposed_mb + off_opt,
-        "optimizer": t_opt,
+        "compute_gemm": crit * comp.gemm_s,
+        "compute_attention": crit * comp.attention_s,
+        "compute_elementwise": crit * comp.elementwise_s,
+        "recompute": crit * comp.recompute_s,
+        "tp_comm": crit * comm.tp_exposed_s,
+        "cp_comm": crit * comm.cp_exposed_s,
+        "ep_comm": crit * comm.ep_exposed_s,
+        "pp_comm": micro * pipe.pp_exposed_s,
+        "pipeline_bubble": pipe.bubble_s,
+        "dp_comm": dp.exposed_s,
+        "overlap_contention": crit * comm.contention_s + micro * pipe.pp_contention_s + dp.contention_s,
+        "offload": micro * pipe.offload_exposed_s + dp.offload_optimizer_s,
+        "optimizer": dp.optimizer_s,
     }
-    # the head (logits, loss) is inside layers_max as a fraction of a layer, so it is spread over the
-    # per-layer terms; what rounding leaves is folded into GEMM time so the terms sum exactly.
-    pipeline = micro * t_mb_max
+    # the head (logits, loss) is inside stage_layers as a fraction of a layer, so it is spread over the per-layer
+    # terms; what rounding leaves is folded into GEMM time so the terms sum exactly
+    pipeline = micro * pipe.microbatch_s
     accounted = sum(time[k] for k in ("compute_gemm", "compute_attention", "compute_elementwise", "recompute",
-                                      "tp_comm", "cp_comm", "ep_comm", "pp_comm", "overlap_contention")) - contention_dp \
-        + micro * off_exposed_mb
+                                      "tp_comm", "cp_comm", "ep_comm", "pp_comm", "overlap_contention")) \
+        - dp.contention_s + micro * pipe.offload_exposed_s
     time["compute_gemm"] = time["compute_gemm"] + (pipeline - accounted)
-    step = pipeline + bubble + dp_exposed + contention_dp + t_opt + off_opt
+    step = pipeline + pipe.bubble_s + dp.exposed_s + dp.contention_s + dp.optimizer_s + dp.offload_optimizer_s
 
-    tokens_per_step = gbs * s
-    tps = np.where(valid, tokens_per_step / step, 0.0)
-    model_flops = c.model_flops_per_token() * tps
-    mfu = model_flops / (chips * r.mfu_peak_flops_per_s)
-    recompute_flops = np.where(rc == 2, f_full * (c.forward_flops_per_token() - sum(g.flops_per_token for g in c.head_gemms)),
+    c, L = st.c, float(workload.model.layers)
+    gbs = float(workload.global_batch)
+    micro_exact = gbs / (st.dp * plans.mb)
+    valid = (np.abs(micro_exact - np.round(micro_exact)) < 1e-9) & (micro_exact >= 1)
+    chips = plans.tp * plans.pp * plans.dp * plans.cp
+    tps = np.where(valid, gbs * float(workload.seq_len) / step, 0.0)
+    peak = chips * st.r.mfu_peak_flops_per_s
+    mfu = c.model_flops_per_token() * tps / peak
+    rc = plans.recompute
+    recompute_flops = np.where(rc == 2, lay.f_full * (c.forward_flops_per_token()
+                                                      - sum(g.flops_per_token for g in c.head_gemms)),
                                np.where(rc == 1, L * c.attn_core_flops_per_token, 0.0))
-    hfu = (c.model_flops_per_token() + recompute_flops) * tps / (chips * r.mfu_peak_flops_per_s)
+    hfu = (c.model_flops_per_token() + recompute_flops) * tps / peak
+    mem = st.mem
     return StepArrays(plans=plans, step_time_s=step, time=time, memory=mem.memory, memory_bytes=mem.total,
                       capacity_bytes=mem.capacity, fits=mem.fits, valid=valid, tokens_per_s=tps, mfu=mfu, hfu=hfu,
                       micro_batches=micro, chips=chips.astype(float))

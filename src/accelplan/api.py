@@ -84,7 +84,8 @@ def estimate_command(w: Workload, chip: str, system: System, plan: Plan, stack_i
     """The `accelplan estimate` command line that evaluates PLAN on this workload, chip, system and stack."""
     parts = ["accelplan estimate", f"-c {chip}", f"-n {plan.chips}", f"-m {w.model.id}", f"--tokens {w.tokens:g}",
              f"--seq-len {w.seq_len}", f"--global-batch {w.global_batch}", f"--precision {w.precision}",
-             f"--system {system.id}", f"--tp {plan.tp}", f"--pp {plan.pp}", f"--cp {plan.cp}", f"--ep {plan.ep}",
+             f"--system {system.id}", f"--tp {plan.tp}", f"--pp {plan.pp}", f"--cp {plan.cp}",
+             *([f"--cp-algo {plan.cp_algo}"] if plan.cp > 1 and plan.cp_algo else []), f"--ep {plan.ep}",
              f"--vpp {plan.vpp}", f"--micro-batch {plan.micro_batch}", f"--recompute {plan.recompute}",
              f"--zero {plan.zero}", "--sp" if plan.sequence_parallel else "--no-sp"]
     if plan.recompute_layers:
@@ -189,14 +190,16 @@ def check_system(chip: Chip, system: System) -> None:
                         f"{chip.id}'s default system")
 
 
-def check_plan(workload: Workload, system: System, plan: Plan, chips: int | None = None) -> None:
+def check_plan(workload: Workload, system: System, plan: Plan, chips: int | None = None,
+               stack: Stack | None = None) -> None:
     """Reject a plan the frameworks cannot run, naming the field and what is allowed: the rules the search applies
-    (accelplan.plan.rules), so estimate refuses exactly what search excludes."""
+    (accelplan.plan.rules), so estimate refuses exactly what search excludes. With `stack`, the plan's context-parallel
+    algorithm must be one it implements."""
     from accelplan.plan.rules import first_violation
 
     if chips is not None and plan.chips != chips:
         raise PlanError(f"tp*pp*dp*cp = {plan.chips}, but chips = {chips}")
-    why = first_violation(workload, system, PlanArrays.from_plans([plan]))
+    why = first_violation(workload, system, PlanArrays.from_plans([plan]), stack=stack)
     if why:
         raise PlanError(why)
 
@@ -243,7 +246,9 @@ def estimate(workload: Workload, chip: Chip | str, plan: Plan, system: System | 
     if gap:
         raise PlanError(gap)
     st, note = resolve_stack(c, framework, framework_version, cat)
-    check_plan(workload, s, plan)
+    check_plan(workload, s, plan, stack=st)
+    if plan.cp > 1 and plan.cp_algo is None:  # say which algorithm was assumed: the stack's default
+        plan = plan.model_copy(update={"cp_algo": st.context_parallel.algorithms[0]})
     arr = evaluate(workload, s, c, PlanArrays.from_plans([plan]), assumptions, calibration, stack=st)
     est = estimate_from(arr, 0, c, s, workload, calibration, assumptions, st, note)
     if not est.fits:

@@ -480,7 +480,8 @@ def _print_estimate(e: Any, title: str) -> None:
     con = _console()
     con.print(f"[bold]{title}[/bold]")
     p = e.plan
-    con.print(f"plan: tp {p.tp} pp {p.pp} dp {p.dp} cp {p.cp} ep {p.ep} vpp {p.vpp} micro-batch {p.micro_batch} "
+    algo = f" ({p.cp_algo})" if p.cp > 1 and p.cp_algo else ""
+    con.print(f"plan: tp {p.tp} pp {p.pp} dp {p.dp} cp {p.cp}{algo} ep {p.ep} vpp {p.vpp} micro-batch {p.micro_batch} "
               f"recompute {_rc(p)} zero {p.zero} sp {p.sequence_parallel}")
     rng = (f" (80% range {e.tokens_per_s_low:,.0f}-{e.tokens_per_s_high:,.0f})" if e.tokens_per_s_low else "")
     con.print(f"step {e.step_time_s:.3f} s   tokens/s {e.tokens_per_s:,.0f}{rng}   MFU {e.mfu:.1%}   HFU {e.hfu:.1%}   "
@@ -511,6 +512,8 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"),
              precision: str = PrecOpt, tp: int = _num(1, "--tp", name="tp", help="tensor parallel"),
              pp: int = _num(1, "--pp", name="pp", help="pipeline stages"),
              cp: int = _num(1, "--cp", name="cp", help="context parallel"),
+             cp_algo: str = typer.Option(None, "--cp-algo", help="ring | all_gather | ulysses | hybrid: how context "
+                                                                  "parallelism exchanges K, V (default: the stack's)"),
              ep: int = _num(1, "--ep", name="ep", help="expert parallel"),
              vpp: int = _num(1, "--vpp", name="vpp", help="virtual pipeline stages per stage"),
              micro_batch: int = _num(1, "--micro-batch", name="micro_batch", help="sequences per micro-batch"),
@@ -542,7 +545,8 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"),
     tpcp = tp * pp * cp
     if chips % tpcp:
         raise PlanError(f"--chips {chips} is not a multiple of tp*pp*cp = {tpcp}")
-    plan = Plan(tp=tp, pp=pp, dp=chips // tpcp, cp=cp, ep=ep, vpp=vpp, micro_batch=micro_batch,
+    plan = Plan(tp=tp, pp=pp, dp=chips // tpcp, cp=cp, cp_algo=cp_algo, ep=ep, vpp=vpp,  # type: ignore[arg-type]
+                micro_batch=micro_batch,
                 recompute=recompute, recompute_layers=recompute_layers, zero=zero,  # type: ignore[arg-type]
                 sequence_parallel=tp > 1 if sequence_parallel is None else sequence_parallel,
                 optimizer_dtype=optimizer_dtype, offload_activations=offload_activations,  # type: ignore[arg-type]
@@ -703,7 +707,9 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
             break
     for n, (e, zeros, mem) in enumerate(rows, 1):
         p = e.plan
-        t.add_row(str(n), str(p.tp), str(p.pp), str(p.dp), str(p.cp), str(p.ep), str(p.vpp), str(p.micro_batch),
+        t.add_row(str(n), str(p.tp), str(p.pp), str(p.dp),
+                  f"{p.cp} {CP_SHORT[p.cp_algo]}" if p.cp > 1 and p.cp_algo else str(p.cp), str(p.ep), str(p.vpp),
+                  str(p.micro_batch),
                   _rc(p), "|".join(str(z) for z in sorted(zeros)), f"{e.tokens_per_s:,.0f}", f"{e.mfu:.1%}",
                   f"{e.step_time_s:.2f}", f"{mem:.0f}", f"{e.days:,.1f}" if e.days else "")
     con.print(t)
@@ -928,14 +934,18 @@ def _print_economics_sources(con: Any, res: Any) -> None:
             con.print(f"[dim]caveat: {escape(c)}[/dim]")
 
 
+CP_SHORT = {"ring": "ring", "all_gather": "ag", "ulysses": "uly", "hybrid": "hyb"}  # context-parallel algorithms
+
+
 def _plan_cell(p: Any, compact: bool = False) -> str:
     """Every dimension of a plan (tp x pp x dp x cp is the chip count): in words that wrap at spaces, or compact
     ('4/12/128/1/256 v4 mb1 none z1', tp/pp/dp/cp/ep) for the wide table."""
     if p is None:
         return "-"
+    algo = f" {CP_SHORT.get(p.cp_algo, p.cp_algo)}" if p.cp > 1 and getattr(p, "cp_algo", None) else ""
     if compact:
-        return f"{p.tp}/{p.pp}/{p.dp}/{p.cp}/{p.ep} v{p.vpp} mb{p.micro_batch} {_rc(p)} z{p.zero}"
-    return (f"tp{p.tp} pp{p.pp} dp{p.dp} cp{p.cp} ep{p.ep} vpp{p.vpp} mb{p.micro_batch} "
+        return f"{p.tp}/{p.pp}/{p.dp}/{p.cp}/{p.ep}{algo} v{p.vpp} mb{p.micro_batch} {_rc(p)} z{p.zero}"
+    return (f"tp{p.tp} pp{p.pp} dp{p.dp} cp{p.cp}{algo} ep{p.ep} vpp{p.vpp} mb{p.micro_batch} "
             f"{_rc(p)} zero{p.zero}")
 
 

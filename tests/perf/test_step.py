@@ -15,7 +15,8 @@ STACKS = load_catalog()
 PLANS = st.builds(
     Plan,
     tp=st.sampled_from([1, 2, 4, 8]), pp=st.sampled_from([1, 2, 4, 8]), dp=st.sampled_from([1, 2, 4, 8, 16]),
-    cp=st.sampled_from([1, 2]), vpp=st.just(1), micro_batch=st.sampled_from([1, 2]),
+    cp=st.sampled_from([1, 2, 4]), cp_algo=st.sampled_from([None, "ring", "all_gather", "ulysses", "hybrid"]),
+    vpp=st.just(1), micro_batch=st.sampled_from([1, 2]),
     recompute=st.sampled_from(["none", "selective", "full"]), zero=st.sampled_from([0, 1, 2, 3]),
     sequence_parallel=st.booleans(),
 )

@@ -68,6 +68,11 @@ _VENDOR_RUNTIME: dict[str, str] = {"nvidia": "cuda", "amd": "rocm", "huawei": "c
                                    "google": "xla", "aws": "neuron"}
 Topology = Literal["switched", "full_mesh", "torus2d", "torus3d", "fat_tree", "hypercube"]
 Recompute = Literal["none", "selective", "full"]
+# how context parallelism exchanges keys and values: a point-to-point ring overlapped with attention (Megatron/TE p2p,
+# ring attention), one all-gather of K and V (Llama 3, torchtitan, MaxText), an all-to-all over heads (DeepSpeed
+# Ulysses), or Ulysses inside the scale-up domain and a ring across it (Megatron a2a+p2p, MindSpeed hybrid, USP)
+CpAlgorithm = Literal["ring", "all_gather", "ulysses", "hybrid"]
+CP_ALGORITHMS: tuple[CpAlgorithm, ...] = ("ring", "all_gather", "ulysses", "hybrid")
 RECOMPUTES: tuple[str, ...] = ("none", "selective", "full")
 
 
@@ -456,6 +461,8 @@ class Plan(Strict):
     dp: Chips = 1
     ep: Chips = 1
     cp: Chips = 1
+    # how context parallelism exchanges K and V (None: the training stack's default); ignored with cp = 1
+    cp_algo: CpAlgorithm | None = None
     vpp: int = Field(default=1, ge=1, le=1_024)  # virtual stages per pipeline stage: at most one per layer
     micro_batch: GlobalBatch = 1
     recompute: Recompute = "selective"

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from accelplan.catalog.refusal import explain
-from accelplan.catalog.schema import Runtime, Sourced, Strict
+from accelplan.catalog.schema import CpAlgorithm, Runtime, Sourced, Strict
 
 
 class Execution(Strict):
@@ -50,6 +50,24 @@ class Overlap(Strict):
     pp_needs_interleaving: bool = False  # pipeline sends overlap only with the interleaved (virtual-stage) schedule
     ep: float = Field(ge=0, le=1)  # MoE all-to-all (A2A overlap, DualPipe, fb-overlap)
     cp: float = Field(ge=0, le=1)  # context-parallel KV exchange with the attention compute
+
+
+class ContextParallel(Strict):
+    """How the stack splits a sequence over context-parallel ranks."""
+
+    # the algorithms it implements, its default first (the search tries each; a plan names one or gets the first)
+    algorithms: list[CpAlgorithm] = Field(default_factory=lambda: ["ring"], min_length=1)
+    # causal masking gives the last chunk of a sequence the most work: a balancing stack gives each rank a head and a
+    # tail chunk (2 x cp chunks), so every rank does the same attention work; otherwise the last rank does
+    # 2 - 1/cp times the mean, and every ring step waits for it
+    load_balanced: bool = True
+
+    @field_validator("algorithms")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"lists an algorithm twice: {v}")
+        return v
 
 
 class Kernels(Strict):
@@ -118,6 +136,7 @@ class Stack(Sourced):
     default_for: list[Runtime] = Field(default_factory=list)  # assumed on these runtimes when none is named
     execution: Execution
     overlap: Overlap
+    context_parallel: ContextParallel = Field(default_factory=ContextParallel)
     kernels: Kernels
     fp8: Fp8Recipe | None = None  # None: the stack has no fp8 training
     memory: Memory
@@ -129,7 +148,7 @@ class Stack(Sourced):
     def figure_paths(self) -> dict[str, float]:
         """Every property the model reads is a figure that needs a source, booleans and choices included."""
         out: dict[str, float] = {}
-        for group in ("execution", "overlap", "kernels", "fp8", "memory"):
+        for group in ("execution", "overlap", "context_parallel", "kernels", "fp8", "memory"):
             sub = getattr(self, group)
             if sub is None:
                 continue
@@ -184,8 +203,8 @@ class Stack(Sourced):
         return Stack.model_validate(data), f"{self.id} {self.releases[idx].version} ({why})"
 
 
-_GROUPS: dict[str, type[Strict]] = {"execution": Execution, "overlap": Overlap, "kernels": Kernels, "fp8": Fp8Recipe,
-                                    "memory": Memory}
+_GROUPS: dict[str, type[Strict]] = {"execution": Execution, "overlap": Overlap, "context_parallel": ContextParallel,
+                                    "kernels": Kernels, "fp8": Fp8Recipe, "memory": Memory}
 
 
 def _checked(data: dict[str, Any], changes: dict[str, Any], where: str) -> dict[str, Any]:

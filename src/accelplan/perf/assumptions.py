@@ -145,8 +145,9 @@ class Assumptions(BaseModel):
                                "Shoeybi et al. 2019 Fig. 4); a parallel attention+MLP block needs half; full recompute "
                                "re-runs the forward ones")
     cp_kv_passes: float = Field(
-        3.0, gt=0, description="ring passes of context parallelism per layer and micro-batch: K and V forward, K and "
-                               "V again and dK, dV in backward (Megatron/TE P2P ring), each cp - 1 steps")
+        3.0, gt=0, description="K, V exchanges of context parallelism per layer and micro-batch: K and V forward, K and "
+                               "V again and dK, dV in backward (a ring: each cp - 1 steps; all-gather CP: each one "
+                               "all-gather or reduce-scatter); full recompute adds the forward one again")
     moe_all_to_alls_per_layer: float = Field(
         4.0, gt=0, description="all-to-alls per MoE layer and micro-batch: dispatch and combine, forward and backward")
 
@@ -161,6 +162,8 @@ class Assumptions(BaseModel):
     pp_overlap: float | None = Field(None, ge=0, le=1, description="share of pipeline sends hidden (None: the stack's)")
     ep_overlap: float | None = Field(None, ge=0, le=1, description="share of MoE all-to-all hidden (None: the stack's)")
     cp_overlap: float | None = Field(None, ge=0, le=1, description="share of context-parallel traffic hidden (None: the stack's)")
+    cp_load_balanced: bool | None = Field(
+        None, description="causal context parallelism gives every rank the same attention work (None: the stack's)")
     weight_bytes: float | None = Field(None, gt=0, description="bytes per weight element (None: the stack's)")
     grad_bytes: float | None = Field(None, gt=0, description="bytes per gradient element (None: the stack's)")
     optimizer_bytes: float | None = Field(

@@ -17,7 +17,7 @@ from accelplan.catalog.schema import Chip, Workload
 from accelplan.catalog.stack import Stack
 from accelplan.perf.assumptions import Assumptions
 from accelplan.perf.costs import ModelCosts
-from accelplan.perf.plans import PlanArrays
+from accelplan.perf.plans import CP_ALGO_CODE, PlanArrays, cp_algorithms, ulysses_degree
 
 Array = np.ndarray
 MEMORY_TERMS = ("weights", "grads", "optimizer", "activations", "logits", "reserve")
@@ -38,6 +38,8 @@ class Layout:
     shard: Array  # ranks the dense parameters' optimizer state shards over (dp x cp)
     exp_shard: Array  # ranks the expert parameters' state shards over (expert data parallel)
     f_full: Array  # share of layers that recompute their forward (full recompute)
+    cp_algo: Array  # context-parallel algorithm (CP_ALGO_CODE), the stack's default resolved
+    ulysses: Array  # context-parallel ranks that split the heads by all-to-all (1 without Ulysses)
 
 
 def layout(workload: Workload, plans: PlanArrays, c: ModelCosts, stack: Stack) -> Layout:
@@ -57,9 +59,28 @@ def layout(workload: Workload, plans: PlanArrays, c: ModelCosts, stack: Stack) -
     emb = np.where(pp > 1, max(c.params_embedding, c.params_logits), c.params_embedding + c.params_logits) / tp
     p_nonexp = lps * ((1 - frac_moe) * dense + frac_moe * moe_nonexp) / tp + emb
     p_exp = lps * frac_moe * (m.moe.experts / ep if m.moe else 0.0) * c.params_expert / etp
+    algo = cp_algorithms(plans, stack)
     return Layout(micro=micro, tokens=tokens, sp_div=np.where(sp, tp, 1.0), etp=etp,
                   tokens_moe=tokens / tp * etp, layers_per_stage=lps, p_nonexp=p_nonexp, p_exp=p_exp, shard=dp * cp,
-                  exp_shard=np.maximum(dp * cp * tp / (ep * etp), 1.0), f_full=full_recompute_fraction(plans, m.layers))
+                  exp_shard=np.maximum(dp * cp * tp / (ep * etp), 1.0), f_full=full_recompute_fraction(plans, m.layers),
+                  cp_algo=algo, ulysses=ulysses_degree(algo, cp, m.heads / tp))
+
+
+def cp_working_bytes(workload: Workload, plans: PlanArrays, lay: Layout, bytes_per_element: float) -> Array:
+    """Transient bytes context parallelism holds for the layer it computes, beyond the activations it keeps: a ring
+    double-buffers the K, V chunk in flight (and dK, dV in backward); an all-gather holds every rank's K and V (and
+    their gradients in backward); Ulysses holds q, k, v and the output re-split over heads (the size of the local
+    ones). K and V heads fewer than the ranks splitting them are replicated."""
+    m = workload.model
+    tp, cp = plans.tp.astype(float), plans.cp.astype(float)
+    kv_heads = np.maximum(float(m.n_kv_heads), tp * lay.ulysses)
+    kv_chunk = lay.tokens * kv_heads * m.d_head * 2.0 * bytes_per_element / tp
+    qkvo = lay.tokens * (2.0 * m.heads + kv_heads * 2.0) * m.d_head * bytes_per_element / tp
+    ring = cp / lay.ulysses  # ranks that pass or gather K and V along the sequence
+    algo = lay.cp_algo
+    out = np.where(algo == CP_ALGO_CODE["all_gather"], 2.0 * ring * kv_chunk, 4.0 * kv_chunk * (ring > 1))
+    out = out + np.where(lay.ulysses > 1, qkvo, 0.0)
+    return np.where(cp > 1, out, 0.0)
 
 
 def full_recompute_fraction(plans: PlanArrays, layers: int) -> Array:
@@ -181,6 +202,7 @@ def memory_per_device(workload: Workload, chip: Chip, plans: PlanArrays, a: Assu
     activations = kept_mb * in_flight
     # recomputing a layer rebuilds its full activations for its backward
     activations = activations + np.where(plans.recompute == 2, lay.tokens * full_layer, 0.0)
+    activations = activations + cp_working_bytes(workload, plans, lay, a.activation_bytes_per_element)
     # a fused cross-entropy (or a compiler) writes the loss gradient into the bf16 logits; an unfused one keeps an
     # fp32 copy for the softmax beside them
     fused_loss = stack.kernels.fused_cross_entropy or stack.execution.compiler_fusion

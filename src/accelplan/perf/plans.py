@@ -6,10 +6,13 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from accelplan.catalog.schema import Plan
+from accelplan.catalog.schema import CP_ALGORITHMS, Plan
+from accelplan.catalog.stack import Stack
 
 Array = np.ndarray
 RECOMPUTE_CODE = {"none": 0, "selective": 1, "full": 2}
+# context-parallel algorithm per plan: 0 = the stack's default, then the algorithms in CP_ALGORITHMS order
+CP_ALGO_CODE = {name: i + 1 for i, name in enumerate(CP_ALGORITHMS)}
 
 
 @dataclass
@@ -29,11 +32,14 @@ class PlanArrays:
     opt_bf16: Array = None  # type: ignore[assignment]  # bool: bf16 Adam moments
     off_act: Array = None  # type: ignore[assignment]  # bool: activations offloaded to host
     off_opt: Array = None  # type: ignore[assignment]  # bool: optimizer state offloaded to host
+    cpa: Array = None  # type: ignore[assignment]  # context-parallel algorithm (CP_ALGO_CODE; 0 = the stack's)
 
     def __post_init__(self) -> None:
         n = len(self.tp)
         if self.rlayers is None:
             self.rlayers = np.zeros(n, dtype=int)
+        if self.cpa is None:
+            self.cpa = np.zeros(n, dtype=int)
         for name in ("opt_bf16", "off_act", "off_opt"):
             if getattr(self, name) is None:
                 setattr(self, name, np.zeros(n, dtype=bool))
@@ -48,7 +54,8 @@ class PlanArrays:
                    recompute=col(lambda p: RECOMPUTE_CODE[p.recompute]), zero=col(lambda p: p.zero),
                    sp=col(lambda p: p.sequence_parallel), rlayers=col(lambda p: p.recompute_layers or 0),
                    opt_bf16=col(lambda p: p.optimizer_dtype == "bf16"), off_act=col(lambda p: p.offload_activations),
-                   off_opt=col(lambda p: p.offload_optimizer))
+                   off_opt=col(lambda p: p.offload_optimizer),
+                   cpa=col(lambda p: CP_ALGO_CODE[p.cp_algo] if p.cp_algo else 0))
 
     def __len__(self) -> int:
         return len(self.tp)
@@ -62,9 +69,32 @@ class PlanArrays:
 
     def plan(self, i: int) -> Plan:
         rc = {v: k for k, v in RECOMPUTE_CODE.items()}
+        algo = int(self.cpa[i])  # type: ignore[index]
         return Plan(tp=int(self.tp[i]), pp=int(self.pp[i]), dp=int(self.dp[i]), ep=int(self.ep[i]), cp=int(self.cp[i]),
+                    cp_algo=CP_ALGORITHMS[algo - 1] if algo and self.cp[i] > 1 else None,
                     vpp=int(self.vpp[i]), micro_batch=int(self.mb[i]), recompute=rc[int(self.recompute[i])],  # type: ignore[arg-type]
                     zero=int(self.zero[i]), sequence_parallel=bool(self.sp[i]),
                     recompute_layers=int(self.rlayers[i]) or None,  # type: ignore[index]
                     optimizer_dtype="bf16" if self.opt_bf16[i] else None,  # type: ignore[index]
                     offload_activations=bool(self.off_act[i]), offload_optimizer=bool(self.off_opt[i]))  # type: ignore[index]
+
+
+def cp_algorithms(plans: PlanArrays, stack: Stack) -> Array:
+    """Each plan's context-parallel algorithm code, the stack's default where the plan names none."""
+    return np.where(plans.cpa == 0, CP_ALGO_CODE[stack.context_parallel.algorithms[0]], plans.cpa)
+
+
+def ulysses_degree(algo: Array, cp: Array, heads_per_rank: Array) -> Array:
+    """Ranks of each context-parallel group that split the attention heads by all-to-all (the rest pass or gather K
+    and V along the sequence): all cp of them for Ulysses; for a hybrid, the most the heads per tensor-parallel rank
+    allow below cp (a power of two, so at least a 2-rank ring remains), as USP places Ulysses innermost (Fang & Zhao
+    2024, arXiv 2405.07719, sec. 4); 1 for ring and all-gather. A hybrid whose heads allow no split gets 1 (the
+    plan rules refuse it)."""
+    cp = np.asarray(cp, dtype=float)
+    hybrid = np.ones_like(cp)
+    u = 2.0
+    top = float(np.max(cp)) if len(cp) else 1.0
+    while u < top:
+        hybrid = np.where((u < cp) & (np.mod(heads_per_rank, u) == 0), u, hybrid)
+        u *= 2.0
+    return np.where(algo == CP_ALGO_CODE["ulysses"], cp, np.where(algo == CP_ALGO_CODE["hybrid"], hybrid, 1.0))

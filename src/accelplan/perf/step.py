@@ -21,8 +21,8 @@ from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.collectives import Fabric, all_reduce_s, all_to_all_s, reduce_scatter_s, send_recv_s
 from accelplan.perf.costs import Gemm, ModelCosts, model_costs
 from accelplan.perf.kernels import Rates
-from accelplan.perf.memory import MEMORY_TERMS, Layout, Memory, full_recompute_fraction, memory_per_device
-from accelplan.perf.plans import RECOMPUTE_CODE, PlanArrays
+from accelplan.perf.memory import MEMORY_TERMS, Layout, Memory, full_recompute_fraction, layout, memory_per_device
+from accelplan.perf.plans import CP_ALGO_CODE, RECOMPUTE_CODE, PlanArrays
 
 Array = np.ndarray
 TIME_TERMS = ("compute_gemm", "compute_attention", "compute_elementwise", "recompute", "tp_comm", "cp_comm",
@@ -170,7 +170,8 @@ class _Setup:
     ov: Overlaps
     stack: Stack
     plans: PlanArrays
-    mem: Memory
+    mem: Memory | None  # None where only the per-layer stages run (`cp_layer_cost_s`)
+    lay: Layout
     tp: Array
     pp: Array
     dp: Array
@@ -180,8 +181,9 @@ class _Setup:
     fp8: bool
 
     @property
-    def lay(self) -> Layout:
-        return self.mem.lay
+    def memory(self) -> Memory:
+        assert self.mem is not None, "the pipeline and data-parallel stages need the plans' memory"
+        return self.mem
 
 
 @dataclass(frozen=True)
@@ -246,17 +248,18 @@ class DataParallelTimes:
 
 def _setup(workload: Workload, system: System, chip: Chip, plans: PlanArrays, a: Assumptions,
            calibration: object | None, costs: ModelCosts | None, memory: Memory | None, stack: Stack,
-           sustained: Array | None) -> _Setup:
+           sustained: Array | None, with_memory: bool = True) -> _Setup:
     c = costs or model_costs(workload.model, workload.seq_len)
     r = Rates.of(chip, workload.precision, a, calibration, stack.kernels.attention)
     if sustained is not None:
         r = r.scaled(np.asarray(sustained, dtype=float) / a.gemm_sustained_fraction)
     chips = plans.tp * plans.pp * plans.dp * plans.cp
     fab = Fabric.of(system, a, calibration, chips=int(np.max(chips)) if len(chips) else None)
-    mem = memory if memory is not None else memory_per_device(workload, chip, plans, a, c, stack)
+    mem = memory if memory is not None or not with_memory else memory_per_device(workload, chip, plans, a, c, stack)
+    lay = mem.lay if mem is not None else layout(workload, plans, c, stack)
     tp, pp, dp, ep, cp, vpp = (x.astype(float) for x in (plans.tp, plans.pp, plans.dp, plans.ep, plans.cp, plans.vpp))
     return _Setup(workload=workload, c=c, a=a, r=r, fab=fab, ov=Overlaps.of(stack, a), stack=stack, plans=plans,
-                  mem=mem, tp=tp, pp=pp, dp=dp, ep=ep, cp=cp, vpp=vpp, fp8=workload.precision == "fp8")
+                  mem=mem, lay=lay, tp=tp, pp=pp, dp=dp, ep=ep, cp=cp, vpp=vpp, fp8=workload.precision == "fp8")
 
 
 def _layer_compute(st: _Setup, first: Array, back: Array) -> LayerCompute:
@@ -307,8 +310,8 @@ def _layer_compute(st: _Setup, first: Array, back: Array) -> LayerCompute:
     n_moe, n_dense, L = float(c.n_moe_layers), float(c.n_dense_layers), float(m.layers)
     gemm_d, cast_d, ew_d = layer_forward(c.dense_layer_gemms, False) if n_dense else (zeros, zeros, zeros)
     gemm_m, cast_m, ew_m = layer_forward(c.moe_layer_gemms, True) if n_moe else (zeros, zeros, zeros)
-    attn_f, attn_b = (x[back] for x in _attention_time(c, u_tokens, u_tp, st.cp[first], r, a, stack,
-                                                        float(st.workload.seq_len)))
+    attn_f, attn_b = (x[back] * _causal_imbalance(st) for x in _attention_time(
+        c, u_tokens, u_tp, st.cp[first], r, a, stack, float(st.workload.seq_len)))
     gemm_fwd = (n_dense * gemm_d + n_moe * gemm_m) / L
     ew_fwd = (n_dense * ew_d + n_moe * ew_m) / L
     rc, f_full = st.plans.recompute, lay.f_full
@@ -335,9 +338,6 @@ def _layer_comm(st: _Setup, comp: LayerCompute, first: Array, back: Array) -> La
     f_full, tp, cp = lay.f_full, st.tp, st.cp
     # one TP all-reduce of the layer's activations (with SP: an all-gather + a reduce-scatter, the same)
     tp_one_s = all_reduce_s(fab, u_tokens * m.hidden * el, u_tp, np.ones_like(u_tp))[back]
-    # one context-parallel ring step of the K and V chunk
-    cp_step_s = send_recv_s(fab, u_tokens * m.n_kv_heads * m.d_head * 2.0 * el / u_tp, u_tp)[back]
-
     tp_per_layer = a.tp_collectives_per_layer / (2.0 if m.parallel_block else 1.0)
     tp_s = tp_per_layer * (1.0 + f_full / 2.0) * tp_one_s  # full recompute re-runs the forward half
     # decomposed overlap (userbuffers ring exchange, async TP, MC2) splits each collective into tp chunks pipelined with
@@ -345,8 +345,8 @@ def _layer_comm(st: _Setup, comp: LayerCompute, first: Array, back: Array) -> La
     # GEMM time can hide the rest (Wang et al. 2023, ASPLOS, "Overlap communication with dependent computation via
     # decomposition")
     tp_exposed = tp_s - np.minimum(ov.tp * tp_s * (1.0 - 1.0 / tp), comp.gemm_s)
-    cp_s = a.cp_kv_passes * (cp - 1.0) * cp_step_s
-    cp_hidden = np.minimum(ov.cp * cp_s, comp.attention_s) * (cp > 1)  # the ring hides behind the attention it feeds
+    cp_s, cp_hideable_s = _context_parallel(st, comp, first, back)
+    cp_hidden = np.minimum(ov.cp * cp_s, cp_hideable_s) * (cp > 1)
     cp_exposed = (cp_s - cp_hidden) * (cp > 1)
     ep_s = ep_exposed = np.zeros_like(tp)
     if n_moe:
@@ -359,6 +359,69 @@ def _layer_comm(st: _Setup, comp: LayerCompute, first: Array, back: Array) -> La
     hidden = (tp_s - tp_exposed) + cp_hidden + (ep_s - ep_exposed)
     return LayerComm(tp_exposed_s=tp_exposed, cp_exposed_s=cp_exposed, ep_exposed_s=ep_exposed,
                      contention_s=a.overlap_slowdown * hidden)
+
+
+def _causal_imbalance(st: _Setup) -> Array:
+    """Attention work of the busiest context-parallel rank over the mean. With causal masking and contiguous chunks,
+    rank i of r attends i + 1/2 chunks' worth of keys, so the last does (2r - 1) / r times the mean; a balancing
+    stack (two chunks per rank, head and tail) and Ulysses (each rank has the whole sequence for its heads) have
+    none."""
+    balanced = st.stack.context_parallel.load_balanced if st.a.cp_load_balanced is None else st.a.cp_load_balanced
+    if balanced:
+        return np.ones_like(st.cp)
+    ring = st.cp / st.lay.ulysses
+    return (2.0 * ring - 1.0) / ring
+
+
+def _context_parallel(st: _Setup, comp: LayerCompute, first: Array, back: Array) -> tuple[Array, Array]:
+    """Time of one layer and micro-batch's context-parallel traffic, and the compute that can hide it (s), in the
+    plan's algorithm. K and V of a rank's chunk cross the group `cp_kv_passes` times (K, V forward; K, V again and
+    dK, dV backward), plus once more for a layer that recomputes its forward:
+    - ring: r - 1 point-to-point steps each time, each behind the attention of one of the r chunks, so up to
+      (r - 1) / r of the attention hides it (TE's AttnFuncWithCPAndKVP2P; Liu et al. 2023, ring attention);
+    - all-gather: one all-gather (reduce-scatter for the gradients) of every chunk, issued before the local chunk's
+      attention and waited after it, so only 1 / r of the attention hides it (torchtitan's allgather rotation;
+      Llama 3, arXiv 2407.21783, sec. 3.3.2);
+    - Ulysses: an all-to-all of q, k, v before attention and of the output after, forward and backward, on the
+      critical path (Jacobs et al. 2023, arXiv 2309.14509);
+    - hybrid: Ulysses over `ulysses` ranks, a ring over the rest.
+    GQA K, V heads fewer than the ranks splitting them are replicated."""
+    a, fab, lay = st.a, st.fab, st.lay
+    m = st.c.model
+    el = a.activation_comm_bytes_per_element
+    u_tp, u_cp, u_uly, u_tokens = st.tp[first], st.cp[first], lay.ulysses[first], lay.tokens[first]
+    ring = u_cp / u_uly  # ranks that pass or gather K and V along the sequence
+    kv_heads = np.maximum(float(m.n_kv_heads), u_tp * u_uly)
+    kv_chunk = u_tokens * kv_heads * m.d_head * 2.0 * el / u_tp
+    ring_step_s = np.where(ring > 1, send_recv_s(fab, kv_chunk, u_tp * u_uly), 0.0)
+    gather_s = np.where(ring > 1, reduce_scatter_s(fab, kv_chunk * ring, ring, u_tp), 0.0)
+    qkvo = u_tokens * (2.0 * m.heads + 2.0 * kv_heads) * m.d_head * el / u_tp
+    a2a_s = np.where(u_uly > 1, all_to_all_s(fab, qkvo, u_uly, u_tp), 0.0)
+    ring, ring_step_s, gather_s, a2a_s = ring[back], ring_step_s[back], gather_s[back], a2a_s[back]
+    passes = a.cp_kv_passes + lay.f_full
+    gathered = lay.cp_algo == CP_ALGO_CODE["all_gather"]
+    along_s = np.where(gathered, passes * gather_s, passes * (ring - 1.0) * ring_step_s)
+    heads_s = (2.0 + lay.f_full) * a2a_s
+    hideable_s = comp.attention_s * np.where(gathered, 1.0 / ring, (ring - 1.0) / ring)
+    return along_s + heads_s, np.minimum(hideable_s, along_s)
+
+
+def cp_layer_cost_s(workload: Workload, system: System, chip: Chip, plans: PlanArrays, stack: Stack,
+                    assumptions: Assumptions = DEFAULT, calibration: object | None = None,
+                    costs: ModelCosts | None = None) -> Array:
+    """One layer and micro-batch's compute plus what its context parallelism adds (s): exposed traffic, the slowdown
+    hidden traffic causes, and the attention a causal imbalance adds. Nothing else in a step depends on the
+    context-parallel algorithm, and a step never gets faster when a layer gets slower, so among plans that differ
+    only in the algorithm the one with the least of this is the fastest (the search keeps only it; the transient
+    buffers the algorithms hold differ by less than a layer's activations and are not weighed)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        st = _setup(workload, system, chip, plans, assumptions, calibration, costs, None, stack, None,
+                    with_memory=False)
+        first, back = _distinct(plans.tp, plans.cp, plans.mb, plans.ep, st.lay.etp, st.lay.sp_div, st.lay.cp_algo)
+        comp = _layer_compute(st, first, back)
+        cp_s, hideable_s = _context_parallel(st, comp, first, back)
+        hidden = np.minimum(st.ov.cp * cp_s, hideable_s)
+        return comp.total_s + (cp_s - hidden + assumptions.overlap_slowdown * hidden) * (st.cp > 1)
 
 
 def _pipeline(st: _Setup, comp: LayerCompute, comm: LayerComm) -> PipelineTimes:
@@ -381,7 +444,7 @@ def _pipeline(st: _Setup, comp: LayerCompute, comm: LayerComm) -> PipelineTimes:
     pp_exposed = (1.0 - np.where(vpp > 1, st.ov.pp_interleaved, st.ov.pp_1f1b)) * pp_s
     pp_contention = a.overlap_slowdown * (pp_s - pp_exposed)
     # offloaded activations stream to the host in forward and back in backward, behind that micro-batch's compute
-    offload_s = 2.0 * st.mem.host_bytes_per_microbatch / (a.host_link_gb_s * 1e9)
+    offload_s = 2.0 * st.memory.host_bytes_per_microbatch / (a.host_link_gb_s * 1e9)
     offload_exposed = np.maximum(offload_s - stage_layers * layer_s, 0.0)
     extra = pp_exposed + pp_contention + offload_exposed
     mean_s = (L * layer_s + head_s) / pp + extra
@@ -393,7 +456,7 @@ def _pipeline(st: _Setup, comp: LayerCompute, comm: LayerComm) -> PipelineTimes:
 def _data_parallel(st: _Setup, comp: LayerCompute, pipe: PipelineTimes) -> DataParallelTimes:
     """Gradient reduce-scatter / all-reduce and parameter all-gather over the data-parallel ranks, hidden behind the
     critical stage's micro-batches as the stack allows, then the optimizer update."""
-    a, lay, mem, plans, ov = st.a, st.lay, st.mem, st.plans, st.ov
+    a, lay, mem, plans, ov = st.a, st.lay, st.memory, st.plans, st.ov
     zero, micro = plans.zero, lay.micro
     wb, gb = _dp_bytes(st.stack, a)
     # DP traffic overlaps the whole micro-batch on the critical stage, its own exposed traffic included
@@ -438,7 +501,7 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
               sustained: Array | None = None) -> StepArrays:
     st = _setup(workload, system, chip, plans, a, calibration, costs, memory, stack, sustained)
     lay = st.lay
-    first, back = _distinct(plans.tp, plans.cp, plans.mb, plans.ep, lay.etp, lay.sp_div)
+    first, back = _distinct(plans.tp, plans.cp, plans.mb, plans.ep, lay.etp, lay.sp_div, lay.cp_algo)
     comp = _layer_compute(st, first, back)
     comm = _layer_comm(st, comp, first, back)
     pipe = _pipeline(st, comp, comm)
@@ -483,7 +546,7 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
                                                       - sum(g.flops_per_token for g in c.head_gemms)),
                                np.where(rc == 1, L * c.attn_core_flops_per_token, 0.0))
     hfu = (c.model_flops_per_token() + recompute_flops) * tps / peak
-    mem = st.mem
+    mem = st.memory
     return StepArrays(plans=plans, step_time_s=step, time=time, memory=mem.memory, memory_bytes=mem.total,
                       capacity_bytes=mem.capacity, fits=mem.fits, valid=valid, tokens_per_s=tps, mfu=mfu, hfu=hfu,
                       micro_batches=micro, chips=chips.astype(float))

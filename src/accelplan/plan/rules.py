@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelplan.catalog.schema import System, Workload
-from accelplan.perf.plans import PlanArrays
+from accelplan.catalog.schema import CP_ALGORITHMS, System, Workload
+from accelplan.catalog.stack import Stack
+from accelplan.perf.plans import CP_ALGO_CODE, PlanArrays, cp_algorithms, ulysses_degree
 
 MAX_TP = 64  # beyond any scale-up domain's useful tensor-parallel degree
 
@@ -30,8 +31,9 @@ def _divisors(n: int, limit: int | None = None) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0 and (limit is None or d <= limit)]
 
 
-def rules(workload: Workload, system: System, p: PlanArrays) -> list[Rule]:
-    """Every plan rule over the batch P, in the order a refusal reports them."""
+def rules(workload: Workload, system: System, p: PlanArrays, stack: Stack | None = None) -> list[Rule]:
+    """Every plan rule over the batch P, in the order a refusal reports them. With `stack`, a plan's context-parallel
+    algorithm must be one the stack implements (its default where the plan names none)."""
     m = workload.model
     heads, kv, layers = m.heads, m.n_kv_heads, m.layers
     experts = m.moe.experts if m.moe else 1
@@ -74,20 +76,60 @@ def rules(workload: Workload, system: System, p: PlanArrays) -> list[Rule]:
             f"recompute_layers={p.rlayers[i]} exceeds the {chunk[i]} layers of a virtual pipeline stage (allowed: "
             f"1..{chunk[i]})")),
     ]
-    return out
+    cp_rules = context_parallel_rules(workload, p, stack)
+    at = next(i for i, r in enumerate(out) if r.name == "cp_chunks") + 1
+    return out[:at] + cp_rules + out[at:]
 
 
-def valid(workload: Workload, system: System, p: PlanArrays) -> np.ndarray:
-    """True for the plans that break no rule."""
+def context_parallel_rules(workload: Workload, p: PlanArrays, stack: Stack | None = None) -> list[Rule]:
+    """The rules of a plan's context-parallel algorithm: one the stack implements (any without a stack), Ulysses
+    over heads that divide, a hybrid with heads to split and a ring left over."""
+    m = workload.model
+    heads = m.heads
+    tp, cp = p.tp, p.cp
+    algo = cp_algorithms(p, stack) if stack is not None else np.where(p.cpa == 0, CP_ALGO_CODE["ring"], p.cpa)
+    offered = stack.context_parallel.algorithms if stack is not None else list(CP_ALGORITHMS)
+    heads_per_rank = heads / np.maximum(tp, 1)
+    uly = ulysses_degree(algo, cp, heads_per_rank)
+    multi = cp > 1
+
+    def name(i: int) -> str:
+        return CP_ALGORITHMS[int(algo[i]) - 1]
+
+    return [
+        Rule("cp_algo_stack", multi & ~np.isin(algo, [CP_ALGO_CODE[n] for n in offered]), lambda i: (
+            f"cp_algo={name(i)}: the training stack{'' if stack is None else ' ' + stack.id} implements context "
+            f"parallelism as {', '.join(offered)} (allowed cp_algo: {', '.join(offered)})")),
+        Rule("cp_ulysses_heads", multi & (algo == CP_ALGO_CODE["ulysses"]) & (np.mod(heads_per_rank, cp) != 0),
+             lambda i: (f"cp={cp[i]} with cp_algo=ulysses splits the {heads} heads over tp x cp = {tp[i] * cp[i]} "
+                        f"ranks, which does not divide them (allowed cp: "
+                        f"{[c for c in (2, 4, 8, 16, 32, 64) if heads % (tp[i] * c) == 0]}; or cp_algo ring)")),
+        Rule("cp_hybrid_split", multi & (algo == CP_ALGO_CODE["hybrid"]) & (uly < 2), lambda i: (
+            f"cp={cp[i]} with cp_algo=hybrid needs cp >= 4 and an even number of heads per tensor-parallel rank "
+            f"({heads} / tp {tp[i]} = {heads_per_rank[i]:g}) to split over heads and sequence both")),
+    ]
+
+
+def cp_algorithm_allowed(workload: Workload, p: PlanArrays, stack: Stack) -> np.ndarray:
+    """True where the plan's context-parallel algorithm is one the stack implements and the heads allow."""
     ok = np.ones(len(p), dtype=bool)
-    for r in rules(workload, system, p):
+    for r in context_parallel_rules(workload, p, stack):
         ok &= ~r.broken
     return ok
 
 
-def first_violation(workload: Workload, system: System, p: PlanArrays, i: int = 0) -> str | None:
+def valid(workload: Workload, system: System, p: PlanArrays, stack: Stack | None = None) -> np.ndarray:
+    """True for the plans that break no rule."""
+    ok = np.ones(len(p), dtype=bool)
+    for r in rules(workload, system, p, stack):
+        ok &= ~r.broken
+    return ok
+
+
+def first_violation(workload: Workload, system: System, p: PlanArrays, i: int = 0,
+                    stack: Stack | None = None) -> str | None:
     """The message of the first rule plan I breaks, or None."""
-    for r in rules(workload, system, p):
+    for r in rules(workload, system, p, stack):
         if r.broken[i]:
             return r.message(i)
     return None

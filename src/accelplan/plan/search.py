@@ -4,7 +4,8 @@ Candidates are the cartesian product of per-dimension value lists, built with nu
 per plan), filtered by the divisibility rules, then handed to `perf.step.evaluate` as one batch:
 - tp divides the attention heads (and the KV heads, or is a multiple of them) and fits the scale-up domain;
 - pp <= layers (uneven stages allowed, as Megatron's first/last-stage layer options do);
-- cp is a power of two that divides the sequence in 2 cp chunks (load-balanced causal CP);
+- cp is a power of two that divides the sequence in 2 cp chunks (load-balanced causal CP), in each context-parallel
+  algorithm the stack implements (ring, all-gather, Ulysses over heads where they divide, hybrid);
 - dp = chips / (tp pp cp) is an integer that divides the global batch; micro-batch divides the local batch;
 - interleaving (vpp > 1) needs pp > 1, layers per stage divisible by vpp, and at least pp micro-batches;
 - ep divides the experts and folds inside dp * cp * tp (Megatron "parallel folding"); 1 for dense models;
@@ -17,12 +18,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from accelplan.catalog.schema import Chip, System, Workload
+from accelplan.catalog.schema import CP_ALGORITHMS, Chip, System, Workload
 from accelplan.catalog.stack import Stack
 from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.costs import model_costs
-from accelplan.perf.plans import RECOMPUTE_CODE, PlanArrays
-from accelplan.perf.step import StepArrays, evaluate, memory_of
+from accelplan.perf.plans import CP_ALGO_CODE, RECOMPUTE_CODE, PlanArrays
+from accelplan.perf.step import StepArrays, cp_layer_cost_s, evaluate, memory_of
 from accelplan.plan import rules as plan_rules
 from accelplan.plan.rules import MAX_TP
 
@@ -78,12 +79,25 @@ def candidate_values(workload: Workload, system: System, chips: int, fixed: dict
     return vals
 
 
-def build_candidates(workload: Workload, system: System, chips: int, fixed: dict | None = None) -> PlanArrays:
-    return _build(workload, system, chips, fixed)[0]
+def build_candidates(workload: Workload, system: System, chips: int, fixed: dict | None = None,
+                     stack: Stack | None = None) -> PlanArrays:
+    """Every valid plan for `chips` chips; context parallelism in each algorithm `stack` implements (None: all)."""
+    return _build(workload, system, chips, fixed, stack)[0]
 
 
-def _build(workload: Workload, system: System, chips: int, fixed: dict | None) -> tuple[PlanArrays, int]:
-    """The candidates, and how many valid plans were skipped as dominated."""
+@dataclass(frozen=True)
+class _Timing:
+    """What choosing among context-parallel algorithms needs: the chip and the model's assumptions."""
+
+    chip: Chip
+    assumptions: Assumptions
+    calibration: object | None
+
+
+def _build(workload: Workload, system: System, chips: int, fixed: dict | None,
+           stack: Stack | None = None, timing: _Timing | None = None) -> tuple[PlanArrays, int]:
+    """The candidates, and how many valid plans were skipped as dominated. With `timing`, each (tp, cp, micro-batch)
+    keeps only its fastest context-parallel algorithm (the others are dominated: see `cp_layer_cost_s`)."""
     vals = candidate_values(workload, system, chips, fixed)
     rc_codes = [RECOMPUTE_CODE[r] for r in vals["recompute"]]
     gbs = workload.global_batch
@@ -123,6 +137,16 @@ def _build(workload: Workload, system: System, chips: int, fixed: dict | None) -
     col = _cross(col, "recompute", rc_codes)
     pinned = fixed_now.get("recompute_layers", 0)
     col["rlayers"] = np.where(col["recompute"] == RECOMPUTE_CODE["full"], pinned, 0)
+    # context parallelism in each algorithm the stack offers (a pinned one alone); one row where there is none
+    offered = [fixed_now["cp_algo"]] if "cp_algo" in fixed_now else (
+        stack.context_parallel.algorithms if stack is not None else list(CP_ALGORITHMS))
+    codes = [CP_ALGO_CODE[a] for a in offered]
+    if timing is not None and stack is not None and len(codes) > 1 and bool((col["cp"] > 1).any()):
+        col["cpa"] = _fastest_cp_algorithm(workload, system, stack, timing, col, codes)
+    else:
+        col = _cross(col, "cpa", codes)
+        col = _where(col, (col["cp"] > 1) | (col["cpa"] == codes[0]))
+    col["cpa"] = np.where(col["cp"] > 1, col["cpa"], 0)
     sp_fixed = vals["sequence_parallel"][0]
     sp = (col["tp"] > 1) if sp_fixed is None else np.full(col["tp"].shape, bool(sp_fixed))
     shape = col["tp"].shape
@@ -130,17 +154,39 @@ def _build(workload: Workload, system: System, chips: int, fixed: dict | None) -
                        mb=col["mb"], recompute=col["recompute"], zero=col["zero"], sp=np.asarray(sp),
                        rlayers=col["rlayers"], opt_bf16=np.full(shape, fixed_now.get("optimizer_dtype") == "bf16"),
                        off_act=np.full(shape, bool(fixed_now.get("offload_activations", False))),
-                       off_opt=np.full(shape, bool(fixed_now.get("offload_optimizer", False))))
+                       off_opt=np.full(shape, bool(fixed_now.get("offload_optimizer", False))), cpa=col["cpa"])
     # the enumeration above already avoids most invalid plans; the shared rules (which `estimate` applies too) drop
     # the rest, pinned values included
-    return plans.take(np.flatnonzero(plan_rules.valid(workload, system, plans))), dominated
+    return plans.take(np.flatnonzero(plan_rules.valid(workload, system, plans, stack))), dominated
+
+
+def _fastest_cp_algorithm(workload: Workload, system: System, stack: Stack, timing: _Timing,
+                          col: dict[str, np.ndarray], codes: list[int]) -> np.ndarray:
+    """For each candidate, the algorithm of `codes` with the least per-layer cost at its (tp, cp, micro-batch), without
+    recompute (recompute adds one forward exchange to every algorithm alike); an algorithm the plan rules refuse
+    there (Ulysses where the heads do not divide) is never chosen."""
+    key = np.zeros(len(col["tp"]), dtype=np.int64)
+    for name in ("tp", "cp", "mb"):  # one mixed-radix integer per (tp, cp, mb): np.unique on rows is far slower
+        key = key * (int(col[name].max()) + 1) + col[name].astype(np.int64)
+    _, first, back = np.unique(key, return_index=True, return_inverse=True)
+    shapes = np.stack([col["tp"][first], col["cp"][first], col["mb"][first]], axis=1)
+    n, k = len(shapes), len(codes)
+    ones = np.ones(n * k, dtype=int)
+    trial = PlanArrays(tp=np.repeat(shapes[:, 0], k), pp=ones, dp=ones, ep=ones, cp=np.repeat(shapes[:, 1], k),
+                       vpp=ones, mb=np.repeat(shapes[:, 2], k), recompute=np.zeros(n * k, dtype=int),
+                       zero=ones, sp=np.repeat(shapes[:, 0], k) > 1, cpa=np.tile(np.asarray(codes), n))
+    cost = cp_layer_cost_s(workload, system, timing.chip, trial, stack, timing.assumptions, timing.calibration)
+    allowed = plan_rules.cp_algorithm_allowed(workload, trial, stack)
+    cost = np.where(allowed & np.isfinite(cost), cost, np.inf).reshape(n, k)
+    best = np.asarray(codes)[np.argmin(cost, axis=1)]
+    return best[np.ravel(back)]
 
 
 def _partial_variants(cand: PlanArrays, layers: int) -> PlanArrays:
     """Full recompute of a quarter, half or three quarters of each virtual stage's layers (Megatron's block
     method) for the given full-recompute plans; shares that round to every layer, or repeat, are dropped."""
     col = {f: getattr(cand, f) for f in ("tp", "pp", "dp", "ep", "cp", "vpp", "mb", "recompute", "zero", "sp",
-                                         "opt_bf16", "off_act", "off_opt")}
+                                         "opt_bf16", "off_act", "off_opt", "cpa")}
     fr = _cross(col, "share", list(PARTIAL_RECOMPUTE), base=np.arange(len(cand)))
     chunk = np.ceil(layers / fr["pp"]) // fr["vpp"]
     rl = np.maximum(1, np.round(fr.pop("share") * chunk)).astype(int)
@@ -170,7 +216,7 @@ def search(workload: Workload, system: System, chip: Chip, chips: int, fixed: di
     With `require_fit=False`, when no plan fits in memory the plans that exceed it least (to the next GB) are
     ranked instead, fastest first: validation predicts a published plan's throughput even where the memory
     model says it does not fit (it ran, so the model misses something) and reports by how much."""
-    cand, dominated = _build(workload, system, chips, fixed)
+    cand, dominated = _build(workload, system, chips, fixed, stack, _Timing(chip, assumptions, calibration))
     reasons: dict[str, int] = {}
     if len(cand) == 0:
         reasons["no plan satisfies the divisibility rules (heads, layers, batch, chips)"] = 1

@@ -18,6 +18,7 @@ import numpy as np
 from accelplan.catalog.schema import Chip, System, Workload
 from accelplan.catalog.stack import Stack
 from accelplan.perf.assumptions import DEFAULT, Assumptions
+from accelplan.perf.calibration import Calibration
 from accelplan.perf.collectives import Fabric, all_reduce_s, all_to_all_s, reduce_scatter_s, send_recv_s
 from accelplan.perf.costs import Gemm, ModelCosts, model_costs
 from accelplan.perf.kernels import Rates
@@ -83,7 +84,7 @@ def memory_of(workload: Workload, chip: Chip, plans: PlanArrays, stack: Stack, a
 
 
 def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays, assumptions: Assumptions = DEFAULT,
-             calibration: object | None = None, costs: ModelCosts | None = None, memory: Memory | None = None, *,
+             calibration: Calibration | None = None, costs: ModelCosts | None = None, memory: Memory | None = None, *,
              stack: Stack, sustained: Array | None = None) -> StepArrays:
     """Step time, its breakdown, memory and rates of every plan on `stack`. `memory` may pass what `memory_of` already
     computed for these same plans; `sustained` gives each plan its own in-step compute fraction instead of
@@ -159,7 +160,7 @@ def _attention_time(c: ModelCosts, tokens: Array, tp: Array, cp: Array, r: Rates
 
 
 def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays, a: Assumptions,
-              calibration: object | None, costs: ModelCosts | None, memory: Memory | None, stack: Stack,
+              calibration: Calibration | None, costs: ModelCosts | None, memory: Memory | None, stack: Stack,
               sustained: Array | None = None) -> StepArrays:
     m = workload.model
     c = costs or model_costs(m, workload.seq_len)

@@ -20,6 +20,7 @@ import numpy as np
 from accelplan.catalog.schema import Chip, System, Workload
 from accelplan.catalog.stack import Stack
 from accelplan.perf.assumptions import DEFAULT, Assumptions
+from accelplan.perf.calibration import Calibration
 from accelplan.perf.costs import model_costs
 from accelplan.perf.plans import RECOMPUTE_CODE, PlanArrays
 from accelplan.perf.step import StepArrays, evaluate, memory_of
@@ -163,7 +164,7 @@ def _cross(col: dict[str, np.ndarray], name: str, values: list, **extra: np.ndar
 
 
 def search(workload: Workload, system: System, chip: Chip, chips: int, fixed: dict | None = None,
-           assumptions: Assumptions = DEFAULT, calibration: object | None = None,
+           assumptions: Assumptions = DEFAULT, calibration: Calibration | None = None,
            objective: str = "tokens_per_s", require_fit: bool = True, *, stack: Stack) -> SearchResult:
     """All valid plans for `chips` chips, evaluated at once; feasible ones ranked fastest first.
 

@@ -53,7 +53,7 @@ def run_compare(model: ModelSpec, chips: list[str] | None, tokens: float, days: 
                               "framework": framework, "framework_version": framework_version, "catalog": catalog}
     if workload is not None:
         kwargs.update(workload=workload, model=None, tokens=None, seq_len=None, global_batch=None)
-    notes = []
+    notes: list[str] = []
     if economics is not None:
         kwargs["economics"] = economics
     if available_only:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
@@ -14,13 +14,21 @@ from accelplan.catalog.schema import Chip, ModelSpec, Plan, System, Workload
 from accelplan.catalog.stack import Stack
 from accelplan.errors import AccelplanError, PlanError
 from accelplan.perf.assumptions import DEFAULT, Assumptions
+from accelplan.perf.calibration import Calibration
 from accelplan.perf.collectives import Fabric
 from accelplan.perf.costs import ATTENTION_CONVENTION, model_costs
 from accelplan.perf.kernels import Rates, modelling_gap
 from accelplan.perf.step import MEMORY_TERMS, TIME_TERMS, PlanArrays, StepArrays, evaluate
+from accelplan.plan import sizing
 from accelplan.plan.search import SearchResult, search
+from accelplan.plan.sizing import SECONDS_PER_DAY, check_plan, check_system, cluster_sizes
 
-SECONDS_PER_DAY = 86400.0
+if TYPE_CHECKING:
+    from accelplan.economics import Economics, EconomicsOptions
+
+    EconomicsRecord = Economics
+else:  # a row takes its economics as given: the class loads the price and rule tables' models, which estimates skip
+    EconomicsRecord = Any
 DEFAULT_COMPARE_CHIPS = ("ascend-910b", "ascend-910c", "h100-sxm", "h200-sxm", "b200-hgx", "mi300x", "tpu-v5p", "gaudi3")
 DEFAULT_MODEL = "openpangu-505b-moe"
 DEFAULT_TOKENS = 20e12
@@ -70,7 +78,7 @@ class CompareRow(BaseModel):
     plan: Plan | None
     note: str = ""
     estimate: Estimate | None = None
-    economics: Any = None  # accelplan.economics.Economics: cost, energy, goodput, availability (typed lazily)
+    economics: EconomicsRecord | None = None  # cost, energy, goodput, availability
     estimate_command: str = ""  # the `accelplan estimate` line that reproduces this row's plan and throughput
     # a programme of several phases: each phase's plan and days (accelplan.phases.PhaseEstimate); plan, estimate and
     # estimate_command above are then those of the phase with the most compute days, and days/tokens_per_s/mfu totals
@@ -124,7 +132,8 @@ class Comparison(BaseModel):
     disclaimer: str = ""
 
 
-def economics_of(workload: Workload, chip: Chip, system: System, e: Estimate, options: Any = None) -> Any:
+def economics_of(workload: Workload, chip: Chip, system: System, e: Estimate,
+                 options: EconomicsOptions | None = None) -> Economics:
     """Cost, energy, goodput and availability of finishing `workload` at estimate `e` (accelplan.economics)."""
     from accelplan.economics import assess
 
@@ -141,35 +150,25 @@ def resolve_stack(chip: Chip, framework: str | Stack | None = None, version: str
     return (catalog or load_catalog()).resolve_stack(chip, framework, version)
 
 
-def chips_for_deadline(workload: Workload, chip: Chip, system: System, days: float, options: Any = None,
-                       assumptions: Assumptions = DEFAULT, calibration: object | None = None,
-                       stack: Stack | None = None) -> tuple[Estimate, Any] | None:
-    """Fewest chips that finish within `days` of elapsed time: failure-free compute stretched by the goodput
-    that failures, restarts and checkpoints leave (accelplan.economics), not compute days alone.
-    Returns the estimate and its economics, or None when no size on the ladder makes it."""
-    memo: dict[int, Estimate | None] = {}
-    e = chips_needed(workload, chip, system, days, assumptions=assumptions, calibration=calibration, memo=memo,
-                     stack=stack)
-    if e is None:
-        return None
-    econ = economics_of(workload, chip, system, e, options)
-    if econ.effective_days is not None and econ.effective_days > days:
-        e = chips_needed(workload, chip, system, days * econ.goodput_pct / 100.0, assumptions=assumptions,
-                         calibration=calibration, memo=memo, stack=stack)
-        if e is None:
-            return None
-        econ = economics_of(workload, chip, system, e, options)
-    return e, econ
+def chips_for_deadline(workload: Workload, chip: Chip, system: System, days: float,
+                       options: EconomicsOptions | None = None, assumptions: Assumptions = DEFAULT,
+                       calibration: Calibration | None = None,
+                       stack: Stack | None = None) -> tuple[Estimate, Economics] | None:
+    """Fewest chips that finish within `days` of elapsed time, after failures, restarts and checkpoints
+    (accelplan.plan.sizing.chips_for_deadline), each size on its best plan. Returns the estimate and its economics,
+    or None when no size on the ladder makes it."""
+    return sizing.chips_for_deadline(system, workload.tokens, days,
+                                     _best_at(workload, chip, system, assumptions, calibration, stack),
+                                     lambda e: economics_of(workload, chip, system, e, options))
 
 
-def check_price_keys(options: Any, catalog: Catalog | None = None) -> None:
+def check_price_keys(options: EconomicsOptions | None, catalog: Catalog | None = None) -> None:
     """A price or power override for a chip the catalog does not know is a typo, not a no-op."""
     if options is None:
         return
     cat = catalog or load_catalog()
-    for field in ("prices", "purchase_usd", "board_power_w"):
-        for key in getattr(options, field, {}) or {}:
-            cat.chip(key)  # raises UnknownIdError with a did-you-mean
+    for key in (*options.prices, *options.purchase_usd, *options.board_power_w):
+        cat.chip(key)  # raises UnknownIdError with a did-you-mean
 
 
 def make_workload(model: ModelSpec | str, tokens: float = DEFAULT_TOKENS, seq_len: int | None = None,
@@ -182,30 +181,8 @@ def make_workload(model: ModelSpec | str, tokens: float = DEFAULT_TOKENS, seq_le
                     precision=precision)  # type: ignore[arg-type]
 
 
-def check_system(chip: Chip, system: System) -> None:
-    """A system is built around one chip: pairing it with another would model the wrong network silently."""
-    if system.chip != chip.id and chip.id not in system.default_for:
-        built = ", ".join(dict.fromkeys([system.chip, *system.default_for]))
-        raise PlanError(f"--system '{system.id}' is built for {built}, not {chip.id}; omit --system for "
-                        f"{chip.id}'s default system")
-
-
-def check_plan(workload: Workload, system: System, plan: Plan, chips: int | None = None,
-               stack: Stack | None = None) -> None:
-    """Reject a plan the frameworks cannot run, naming the field and what is allowed: the rules the search applies
-    (accelplan.plan.rules), so estimate refuses exactly what search excludes. With `stack`, the plan's context-parallel
-    algorithm must be one it implements."""
-    from accelplan.plan.rules import first_violation
-
-    if chips is not None and plan.chips != chips:
-        raise PlanError(f"tp*pp*dp*cp = {plan.chips}, but chips = {chips}")
-    why = first_violation(workload, system, PlanArrays.from_plans([plan]), stack=stack)
-    if why:
-        raise PlanError(why)
-
-
 def estimate_from(arr: StepArrays, i: int, chip: Chip, system: System, workload: Workload,
-                   calibration: object | None = None, assumptions: Assumptions = DEFAULT, stack: Stack | None = None,
+                   calibration: Calibration | None = None, assumptions: Assumptions = DEFAULT, stack: Stack | None = None,
                    stack_note: str = "") -> Estimate:
     """Plan `i` of evaluated arrays as an Estimate; `assumptions`, `calibration` and `stack` must be those it was
     evaluated with."""
@@ -232,7 +209,7 @@ def estimate_from(arr: StepArrays, i: int, chip: Chip, system: System, workload:
 
 
 def estimate(workload: Workload, chip: Chip | str, plan: Plan, system: System | str | None = None,
-             assumptions: Assumptions = DEFAULT, calibration: object | None = None,
+             assumptions: Assumptions = DEFAULT, calibration: Calibration | None = None,
              framework: str | Stack | None = None, framework_version: str | None = None,
              catalog: Catalog | None = None) -> Estimate:
     """One plan, one system, one training stack (`framework`; None = the default for the chip, stated in the
@@ -262,7 +239,7 @@ def estimate(workload: Workload, chip: Chip | str, plan: Plan, system: System | 
 
 
 def search_plans(workload: Workload, chip: Chip | str, chips: int, system: System | str | None = None,
-                 assumptions: Assumptions = DEFAULT, calibration: object | None = None,
+                 assumptions: Assumptions = DEFAULT, calibration: Calibration | None = None,
                  fixed: dict[str, Any] | None = None, framework: str | Stack | None = None,
                  framework_version: str | None = None, catalog: Catalog | None = None) -> SearchResult:
     cat = catalog or load_catalog()
@@ -277,7 +254,7 @@ def search_plans(workload: Workload, chip: Chip | str, chips: int, system: Syste
 
 
 def best_estimate(workload: Workload, chip: Chip, system: System, chips: int, assumptions: Assumptions = DEFAULT,
-                  calibration: object | None = None, stack: Stack | None = None) -> Estimate | None:
+                  calibration: Calibration | None = None, stack: Stack | None = None) -> Estimate | None:
     st, note = resolve_stack(chip, stack)
     res = search(workload, system, chip, chips, assumptions=assumptions, calibration=calibration, stack=st)
     if res.best is None or res.arrays is None:
@@ -285,67 +262,19 @@ def best_estimate(workload: Workload, chip: Chip, system: System, chips: int, as
     return estimate_from(res.arrays, res.best, chip, system, workload, calibration, assumptions, st, note)
 
 
-def cluster_sizes(system: System, lo: int, hi: int) -> list[int]:
-    """Sizes worth trying: whole nodes times 2^k and 3 x 2^k (batch sizes are powers of two, so other
-    sizes seldom admit a data-parallel degree that divides the batch)."""
-    node = system.chips_per_node
-    out = set()
-    k = 1
-    while node * k <= hi:
-        out.add(node * k)
-        if k >= 2 and node * k * 3 // 2 <= hi:
-            out.add(node * k * 3 // 2)
-        k *= 2
-    return sorted(n for n in out if n >= lo)
+def _best_at(workload: Workload, chip: Chip, system: System, assumptions: Assumptions,
+             calibration: Calibration | None, stack: Stack | None) -> sizing.BestAt[Estimate]:
+    """The best plan at a cluster size, for the sizing walks."""
+    return lambda n: best_estimate(workload, chip, system, n, assumptions, calibration, stack)
 
 
-REFERENCE_CHIPS = 1024
-
-
-def chips_needed(workload: Workload, chip: Chip, system: System, days: float, max_chips: int = 262144,
-                 assumptions: Assumptions = DEFAULT, calibration: object | None = None,
+def chips_needed(workload: Workload, chip: Chip, system: System, days: float, max_chips: int = sizing.MAX_CHIPS,
+                 assumptions: Assumptions = DEFAULT, calibration: Calibration | None = None,
                  memo: dict[int, Estimate | None] | None = None, stack: Stack | None = None) -> Estimate | None:
-    """Fewest chips on the `cluster_sizes` ladder whose best plan finishes the tokens within `days`.
-
-    Starts from the per-chip rate at a reference size, then walks the ladder up or down; throughput is
-    not strictly monotone in chips (divisibility), so the walk stops at the first size that misses.
-    """
-    need = workload.tokens / (days * SECONDS_PER_DAY)
-    ladder = cluster_sizes(system, system.chips_per_node, max_chips)
-    if not ladder:
-        return None
-
-    memo = {} if memo is None else memo  # best plan per cluster size; a caller asking twice passes the same dict
-
-    def at(i: int) -> Estimate | None:
-        if ladder[i] not in memo:
-            memo[ladder[i]] = best_estimate(workload, chip, system, ladder[i], assumptions, calibration, stack)
-        return memo[ladder[i]]
-
-    ref_i = min(range(len(ladder)), key=lambda j: abs(ladder[j] - REFERENCE_CHIPS))
-    ref = at(ref_i)
-    if ref is None:  # the model may not fit a reference-size cluster: find the first size that runs
-        ref_i = next((j for j in range(ref_i + 1, len(ladder)) if at(j) is not None), None)  # type: ignore[assignment]
-        if ref_i is None:
-            return None
-        ref = at(ref_i)
-        assert ref is not None
-    guess = need / (ref.tokens_per_s / ref.chips)
-    i = min(range(len(ladder)), key=lambda j: abs(ladder[j] - guess))
-    e = ref if i == ref_i else at(i)
-    if e is not None and e.tokens_per_s >= need:
-        while i > 0:
-            lower = at(i - 1)
-            if lower is None or lower.tokens_per_s < need:
-                break
-            e, i = lower, i - 1
-        return e
-    while i + 1 < len(ladder):
-        i += 1
-        e = at(i)
-        if e is not None and e.tokens_per_s >= need:
-            return e
-    return None
+    """Fewest chips on the cluster-size ladder whose best plan trains the workload within `days` of failure-free
+    compute (accelplan.plan.sizing.chips_needed). `memo`: best plan per size, shared by a caller asking twice."""
+    return sizing.chips_needed(system, workload.tokens, days,
+                               _best_at(workload, chip, system, assumptions, calibration, stack), max_chips, memo)
 
 
 def _empty_row(c: Chip, s: System, note: str) -> CompareRow:
@@ -357,7 +286,7 @@ def _empty_row(c: Chip, s: System, note: str) -> CompareRow:
 def compare(chips: list[str] | None = None, model: ModelSpec | str | None = None, tokens: float | None = None,
             days: float | None = DEFAULT_DAYS, n_chips: int | None = None, seq_len: int | None = None,
             global_batch: int | None = None, precision: str | None = None, assumptions: Assumptions = DEFAULT,
-            calibration: object | None = None, region: str | None = None, economics: Any = None,
+            calibration: Calibration | None = None, region: str | None = None, economics: EconomicsOptions | None = None,
             available_only: bool = False, framework: str | None = None,
             framework_version: str | None = None, catalog: Catalog | None = None,
             workload: Any = None) -> Comparison:
@@ -476,8 +405,8 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str | None = None
 
 
 def _programme_row(ws: list[Workload], names: list[str], c: Chip, s: System, st: Stack, note: str,
-                   n_chips: int | None, days: float | None, opts: Any, assumptions: Assumptions,
-                   calibration: object | None) -> CompareRow:
+                   n_chips: int | None, days: float | None, opts: EconomicsOptions, assumptions: Assumptions,
+                   calibration: Calibration | None) -> CompareRow:
     """A compare row for a programme of several phases: one cluster, each phase on its own best plan."""
     from accelplan.phases import program_at, program_for_deadline
 
@@ -503,7 +432,7 @@ def _programme_row(ws: list[Workload], names: list[str], c: Chip, s: System, st:
 
 
 def equivalent(workload: Workload, chip_x: str, n_x: int, chip_y: str, assumptions: Assumptions = DEFAULT,
-               calibration: object | None = None, framework_x: str | None = None,
+               calibration: Calibration | None = None, framework_x: str | None = None,
                framework_y: str | None = None, catalog: Catalog | None = None) -> dict[str, Any]:
     """How many chips of Y match N chips of X on this workload (best plans on both sides), each on its training
     stack (None = the default for its runtime)."""
@@ -515,14 +444,7 @@ def equivalent(workload: Workload, chip_x: str, n_x: int, chip_y: str, assumptio
     ex = best_estimate(workload, cx, sx, n_x, assumptions, calibration, stx)
     if ex is None:
         raise PlanError(f"no plan of {workload.model.id} fits on {n_x} x {cx.id}")
-    days = workload.tokens / ex.tokens_per_s / SECONDS_PER_DAY
-    memo: dict[int, Estimate | None] = {}
-    ey = chips_needed(workload, cy, sy, days, assumptions=assumptions, calibration=calibration, stack=sty, memo=memo)
-    exact = None
-    if ey is not None:
-        below = max((n for n, e in memo.items() if n < ey.chips and (e is None or e.tokens_per_s < ex.tokens_per_s)),
-                    default=0)
-        exact = _narrow(workload, cy, sy, ex.tokens_per_s, below, ey, assumptions, calibration, sty)
+    ey, exact = sizing.matching_chips(sy, ex.tokens_per_s, _best_at(workload, cy, sy, assumptions, calibration, sty))
     return {"x": ex.model_dump(), "y": None if exact is None else exact.model_dump(),
             "y_ladder": None if ey is None else ey.model_dump(),
             "chips_exact": None if exact is None else exact.chips, "chips_ladder": None if ey is None else ey.chips,
@@ -533,27 +455,6 @@ def equivalent(workload: Workload, chip_x: str, n_x: int, chip_y: str, assumptio
                     "match"}
 
 
-NARROW_POINTS = 12  # plan searches per narrowing round in `equivalent`
-
-
-def _narrow(workload: Workload, chip: Chip, system: System, need: float, lo: int, hi: Estimate,
-            assumptions: Assumptions, calibration: object | None, stack: Stack) -> Estimate:
-    """The fewest whole nodes in (lo, hi.chips] whose best plan reaches `need` tokens/s: scan about NARROW_POINTS
-    counts, keep the interval below the first that reaches it, and repeat until the step is one node."""
-    node = system.chips_per_node
-    best = hi
-    lo_n, hi_n = lo // node, hi.chips // node  # in nodes; hi_n reaches `need`, lo_n does not (or is 0)
-    while hi_n - lo_n > 1:
-        step = max(1, -(-(hi_n - lo_n) // NARROW_POINTS))
-        for k in range(lo_n + step, hi_n, step):
-            e = best_estimate(workload, chip, system, k * node, assumptions, calibration, stack)
-            if e is not None and e.tokens_per_s >= need:
-                best, hi_n = e, k  # the answer is at most k nodes
-                break
-            lo_n = k  # k nodes fall short: the answer is above
-    return best
-
-
 __all__ = ["Estimate", "Comparison", "CompareRow", "compare", "estimate", "estimate_from", "estimate_command",
            "search_plans", "equivalent", "chips_needed", "chips_for_deadline", "economics_of", "make_workload",
-           "check_plan", "check_system", "resolve_stack"]
+           "check_plan", "check_system", "resolve_stack", "best_estimate", "cluster_sizes"]

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from accelplan.bench.profile import CalibrationProfile
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Which accelerator, how many, how long: a sourced hardware catalog and an LLM training "
@@ -411,7 +414,7 @@ def _assumptions(items: list[str] | None):  # noqa: ANN202
         raise AccelplanError(f"--assume {err['loc'][0]}={err.get('input')}: {err['msg']}") from None
 
 
-def _calibration(path: str | None):  # noqa: ANN202
+def _calibration(path: str | None) -> CalibrationProfile | None:
     if not path:
         return None
     from accelplan.bench.profile import load_profile

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -16,6 +16,10 @@ from accelplan.catalog.schema import MAX_PHASES, Chip, ModelSpec, Phase, System,
 from accelplan.catalog.stack import Stack
 from accelplan.errors import AccelplanError, PlanError
 from accelplan.perf.assumptions import DEFAULT, Assumptions
+from accelplan.perf.calibration import Calibration
+
+if TYPE_CHECKING:
+    from accelplan.economics import EconomicsOptions
 
 PHASE_SYNTAX = "TOKENS@SEQ[:BATCH][/PRECISION], e.g. 19.5T@4096, 400B@32768:512 (sequences), 80B@131072:16M " \
                "(tokens per step), 20B@512K/fp8"
@@ -129,8 +133,9 @@ def _transition_s(econ: Any) -> float:
     return 2.0 * float(econ.checkpoint_write_s) + 60.0 * float(econ.restart_min)
 
 
-def program_at(ws: list[Workload], names: list[str], chip: Chip, system: System, chips: int, options: Any = None,
-               assumptions: Assumptions = DEFAULT, calibration: object | None = None, stack: Stack | None = None,
+def program_at(ws: list[Workload], names: list[str], chip: Chip, system: System, chips: int,
+               options: EconomicsOptions | None = None,
+               assumptions: Assumptions = DEFAULT, calibration: Calibration | None = None, stack: Stack | None = None,
                memos: list[dict[int, Any]] | None = None) -> ProgramResult | None:
     """Every phase on `chips` chips, each on its best plan; None where some phase has no plan that fits."""
     memos = memos if memos is not None else [{} for _ in ws]
@@ -167,7 +172,8 @@ def program_at(ws: list[Workload], names: list[str], chip: Chip, system: System,
 
 
 def program_for_deadline(ws: list[Workload], names: list[str], chip: Chip, system: System, days: float,
-                         options: Any = None, assumptions: Assumptions = DEFAULT, calibration: object | None = None,
+                         options: EconomicsOptions | None = None, assumptions: Assumptions = DEFAULT,
+                         calibration: Calibration | None = None,
                          stack: Stack | None = None, max_chips: int = 262144) -> ProgramResult | None:
     """Fewest chips on the cluster-size ladder whose programme finishes within `days` elapsed (after goodput and
     the phase changes). Starts where the phase with the most tokens alone would meet the deadline and walks up."""

@@ -3,6 +3,11 @@
 import re
 
 import pytest
+import yaml
+
+from accelplan.catalog.loader import DATA, load_catalog, read_entry
+from accelplan.catalog.schema import Chip
+from accelplan.errors import CatalogError
 
 
 def test_catalog_has_all_research_chips_from_six_vendors(catalog):
@@ -72,10 +77,50 @@ def test_every_chips_default_system_has_the_network_of_its_datasheet(catalog):
         # a system may serve sibling SKUs (A100 40GB and 80GB share one board), but then its scale-up domain and
         # link rate must be the ones the chip's own datasheet gives
         assert catalog.chip(s.chip).vendor == c.vendor, (c.id, s.id)
-        if c.scaleup.domain_chips is not None:
-            assert s.domain_chips == c.scaleup.domain_chips, (c.id, s.id)
+
+
+def test_every_chips_scaleup_is_its_default_systems_first_level(catalog):
+    for c in catalog.chips.values():
+        lvl = catalog.default_system(c).levels[0]
+        assert c.scaleup.domain_chips == lvl.size, c.id
+        assert c.scaleup.gb_s_unidir == lvl.gb_s_unidir, c.id
+        if lvl.gb_s_unidir is not None:  # a quoted both-ways figure agrees within its rounding
+            assert c.scaleup.gb_s_bidir == pytest.approx(2 * lvl.gb_s_unidir, rel=2e-3), c.id
+
+
+def test_the_shipped_chip_files_agree_with_their_systems_before_derivation(catalog):
+    # what each chip file itself states, not what the loader derives from the system
+    for f in sorted((DATA / "chips").glob("*.yaml")):
+        c = read_entry(f, "chips")[1]
+        assert isinstance(c, Chip)
+        lvl = catalog.default_system(c.id).levels[0]
         if c.scaleup.gb_s_unidir is not None:
-            assert s.scaleup.gb_s_unidir == pytest.approx(c.scaleup.gb_s_unidir), (c.id, s.id)
+            assert lvl.gb_s_unidir == c.scaleup.gb_s_unidir, c.id
+        if c.scaleup.domain_chips is not None:
+            assert lvl.size == c.scaleup.domain_chips, c.id
+
+
+def test_a_chip_scaleup_the_system_lacks_or_contradicts_is_refused(tmp_path):
+    system = yaml.safe_load((DATA / "systems" / "hgx-h100-ib400.yaml").read_text())
+    chip = yaml.safe_load((DATA / "chips" / "h100-sxm.yaml").read_text())
+    chip["id"], chip["aliases"] = "my-gpu", []
+    system["id"], system["chip"], system["default_for"] = "my-box", "my-gpu", ["my-gpu"]
+    system["levels"][0]["gb_s_unidir"] = 400  # the chip file says 450
+    for kind, entry in (("chips", chip), ("systems", system)):
+        (tmp_path / kind).mkdir()
+        (tmp_path / kind / f"{entry['id']}.yaml").write_text(yaml.safe_dump(entry))
+    with pytest.raises(CatalogError, match=r"scaleup.gb_s_unidir.*450, but its default system 'my-box' has 400"):
+        load_catalog([str(tmp_path)])
+
+
+def test_a_users_system_for_a_shipped_chip_sets_its_scaleup(tmp_path):
+    system = yaml.safe_load((DATA / "systems" / "hgx-h100-ib400.yaml").read_text())
+    system["levels"][0]["gb_s_unidir"] = 400  # the user's own board; the shipped chip file says 450
+    (tmp_path / "systems").mkdir()
+    (tmp_path / "systems" / "hgx-h100-ib400.yaml").write_text(yaml.safe_dump(system))
+    c = load_catalog([str(tmp_path)]).chip("h100-sxm")
+    assert (c.scaleup.gb_s_unidir, c.scaleup.gb_s_bidir) == (400, 800)
+    assert c.confidence["scaleup.gb_s_unidir"] and c.sources_for("scaleup.gb_s_unidir")
 
 
 def test_matmul_efficiency_basis_is_stated(catalog):

@@ -6,6 +6,7 @@ import pytest
 
 from accelplan.api import CompareRow, Comparison
 from accelplan.catalog.schema import Plan
+from accelplan.perf.costs import model_costs
 from accelplan.report.views import (
     arithmetic_intensity,
     disclaimers,
@@ -39,17 +40,34 @@ def test_llama3_8b_gemm_shapes_follow_the_published_dimensions(catalog):
     # Llama 3 8B: hidden 4096, 32 heads of 128, 8 KV heads, SwiGLU width 14336, vocab 128256
     m = catalog.model("llama3.1-8b")
     g = {name: (mm, n, k) for name, mm, n, k in main_gemms(m, Plan(micro_batch=2), 4096)}
-    assert g["QKV projection"] == (8192, (32 + 2 * 8) * 128, 4096)
-    assert g["MLP up"] == (8192, 2 * 14336, 4096)
+    assert g["qkv_proj"] == (8192, (32 + 2 * 8) * 128, 4096)
+    assert g["mlp_in"] == (8192, 2 * 14336, 4096)
     assert g["logits"] == (8192, 128256, 4096)
     g_tp = {name: (mm, n, k) for name, mm, n, k in main_gemms(m, Plan(tp=4, micro_batch=2), 4096)}
-    assert g_tp["MLP down"] == (8192, 4096, 14336 // 4)
+    assert g_tp["mlp_out"] == (8192, 4096, 14336 // 4)
 
 
 def test_moe_expert_gemm_sees_top_k_over_experts_of_the_tokens(catalog):
     m = catalog.model("mixtral-8x7b")  # 8 experts, top-2
     g = {name: (mm, n, k) for name, mm, n, k in main_gemms(m, Plan(micro_batch=1, ep=1), 4096)}
-    assert g["expert up"][0] == 4096 * 2 // 8
+    assert g["expert_in"][0] == 4096 * 2 // 8
+
+
+def test_mla_gemms_are_the_cost_models_down_and_up_projections(catalog):
+    # DeepSeek-V3 (arXiv 2412.19437, sec. 4.2): hidden 7168, 128 heads, q_lora 1536, kv_lora 512, qk nope 128 + rope 64,
+    # v 128; 256 routed experts (top 8) of width 2048 and one shared; the first 3 layers dense (width 18432)
+    m = catalog.model("deepseek-v3")
+    g = {name: (mm, n, k) for name, mm, n, k in main_gemms(m, Plan(tp=2, ep=8, micro_batch=1), 4096)}
+    assert g["q_down"] == (4096, 1536, 7168)  # not split by TP
+    assert g["q_up"] == (4096, 128 * (128 + 64) // 2, 1536)
+    assert g["kv_down"] == (4096, 512 + 64, 7168)
+    assert g["kv_up"] == (4096, 128 * (128 + 128) // 2, 512)
+    assert g["out_proj"] == (4096, 7168, 128 * 128 // 2)
+    assert g["expert_in"] == (4096 * 8 * 8 // 256, 2 * 2048, 7168)
+    assert g["mlp_in"] == (4096, 2 * 18432 // 2, 7168)
+    assert "qkv_proj" not in g  # MLA has no fused QKV projection
+    costs = model_costs(m, 4096)
+    assert set(g) == {x.name for x in (*costs.dense_layer_gemms, *costs.moe_layer_gemms, *costs.head_gemms)}
 
 
 def test_roofline_ridge_is_peak_over_bandwidth(catalog):

@@ -210,17 +210,11 @@ def test_body_over_the_limit_is_413_declared_or_streamed(client):
     assert "bytes" in r.json()["detail"][0]["msg"]
 
 
-def test_region_is_applied_where_compare_takes_it_else_noted(client):
-    from accelplan.report.views import compare_accepts
-
+def test_region_is_applied(client):
     r = client.post("/api/compare", json={**SMALL, "chips": ["h100-sxm"], "region": "US"})
-    if compare_accepts("region"):
-        assert r.status_code in (200, 422)
-        if r.status_code == 422:
-            assert "region" in errors_by_field(r)
-    else:
-        assert r.status_code == 200
-        assert any("region 'US' is not applied" in n for n in r.json()["notes"])
+    assert r.status_code == 200, r.text
+    assert "region US" in r.json()["summary"]
+    assert not any("not applied" in n for n in r.json()["notes"])
 
 
 def test_region_codes_match_without_regard_to_case(client):

@@ -9,6 +9,7 @@ shipped one replaces it.
 from __future__ import annotations
 
 import functools
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from accelplan import paths, yamlio
 from accelplan.catalog.refusal import explain
-from accelplan.catalog.schema import Chip, ModelSpec, System, WorkloadSpec
+from accelplan.catalog.schema import Chip, Confidence, ModelSpec, Source, System, WorkloadSpec
 from accelplan.catalog.stack import Stack
 from accelplan.errors import CatalogError, UnknownIdError
 
@@ -200,6 +201,68 @@ def _check_links(cat: Catalog) -> None:
                 raise CatalogError(f, s.id, "default_for", f"names unknown chip '{c}'")
 
 
+def _root(file: str) -> Path:
+    """The catalog directory a file belongs to (its kind's folder's parent, or its own folder)."""
+    p = Path(file)
+    return p.parent.parent if p.parent.name in _KINDS else p.parent
+
+
+SCALEUP_ROUNDING = 2e-3  # relative difference between a chip's quoted scale-up figure and its system's, from rounding
+
+
+def _derive_scaleup(cat: Catalog) -> None:
+    """A chip's scale-up figures are its default system's first network level, the one the step model reads: one
+    source of truth. A figure the chip file also states (datasheets quote it) must agree with the system in the same
+    catalog directory; a user's system that replaces the shipped one wins (that is what a user catalog is for). A
+    figure the chip states but the system lacks is refused: it belongs in the system, with its source."""
+    for cid, c in list(cat.chips.items()):
+        s = next((x for x in cat.systems.values() if cid in x.default_for), None)
+        if s is None:
+            continue
+        lvl = s.levels[0]
+        unidir = lvl.gb_s_unidir
+        derived = {"gb_s_unidir": unidir, "gb_s_bidir": None if unidir is None else 2.0 * unidir,
+                   "domain_chips": lvl.size}
+        what = {"gb_s_unidir": "levels.0.gb_s_unidir", "gb_s_bidir": "2 x levels.0.gb_s_unidir",
+                "domain_chips": "levels.0.size"}
+        file = cat.origin[f"chips/{cid}"]
+        strict = _root(file) == _root(cat.origin[f"systems/{s.id}"])
+        sources = list(c.sources)
+        field_sources = {k: v for k, v in c.field_sources.items() if not k.startswith("scaleup.")}
+        confidence = {k: v for k, v in c.confidence.items() if not k.startswith("scaleup.")}
+        for k, v in derived.items():
+            path, stated = f"scaleup.{k}", getattr(c.scaleup, k)
+            # within rounding: vendors quote 1075 GB/s both ways for 537.5 one way, which a system rounds to 538
+            agrees = stated is not None and v is not None and math.isclose(stated, v, rel_tol=SCALEUP_ROUNDING)
+            if stated is not None and not agrees and strict:
+                raise CatalogError(file, cid, path, f"{stated:g}, but its default system '{s.id}' has "
+                                   f"{'none' if v is None else f'{v:g}'} ({what[k]}); the system's network is the one "
+                                   "modelled: correct the one that is wrong (a figure the system lacks moves to it, "
+                                   "with its source)")
+            if v is None:
+                continue
+            if agrees:  # the chip's own quote, with its source
+                derived[k] = stated
+                field_sources[path], confidence[path] = c.field_sources[path], c.confidence[path]
+                continue
+            conf: Confidence = "derived"
+            if k == "domain_chips":  # a system's domain size is its shape, not a sourced figure: cite the system
+                refs = [Source(ref=f"system {s.id} ({s.name})", figures=f"scale-up domain of {v:g} chips")]
+            else:
+                refs = s.sources_for("levels.0.gb_s_unidir")
+                conf = s.confidence["levels.0.gb_s_unidir"]
+            idx = []
+            for ref in refs:
+                if ref not in sources:
+                    sources.append(ref)
+                idx.append(sources.index(ref))
+            field_sources[path], confidence[path] = idx, conf
+        scaleup = c.scaleup.model_copy(update={**derived, "name": c.scaleup.name or lvl.name,
+                                               "topology": c.scaleup.topology or lvl.topology})
+        cat.chips[cid] = c.model_copy(update={"scaleup": scaleup, "sources": sources, "field_sources": field_sources,
+                                              "confidence": confidence})
+
+
 @functools.lru_cache(maxsize=8)
 def _load(dirs: tuple[str, ...]) -> Catalog:
     cat = Catalog()
@@ -214,6 +277,7 @@ def _load(dirs: tuple[str, ...]) -> Catalog:
             raise CatalogError(d, None, None, "no catalog entries here: expected chips/, systems/, models/, stacks/ or "
                                               "workloads/ folders of *.yaml, or *.yaml entries at the top")
     _check_links(cat)
+    _derive_scaleup(cat)
     return cat
 
 

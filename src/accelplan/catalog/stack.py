@@ -56,7 +56,7 @@ class ContextParallel(Strict):
     """How the stack splits a sequence over context-parallel ranks."""
 
     # the algorithms it implements, its default first (the search tries each; a plan names one or gets the first)
-    algorithms: list[CpAlgorithm] = Field(default_factory=lambda: ["ring"], min_length=1)
+    algorithms: list[CpAlgorithm] = Field(default_factory=lambda: list[CpAlgorithm](["ring"]), min_length=1)
     # causal masking gives the last chunk of a sequence the most work: a balancing stack gives each rank a head and a
     # tail chunk (2 x cp chunks), so every rank does the same attention work; otherwise the last rank does
     # 2 - 1/cp times the mean, and every ring step waits for it

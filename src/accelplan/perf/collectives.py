@@ -30,6 +30,7 @@ import numpy as np
 
 from accelplan.catalog.schema import System
 from accelplan.perf.assumptions import Assumptions
+from accelplan.perf.calibration import Calibration
 
 Array = np.ndarray
 
@@ -47,7 +48,7 @@ class Fabric:
     torus_dims: tuple[int, ...] = ()  # the job's slice; empty for switched fabrics and meshes
 
     @classmethod
-    def of(cls, system: System, a: Assumptions, calibration: object | None = None, chips: int | None = None) -> Fabric:
+    def of(cls, system: System, a: Assumptions, calibration: Calibration | None = None, chips: int | None = None) -> Fabric:
         """The fabric a job of `chips` chips sees (its torus slice); None = the whole scale-up domain."""
         up = system.levels[0]
         out = system.levels[1] if len(system.levels) > 1 else None
@@ -75,7 +76,7 @@ class Fabric:
         )
 
     @staticmethod
-    def assumptions(system: System, a: Assumptions, calibration: object | None = None) -> list[str]:
+    def assumptions(system: System, a: Assumptions, calibration: Calibration | None = None) -> list[str]:
         """What `of` had to assume for this system, or took from a calibration profile, in words for the output."""
         out = []
         measured = _measured_links(calibration)
@@ -147,8 +148,8 @@ def slice_dims(pod: tuple[int, ...], chips: int) -> tuple[int, ...]:
     return best if best is not None else tuple(sorted(pod))
 
 
-def _measured_links(calibration: object | None) -> tuple[float | None, float | None]:
-    if calibration is None or not hasattr(calibration, "link_bandwidths"):
+def _measured_links(calibration: Calibration | None) -> tuple[float | None, float | None]:
+    if calibration is None:
         return None, None
     return calibration.link_bandwidths()
 

@@ -24,6 +24,7 @@ import numpy as np
 from accelplan.catalog.schema import Chip
 from accelplan.errors import PlanError
 from accelplan.perf.assumptions import Assumptions
+from accelplan.perf.calibration import Calibration
 
 Array = np.ndarray
 MAMF_BEST_SHAPE = 8192  # M = N = K of a large square GEMM: the shapes MAMF sweeps find the best rate at
@@ -50,13 +51,13 @@ class Rates:
     gemm_curve_bf16: tuple[Array, Array] | None = None
 
     @classmethod
-    def of(cls, chip: Chip, precision: str, a: Assumptions, calibration: object | None = None,
+    def of(cls, chip: Chip, precision: str, a: Assumptions, calibration: Calibration | None = None,
            attention_kernel: str = "vendor") -> Rates:
         eff = chip.efficiency
         mm, mem, basis = (eff.matmul, eff.memory, eff.basis) if eff else (0.8, 0.85, "default")
         mm8 = (eff.matmul_fp8 if eff and eff.matmul_fp8 else mm)
         if calibration is not None:
-            mm, mm8, mem, basis = calibration.efficiencies(chip, mm, mm8, mem)  # type: ignore[attr-defined]
+            mm, mm8, mem, basis = calibration.efficiencies(chip, mm, mm8, mem)
         gap = modelling_gap(chip, precision)
         if gap or chip.hbm_bytes_per_s is None:
             raise PlanError(gap or f"chip '{chip.id}' has no HBM bandwidth in the catalog")
@@ -74,12 +75,11 @@ class Rates:
         else:
             mat, gemm_bytes = bf16 * mm, a.activation_bytes_per_element
         fwd, bwd, abasis = _attention_efficiency(chip, mm, a, attention_kernel)
-        measured = getattr(calibration, "attention_efficiencies", None)
-        if measured is not None:  # a calibration profile's attention replaces the catalog's, pass by pass
-            f_cal, b_cal = measured(chip)
+        if calibration is not None:  # a calibration profile's attention replaces the catalog's, pass by pass
+            f_cal, b_cal = calibration.attention_efficiencies(chip)
             if f_cal is not None:
                 b_cal = b_cal if b_cal is not None else f_cal * bwd / fwd
-                fwd, bwd, abasis = f_cal, b_cal, getattr(calibration, "attention_basis", "measured (calibration profile)")
+                fwd, bwd, abasis = f_cal, b_cal, calibration.attention_basis
         curve16 = _profile_curve(calibration, "bf16")
         curve = _profile_curve(calibration, "fp8") if precision == "fp8" else curve16
         return cls(gemm_curve=curve, gemm_curve_bf16=curve16,
@@ -125,10 +125,10 @@ class Rates:
         return self.attention_fwd_flops_per_s * f, self.attention_bwd_flops_per_s * f
 
 
-def _profile_curve(calibration: object | None, dtype: str) -> tuple[Array, Array] | None:
+def _profile_curve(calibration: Calibration | None, dtype: str) -> tuple[Array, Array] | None:
     """A profile's verified GEMM rates of one dtype by log(m n k) (equal volumes averaged), or None: at least two
     distinct shapes are needed for a curve."""
-    points = [p for p in getattr(calibration, "gemm", None) or [] if p.dtype == dtype and p.verified]
+    points = [p for p in (calibration.gemm if calibration is not None else []) if p.dtype == dtype and p.verified]
     by_volume: dict[float, list[float]] = {}
     for p in points:
         by_volume.setdefault(math.log(p.m * p.n * p.k), []).append(p.flops_per_s)

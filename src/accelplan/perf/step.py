@@ -18,6 +18,7 @@ import numpy as np
 from accelplan.catalog.schema import Chip, System, Workload
 from accelplan.catalog.stack import Stack
 from accelplan.perf.assumptions import DEFAULT, Assumptions
+from accelplan.perf.calibration import Calibration
 from accelplan.perf.collectives import Fabric, all_reduce_s, all_to_all_s, reduce_scatter_s, send_recv_s
 from accelplan.perf.costs import Gemm, ModelCosts, model_costs
 from accelplan.perf.kernels import Rates
@@ -83,7 +84,7 @@ def memory_of(workload: Workload, chip: Chip, plans: PlanArrays, stack: Stack, a
 
 
 def evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays, assumptions: Assumptions = DEFAULT,
-             calibration: object | None = None, costs: ModelCosts | None = None, memory: Memory | None = None, *,
+             calibration: Calibration | None = None, costs: ModelCosts | None = None, memory: Memory | None = None, *,
              stack: Stack, sustained: Array | None = None) -> StepArrays:
     """Step time, its breakdown, memory and rates of every plan on `stack`. `memory` may pass what `memory_of` already
     computed for these same plans; `sustained` gives each plan its own in-step compute fraction instead of
@@ -247,7 +248,7 @@ class DataParallelTimes:
 
 
 def _setup(workload: Workload, system: System, chip: Chip, plans: PlanArrays, a: Assumptions,
-           calibration: object | None, costs: ModelCosts | None, memory: Memory | None, stack: Stack,
+           calibration: Calibration | None, costs: ModelCosts | None, memory: Memory | None, stack: Stack,
            sustained: Array | None, with_memory: bool = True) -> _Setup:
     c = costs or model_costs(workload.model, workload.seq_len)
     r = Rates.of(chip, workload.precision, a, calibration, stack.kernels.attention)
@@ -407,7 +408,7 @@ def _context_parallel(st: _Setup, comp: LayerCompute, first: Array, back: Array)
 
 
 def cp_layer_cost_s(workload: Workload, system: System, chip: Chip, plans: PlanArrays, stack: Stack,
-                    assumptions: Assumptions = DEFAULT, calibration: object | None = None,
+                    assumptions: Assumptions = DEFAULT, calibration: Calibration | None = None,
                     costs: ModelCosts | None = None) -> Array:
     """One layer and micro-batch's compute plus what its context parallelism adds (s): exposed traffic, the slowdown
     hidden traffic causes, and the attention a causal imbalance adds. Nothing else in a step depends on the
@@ -497,7 +498,7 @@ def _data_parallel(st: _Setup, comp: LayerCompute, pipe: PipelineTimes) -> DataP
 
 
 def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays, a: Assumptions,
-              calibration: object | None, costs: ModelCosts | None, memory: Memory | None, stack: Stack,
+              calibration: Calibration | None, costs: ModelCosts | None, memory: Memory | None, stack: Stack,
               sustained: Array | None = None) -> StepArrays:
     st = _setup(workload, system, chip, plans, a, calibration, costs, memory, stack, sustained)
     lay = st.lay

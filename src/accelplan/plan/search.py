@@ -21,6 +21,7 @@ import numpy as np
 from accelplan.catalog.schema import CP_ALGORITHMS, Chip, System, Workload
 from accelplan.catalog.stack import Stack
 from accelplan.perf.assumptions import DEFAULT, Assumptions
+from accelplan.perf.calibration import Calibration
 from accelplan.perf.costs import model_costs
 from accelplan.perf.plans import CP_ALGO_CODE, RECOMPUTE_CODE, PlanArrays
 from accelplan.perf.step import StepArrays, cp_layer_cost_s, evaluate, memory_of
@@ -91,7 +92,7 @@ class _Timing:
 
     chip: Chip
     assumptions: Assumptions
-    calibration: object | None
+    calibration: Calibration | None
 
 
 def _build(workload: Workload, system: System, chips: int, fixed: dict | None,
@@ -209,7 +210,7 @@ def _cross(col: dict[str, np.ndarray], name: str, values: list, **extra: np.ndar
 
 
 def search(workload: Workload, system: System, chip: Chip, chips: int, fixed: dict | None = None,
-           assumptions: Assumptions = DEFAULT, calibration: object | None = None,
+           assumptions: Assumptions = DEFAULT, calibration: Calibration | None = None,
            objective: str = "tokens_per_s", require_fit: bool = True, *, stack: Stack) -> SearchResult:
     """All valid plans for `chips` chips, evaluated at once; feasible ones ranked fastest first.
 

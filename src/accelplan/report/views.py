@@ -11,11 +11,11 @@ availability) appear as table columns without a change here.
 
 from __future__ import annotations
 
-import inspect
 import math
 from typing import Any
 
 from accelplan.catalog.schema import ModelSpec, Plan
+from accelplan.perf.costs import model_costs
 
 # CompareRow fields shown in fixed columns (the estimate command is in the plan cell's title and the JSON); any other
 # scalar field becomes a column of its own.
@@ -39,23 +39,13 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
-def compare_accepts(name: str) -> bool:
-    """Whether this build's `accelplan.api.compare` takes the keyword `name` (e.g. region)."""
-    from accelplan.api import compare
-
-    return name in inspect.signature(compare).parameters
-
-
 def run_compare(model: ModelSpec, chips: list[str] | None, tokens: float, days: float | None, n_chips: int | None,
                 seq_len: int | None, global_batch: int, precision: str, region: str | None = None,
                 economics: Any = None, available_only: bool = False, framework: str | None = None,
                 framework_version: str | None = None, catalog: Any = None,
                 workload: Any = None) -> tuple[Any, list[str]]:
     """Call `accelplan.api.compare`; returns the Comparison and notes for the reader. With `workload` (a
-    programme of phases: a WorkloadSpec, preset id or file) the model, tokens, sequence and batch come from it.
-
-    `region` is passed on only where compare() accepts it; otherwise a note says it was not applied.
-    """
+    programme of phases: a WorkloadSpec, preset id or file) the model, tokens, sequence and batch come from it."""
     from accelplan.api import compare
 
     kwargs: dict[str, Any] = {"chips": chips, "model": model, "tokens": tokens, "days": days, "n_chips": n_chips,
@@ -63,17 +53,13 @@ def run_compare(model: ModelSpec, chips: list[str] | None, tokens: float, days: 
                               "framework": framework, "framework_version": framework_version, "catalog": catalog}
     if workload is not None:
         kwargs.update(workload=workload, model=None, tokens=None, seq_len=None, global_batch=None)
-    notes = []
+    notes: list[str] = []
     if economics is not None:
         kwargs["economics"] = economics
     if available_only:
         kwargs["available_only"] = True
     if region:
-        if compare_accepts("region"):
-            kwargs["region"] = region
-        else:
-            notes.append(f"region '{region}' is not applied to this comparison: accelplan.api.compare takes no "
-                         "region in this build")
+        kwargs["region"] = region
     res = compare(**kwargs)
     notes.extend(f"left out: {d}" for d in getattr(res, "dropped", []))
     return res, notes
@@ -296,26 +282,25 @@ def breakdown_data(comparison: Any, kind: str) -> dict[str, Any]:
 
 
 def main_gemms(model: ModelSpec, plan: Plan, seq_len: int) -> list[tuple[str, int, int, int]]:
-    """(name, m, n, k) per device for the main matrix multiplies of one micro-batch, forward pass.
+    """(name, m, n, k) per device for each distinct forward GEMM of the cost model (accelplan.perf.costs: MLA's down
+    and up projections, the router, routed and shared experts, logits), one micro-batch.
 
-    m = micro_batch x seq_len / cp tokens; n and k are the weight shape split by tp (Megatron column
-    then row parallel). For MoE layers, an expert sees m x top_k x ep / experts tokens on average.
+    m = micro_batch x seq_len / cp tokens; the dimension the cost model splits by TP (n column-parallel, k
+    row-parallel) is divided by tp. A routed expert sees m x top_k x ep / experts tokens on average.
     """
+    costs = model_costs(model, seq_len)
     m = max(1, plan.micro_batch * seq_len // plan.cp)
-    tp = plan.tp
-    q = model.heads * model.d_head
-    kv = model.n_kv_heads * model.d_head
-    up = (2 if model.gated_mlp else 1)
-    out = [("QKV projection", m, (q + 2 * kv) // tp, model.hidden),
-           ("attention output", m, model.hidden, q // tp)]
-    if model.moe is None or model.moe.dense_layers > 0:
-        out += [("MLP up", m, up * model.ffn_hidden // tp, model.hidden),
-                ("MLP down", m, model.hidden, model.ffn_hidden // tp)]
-    if model.moe is not None:
-        m_e = max(1, m * model.moe.top_k * plan.ep // model.moe.experts)
-        out.append(("expert up", m_e, up * model.moe.expert_ffn_hidden, model.hidden))
-    out.append(("logits", m, model.vocab // tp, model.hidden))
-    return [(name, mm, max(1, n), max(1, k)) for name, mm, n, k in out]
+    gemms = ((costs.dense_layer_gemms if costs.n_dense_layers else ())
+             + (costs.moe_layer_gemms if costs.n_moe_layers else ()) + costs.head_gemms)
+    out: dict[str, tuple[str, int, int, int]] = {}
+    for g in gemms:
+        rows = m
+        if g.kind == "expert" and model.moe is not None:
+            rows = max(1, m * model.moe.top_k * plan.ep // model.moe.experts)
+        n = g.n // plan.tp if g.split == "n" else g.n
+        k = g.k // plan.tp if g.split == "k" else g.k
+        out.setdefault(g.name, (g.name, rows, max(1, n), max(1, k)))  # attention GEMMs repeat in dense and MoE layers
+    return list(out.values())
 
 
 def arithmetic_intensity(m: int, n: int, k: int, bytes_per_element: int) -> float:
@@ -469,17 +454,17 @@ def disclaimers(comparison: Any) -> list[str]:
 
 def economics_notes(comparison: Any) -> list[str]:
     """What the economics rest on, once each: the data's dates, figures older than the staleness limit, price notes
-    and the availability caveats (an Economics without these fields gives none)."""
+    and the availability caveats."""
     out: list[str] = []
     for r in comparison.rows:
         e = r.economics
         if e is None:
             continue
-        items = [getattr(e, "data_as_of", None)]
-        items += [f"older than {getattr(e, 'stale_after_months', 6)} months: {w}" for w in getattr(e, "stale", None) or []]
-        items += [f"price note: {n}" for n in getattr(e, "price_notes", None) or []]
-        items += [f"caveat: {c}" for c in getattr(e, "availability_caveats", None) or []]
-        out += [x for x in items if isinstance(x, str) and x and x not in out]
+        items = [e.data_as_of]
+        items += [f"older than {e.stale_after_months} months: {w}" for w in e.stale]
+        items += [f"price note: {n}" for n in e.price_notes]
+        items += [f"caveat: {c}" for c in e.availability_caveats]
+        out += [x for x in items if x and x not in out]
     return out
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from accelplan.perf.assumptions import Assumptions
+from accelplan.perf.calibration import Calibration
 
 if TYPE_CHECKING:
     from accelplan.validate.runs import Prepared
@@ -42,7 +43,7 @@ class CrossValidation:
     constants: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def cross_validate(preps: list[Prepared], assumptions: Assumptions, calibration: object | None = None) -> CrossValidation:
+def cross_validate(preps: list[Prepared], assumptions: Assumptions, calibration: Calibration | None = None) -> CrossValidation:
     """Fill each run's `loso_error_pct`, 80% range and `in_range`; return the LOSO MAPE and the refitted values."""
     idx = [i for i, p in enumerate(preps) if p.result.error_pct is not None]
     groups = np.array([preps[i].result.source_group for i in idx])
@@ -86,7 +87,7 @@ def _best(abs_errs: np.ndarray, fallback: int) -> int:
     return int(np.nanargmin(means))
 
 
-def _err(p: Prepared, a: Assumptions, calibration: object | None) -> float:
+def _err(p: Prepared, a: Assumptions, calibration: Calibration | None) -> float:
     e = p.error_pct(p.predict(a, calibration))
     return np.nan if e is None else e
 

@@ -41,6 +41,7 @@ from accelplan.catalog.schema import (
 from accelplan.catalog.stack import Stack
 from accelplan.errors import AccelplanError, CatalogError
 from accelplan.perf.assumptions import DEFAULT, Assumptions
+from accelplan.perf.calibration import Calibration
 from accelplan.perf.collectives import Fabric
 from accelplan.perf.step import PlanArrays, evaluate
 
@@ -208,7 +209,7 @@ class Prepared:
     stack: Stack | None = None
     mfu_peak_flops_per_s: float = 0.0
 
-    def predict(self, assumptions: Assumptions, calibration: object | None = None) -> float | None:
+    def predict(self, assumptions: Assumptions, calibration: Calibration | None = None) -> float | None:
         """Whole-job tokens/s of the resolved plan under `assumptions`; None where there is no plan."""
         if self.plans is None or self.workload is None or self.chip is None or self.system is None or self.stack is None:
             return None
@@ -217,7 +218,7 @@ class Prepared:
         return tps if math.isfinite(tps) and tps > 0 else None
 
     def predict_at(self, sustained: list[float], assumptions: Assumptions,
-                   calibration: object | None = None) -> list[float | None]:
+                   calibration: Calibration | None = None) -> list[float | None]:
         """Tokens/s of the resolved plan at each in-step compute fraction, in one evaluation."""
         if self.plans is None or self.workload is None or self.chip is None or self.system is None or self.stack is None:
             return [None] * len(sustained)
@@ -241,7 +242,7 @@ class Prepared:
         return None
 
 
-def prepare_run(run: Run, cat: Catalog, calibration: object | None = None, assumptions: Assumptions = DEFAULT,
+def prepare_run(run: Run, cat: Catalog, calibration: Calibration | None = None, assumptions: Assumptions = DEFAULT,
                 best_plan: bool = False) -> Prepared:
     """Resolve a run's plan (published fields pinned, the rest chosen as its framework would) and predict it."""
     from accelplan.plan.search import search
@@ -322,7 +323,7 @@ def prepare_run(run: Run, cat: Catalog, calibration: object | None = None, assum
     return prep
 
 
-def validate_run(run: Run, cat: Catalog, calibration: object | None = None,
+def validate_run(run: Run, cat: Catalog, calibration: Calibration | None = None,
                  assumptions: Assumptions = DEFAULT, best_plan: bool = False) -> RunResult:
     return prepare_run(run, cat, calibration, assumptions, best_plan).result
 
@@ -340,7 +341,7 @@ def _by(results: list[RunResult], key: str, field: str = "error_pct") -> dict[st
     return {k: _mape(v) for k, v in sorted(groups.items())}  # type: ignore[misc]
 
 
-def validate(path: str | Path, calibration: object | None = None, assumptions: Assumptions = DEFAULT,
+def validate(path: str | Path, calibration: Calibration | None = None, assumptions: Assumptions = DEFAULT,
              best_plan: bool = False, catalog: Catalog | None = None) -> dict[str, Any]:
     """Predict every run in `path` with the shipped defaults (DESIGN.md sec. 6), JSON-ready.
 

@@ -305,7 +305,6 @@ def create_app(in_processes: bool = True) -> FastAPI:
     for them; the page then waits for the GIL while they compute (see accelplan.web.work)."""
     from accelplan.catalog.loader import load_catalog
     from accelplan.report.html import plotly_js_path
-    from accelplan.report.views import compare_accepts
 
     cat = load_catalog()
     chip_ids = sorted(cat.chips)
@@ -323,7 +322,7 @@ def create_app(in_processes: bool = True) -> FastAPI:
                sorted(cat.chips.values(), key=lambda c: (c.vendor, c.year or 0, c.id))],
         stacks=[StackOption(id=st.id, name=st.name, runtimes=list(st.runtimes)) for st in
                 sorted(cat.stacks.values(), key=lambda st: st.id)],
-        regions=regions, region_groups=region_groups, region_supported=compare_accepts("region"),
+        regions=regions, region_groups=region_groups, region_supported=True,
         precisions=list(PRECISIONS),
         limits={"max_chips": MAX_CHIPS, "min_tokens": MIN_TOKENS, "max_tokens": MAX_TOKENS, "min_days": MIN_DAYS,
                 "max_days": MAX_DAYS, "max_cluster": MAX_CLUSTER, "min_seq_len": MIN_SEQ, "max_seq_len": MAX_SEQ,

@@ -425,19 +425,51 @@ def cp_layer_cost_s(workload: Workload, system: System, chip: Chip, plans: PlanA
         return comp.total_s + (cp_s - hidden + assumptions.overlap_slowdown * hidden) * (st.cp > 1)
 
 
-def _pipeline(st: _Setup, comp: LayerCompute, comm: LayerComm) -> PipelineTimes:
-    """The critical stage's micro-batch (its layers, the head on the last stage, exposed sends, offload) and the
-    bubble: (pp - 1) / vpp mean-stage micro-batches (Narayanan et al. 2021, sec. 2.2)."""
-    a, r, lay, c = st.a, st.r, st.lay, st.c
-    m = c.model
-    tp, pp, vpp, L = st.tp, st.pp, st.vpp, float(m.layers)
-    layer_s = comp.total_s + comm.exposed_s + comm.contention_s
-    # the head (logits + loss) on the last stage
+def _head_s(st: _Setup) -> Array:
+    """The head on the last stage: logits GEMM forward and backward and the loss, per micro-batch (s)."""
+    a, r, lay, c, tp = st.a, st.r, st.lay, st.c, st.tp
     head_s = np.zeros_like(tp)
     for g in c.head_gemms:
         t_g, t_c = _gemm_time(g, lay.tokens, tp, r, a, st.fp8 and st.stack.fp8 is not None and st.stack.fp8.lm_head)
         head_s = head_s + (1.0 + a.gemm_backward_factor) * t_g + t_c
-    head_s = head_s + lay.tokens * c.head_elementwise * a.loss_bytes_per_element / tp / r.hbm_bytes_per_s
+    return head_s + lay.tokens * c.head_elementwise * a.loss_bytes_per_element / tp / r.hbm_bytes_per_s
+
+
+@dataclass(frozen=True)
+class StageRates:
+    """Per micro-batch on one rank of each plan: what a pipeline of unequal stages (a mixed cluster) composes."""
+
+    layer_s: Array  # one layer forward and backward, its exposed TP/CP/EP traffic and their contention
+    head_s: Array  # the logits and the loss (on the last stage)
+    recompute_s: Array  # of layer_s: forward work recompute re-runs (per layer)
+    send_bytes: Array  # activations a stage sends the next (and receives their gradient back)
+
+
+def stage_rates(workload: Workload, system: System, chip: Chip, plans: PlanArrays, stack: Stack,
+                assumptions: Assumptions = DEFAULT, calibration: Calibration | None = None,
+                costs: ModelCosts | None = None) -> StageRates:
+    """The per-layer and head times of `plans` on `chip`, as `evaluate` computes them inside a step (the pipeline
+    and data-parallel stages are left to the caller)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        st = _setup(workload, system, chip, plans, assumptions, calibration, costs, None, stack, None,
+                    with_memory=False)
+        first, back = _distinct(plans.tp, plans.cp, plans.mb, plans.ep, st.lay.etp, st.lay.sp_div, st.lay.cp_algo)
+        comp = _layer_compute(st, first, back)
+        comm = _layer_comm(st, comp, first, back)
+        return StageRates(layer_s=comp.total_s + comm.exposed_s + comm.contention_s, head_s=_head_s(st),
+                          recompute_s=comp.recompute_s,
+                          send_bytes=st.lay.tokens * st.c.model.hidden * assumptions.activation_comm_bytes_per_element
+                          / st.lay.sp_div)
+
+
+def _pipeline(st: _Setup, comp: LayerCompute, comm: LayerComm) -> PipelineTimes:
+    """The critical stage's micro-batch (its layers, the head on the last stage, exposed sends, offload) and the
+    bubble: (pp - 1) / vpp mean-stage micro-batches (Narayanan et al. 2021, sec. 2.2)."""
+    a, lay, c = st.a, st.lay, st.c
+    m = c.model
+    tp, pp, vpp, L = st.tp, st.pp, st.vpp, float(m.layers)
+    layer_s = comp.total_s + comm.exposed_s + comm.contention_s
+    head_s = _head_s(st)
     stage_layers = np.maximum(np.ceil(L / pp), (L + head_s / np.maximum(layer_s, 1e-30)) / pp)
     pp_bytes = lay.tokens * m.hidden * a.activation_comm_bytes_per_element / lay.sp_div
     # each virtual stage sends its activations forward and receives their gradients back once per micro-batch

@@ -12,6 +12,35 @@ from typing import Any
 
 import typer
 
+from accelplan.defaults import DEFAULT_MODEL
+from accelplan.flags import (
+    AssumeOpt,
+    AvailableOnlyOpt,
+    CalibrationOpt,
+    CatalogOpt,
+    CheckpointOpt,
+    ChipsOpt,
+    CompareGbsOpt,
+    CompareModelOpt,
+    ComparePrecOpt,
+    CompareTokensOpt,
+    DaysOpt,
+    FrameworkOpt,
+    FrameworkVersionOpt,
+    KwhOpt,
+    NChipsOpt,
+    PhaseOpt,
+    PowerOpt,
+    PriceOpt,
+    PueOpt,
+    RegionOpt,
+    SeqOpt,
+    WorkloadOpt,
+    YearsOpt,
+)
+from accelplan.flags import assumptions as assumptions_of
+from accelplan.flags import calibration as calibration_of
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Which accelerator, how many, how long: a sourced hardware catalog and an LLM training "
                        "planner for Ascend, NVIDIA, AMD, TPU and Gaudi.")
@@ -31,7 +60,6 @@ def _root(version: bool = typer.Option(False, "--version", metavar="", is_eager=
     NVIDIA, AMD, TPU and Gaudi."""
 
 
-CatalogOpt = typer.Option(None, "--catalog", metavar="DIR", help="Extra catalog directory (chips/, systems/, models/ YAML).")
 JsonOpt = typer.Option(False, "--json", metavar="", help="Print JSON instead of a table.")
 
 
@@ -341,82 +369,10 @@ def _workload(model_id: str, tokens: float | None, seq_len: int | None, global_b
                          DEFAULT_GLOBAL_BATCH if global_batch is None else global_batch, precision, cat)
 
 
-ModelOpt = typer.Option("openpangu-505b-moe", "--model", "-m", help="preset id or path to a HF config.json")
+ModelOpt = typer.Option(DEFAULT_MODEL, "--model", "-m", help="preset id or path to a HF config.json")
 TokensOpt = _num(None, "--tokens", name="tokens", help="training tokens (default 20T)")
-SeqOpt = _num(None, "--seq-len", name="seq_len", help="sequence length (default: min(preset, 4096))")
 GbsOpt = _num(None, "--global-batch", name="global_batch", help="sequences per step (default 4096)")
-DaysOpt = _num(None, "--days", name="days", help="deadline: chips needed to finish within it (default 90; not with "
-                                                 "--chips)")
 PrecOpt = typer.Option("bf16", "--precision", help="bf16 | fp16 | fp8")
-RegionOpt = typer.Option(None, "--region", help="region group or country code (US, EU, CN, ...): marks what cannot be "
-                                                  "bought there (information, not legal advice)")
-PriceOpt = typer.Option(None, "--price", metavar="CHIP=USD",
-                        help="cloud $/chip-hour override (repeat), e.g. ascend-910b=1.9")
-PowerOpt = typer.Option(None, "--power", metavar="CHIP=W", help="board power override in W (repeat), for chips whose TDP the "
-                                                "catalog leaves unknown, e.g. ascend-910b=400")
-KwhOpt = _num(None, "--kwh-price", name="kwh_price", help="electricity $/kWh (default: the grid of --region, else world)")
-PueOpt = _num(None, "--pue", name="pue", help="data-centre PUE (default 1.2, see docs/economics.md)")
-YearsOpt = _num(None, "--years", name="years", help="years over which owned hardware is amortised")
-CheckpointOpt = typer.Option("async", "--checkpoint", help="async | sync checkpoint writes")
-CalibrationOpt = typer.Option(None, "--calibration", help="calibration profile from `accelplan bench --out FILE`: "
-                                                          "measured efficiencies replace the defaults")
-
-
-FrameworkOpt = typer.Option(None, "--framework", help="training stack id (megatron-lm, nemo, torchtitan, mindspeed-llm, "
-                                                      "maxtext, ...; `accelplan stacks`); default: the stack of the "
-                                                      "chip's runtime, stated in the output")
-FrameworkVersionOpt = typer.Option(None, "--framework-version", help="the stack's release (e.g. 25.04, core_v0.14.0) "
-                                                                      "or a date; default: its latest release")
-
-
-PhaseOpt = typer.Option(None, "--phase", metavar="TOKENS@SEQ[:BATCH][/PREC]",
-                        help="a phase of the programme (repeat, in order), e.g. --phase 19.5T@4096 --phase 400B@32K "
-                             "--phase 20B@512K; BATCH in sequences, or tokens per step with a suffix (16M); default "
-                             "batch: the first phase's tokens per step. The model is --model's")
-WorkloadOpt = typer.Option(None, "--workload", help="a training programme: preset id (openpangu-2.0) or workload YAML "
-                                                     "(model, precision, phases; docs/inputs.md)")
-
-
-AssumeOpt = typer.Option(None, "--assume", metavar="NAME=VALUE", help="override a modelling assumption (repeat), e.g. "
-                                                  "ep_overlap=1 for a framework that hides MoE all-to-all; "
-                                                  "see `accelplan assumptions`")
-
-
-def _assumptions(items: list[str] | None):  # noqa: ANN202
-    """Assumptions with the --assume overrides; a bad name or value names it and what is allowed."""
-    from pydantic import ValidationError
-
-    from accelplan.errors import AccelplanError, UnknownIdError
-    from accelplan.perf.assumptions import DEFAULT, Assumptions
-
-    if not items:
-        return DEFAULT
-    names = list(Assumptions.model_fields)
-    values: dict[str, float] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        name = name.strip().replace("-", "_")
-        if name not in names:
-            raise AccelplanError(f"--assume '{item}': {UnknownIdError('assumption', name, names)}")
-        try:
-            values[name] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep:
-            raise AccelplanError(f"--assume '{item}' is not NAME=NUMBER, e.g. --assume ep_overlap=1")
-    try:
-        return Assumptions.model_validate({**DEFAULT.model_dump(), **values})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise AccelplanError(f"--assume {err['loc'][0]}={err.get('input')}: {err['msg']}") from None
-
-
-def _calibration(path: str | None):  # noqa: ANN202
-    if not path:
-        return None
-    from accelplan.bench.profile import load_profile
-
-    return load_profile(path)
 
 
 _SHORT_STATUS = {"available": "yes", "licence_required": "licence", "prohibited": "no", "high_risk": "risky",
@@ -547,7 +503,7 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"),
                 sequence_parallel=tp > 1 if sequence_parallel is None else sequence_parallel,
                 optimizer_dtype=optimizer_dtype, offload_activations=offload_activations,  # type: ignore[arg-type]
                 offload_optimizer=offload_optimizer)
-    e = run_estimate(w, chip_id, plan, system, assumptions=_assumptions(assume), calibration=_calibration(calibration),
+    e = run_estimate(w, chip_id, plan, system, assumptions=assumptions_of(assume), calibration=calibration_of(calibration),
                      framework=framework, framework_version=framework_version, catalog=cat)
     if json_out:
         _dump(e)
@@ -575,8 +531,8 @@ def _plan_programme(spec: Any, chip_id: str, chips: int, system: str | None, reg
         raise PlanError(gap)
     st, note = resolve_stack(c, framework, framework_version, cat)
     res = program_at(ws, [p.label(i) for i, p in enumerate(spec.phases)], c, s, chips,
-                     economics_options(region, None, None, None, None, "async"), _assumptions(assume),
-                     _calibration(calibration), st)
+                     economics_options(region, None, None, None, None, "async"), assumptions_of(assume),
+                     calibration_of(calibration), st)
     if json_out:
         _dump({"chip": c.id, "system": s.id, "chips": chips, "workload": spec.id, "model": spec.model,
                "stack": note, "programme": res})
@@ -647,11 +603,11 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
     if gap:
         raise PlanError(gap)
     t0 = time.perf_counter()
-    cal = _calibration(calibration)
+    cal = calibration_of(calibration)
     from accelplan.flags import economics_options
 
     econ = economics_options(region, None, None, None, None, "async")
-    assumed = _assumptions(assume)
+    assumed = assumptions_of(assume)
     st, note = resolve_stack(c, framework, framework_version, cat)
     res = search(w, s, c, chips, assumptions=assumed, calibration=cal, stack=st)
     dt = time.perf_counter() - t0
@@ -725,22 +681,12 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
 
 
 @app.command()
-def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat for several chips"),
-            model_id: str = typer.Option(None, "--model", "-m", help="preset id or path to a HF config.json (one "
-                                         "phase; default: the openpangu-2.0 programme)"),
-            tokens: float = _num(None, "--tokens", name="tokens", help="training tokens (one phase; default 20T)"),
-            days: float = DaysOpt,
-            chips: int = _num(None, "--chips", "-n", name="chips", help="fixed chip count: time to train instead"),
-            seq_len: int = SeqOpt,
-            global_batch: int = _num(None, "--global-batch", name="global_batch", help="sequences per step (one "
-                                                                                        "phase; default 4096)"),
-            precision: str = typer.Option(None, "--precision", help="bf16 | fp16 | fp8 (default: the workload's, "
-                                                                   "else bf16)"),
-            phase: list[str] = PhaseOpt, workload: str = WorkloadOpt,
-            region: str = RegionOpt,
-            available_only: bool = typer.Option(False, "--available-only", metavar="", help="drop chips prohibited in --region"),
-            price: list[str] = PriceOpt, power: list[str] = PowerOpt, kwh_price: float = KwhOpt, pue: float = PueOpt,
-            years: float = YearsOpt, checkpoint: str = CheckpointOpt, framework: str = FrameworkOpt,
+def compare(chip_ids: list[str] = ChipsOpt, model_id: str = CompareModelOpt, tokens: float = CompareTokensOpt,
+            days: float = DaysOpt, chips: int = NChipsOpt, seq_len: int = SeqOpt, global_batch: int = CompareGbsOpt,
+            precision: str = ComparePrecOpt, phase: list[str] = PhaseOpt, workload: str = WorkloadOpt,
+            region: str = RegionOpt, available_only: bool = AvailableOnlyOpt, price: list[str] = PriceOpt,
+            power: list[str] = PowerOpt, kwh_price: float = KwhOpt, pue: float = PueOpt, years: float = YearsOpt,
+            checkpoint: str = CheckpointOpt, framework: str = FrameworkOpt,
             framework_version: str = FrameworkVersionOpt, calibration: str = CalibrationOpt,
             assume: list[str] = AssumeOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt,
             wide: bool = typer.Option(False, "--wide", metavar="", help="every column (system, goodput, interruptions, tCO2e, "
@@ -752,26 +698,15 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     Gaudi 3, each phase on its own best plan. The deadline is met in elapsed days, after failures, checkpoints and
     the changes of plan between phases. --model/--seq-len/--global-batch/--tokens give one phase instead.
     """
-    from accelplan.api import compare as run_compare
-    from accelplan.errors import AccelplanError
+    from accelplan.api import compare_request
+    from accelplan.flags import compare_request as request_of
 
-    if days is not None and chips is not None:
-        raise AccelplanError("--days and --chips ask different questions (chips needed for a deadline, or time on a "
-                             "fixed count): give one")
-    days = 90.0 if days is None and chips is None else days
-    cat = _catalog(catalog)
-    if available_only and not region:
-        raise AccelplanError("--available-only needs --region (e.g. --region CN)")
-    from accelplan.flags import economics_options, workload_spec
-
-    econ = economics_options(region, price, kwh_price, pue, years, checkpoint, power)
-    spec = workload_spec(phase, workload, model_id, tokens, seq_len, global_batch, precision or "bf16")
-    # with a programme, tokens/seq-len/global-batch are None (workload_spec refuses them) and --model is in it
-    res = run_compare(chip_ids or None, None if spec else model_id, tokens, days, chips, seq_len, global_batch,
-                      precision,
-                      region=region, economics=econ, available_only=available_only,
-                      calibration=_calibration(calibration), assumptions=_assumptions(assume), framework=framework,
-                      framework_version=framework_version, catalog=cat, workload=spec)
+    req = request_of(chips=chip_ids, model=model_id, tokens=tokens, days=days, n_chips=chips, seq_len=seq_len,
+                     global_batch=global_batch, precision=precision, phase=phase, workload=workload, region=region,
+                     available_only=available_only, price=price, power=power, kwh_price=kwh_price, pue=pue,
+                     years=years, checkpoint=checkpoint, framework=framework, framework_version=framework_version,
+                     calibration_path=calibration, assume=assume)
+    res = compare_request(req, _catalog(catalog))
     if json_out:
         _dump(res)
         return
@@ -965,7 +900,7 @@ def equiv(x: str = typer.Option(..., "--from", help="chip X"),
     _positive_chips(n)
     cat = _catalog(catalog)
     w = _workload(model_id, tokens, seq_len, global_batch, precision, cat)
-    res = equivalent(w, x, n, y, assumptions=_assumptions(assume), calibration=_calibration(calibration),
+    res = equivalent(w, x, n, y, assumptions=assumptions_of(assume), calibration=calibration_of(calibration),
                      framework_x=framework, framework_y=framework_to, catalog=cat)
     if region:
         from accelplan.economics import availability
@@ -1007,7 +942,7 @@ def validate(runs_file: str | None = typer.Argument(None, help="runs YAML in the
     if runs_file is None:
         runs_file = str(shipped_runs_path())
     input_file(runs_file, "RUNS_FILE")
-    res = run_validate(runs_file, calibration=_calibration(calibration), assumptions=_assumptions(assume),
+    res = run_validate(runs_file, calibration=calibration_of(calibration), assumptions=assumptions_of(assume),
                        best_plan=best_plan, catalog=_catalog(catalog))
     if json_out:
         _dump(res)

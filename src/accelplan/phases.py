@@ -10,16 +10,30 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from accelplan.api import SECONDS_PER_DAY, best_estimate, chips_needed, cluster_sizes, economics_of, estimate_command
+from accelplan.api import (
+    SECONDS_PER_DAY,
+    best_estimate,
+    chips_needed,
+    cluster_sizes,
+    economics_of,
+    estimate_command,
+    make_workload,
+)
 from accelplan.catalog.loader import Catalog, load_catalog
 from accelplan.catalog.schema import MAX_PHASES, Chip, ModelSpec, Phase, System, Workload, WorkloadSpec
 from accelplan.catalog.stack import Stack
 from accelplan.errors import AccelplanError, PlanError
 from accelplan.perf.assumptions import DEFAULT, Assumptions
+from accelplan.request import (
+    DEFAULT_GLOBAL_BATCH,
+    DEFAULT_MODEL,
+    DEFAULT_TOKENS,
+    DEFAULT_WORKLOAD,
+    CompareRequest,
+)
 
 PHASE_SYNTAX = "TOKENS@SEQ[:BATCH][/PRECISION], e.g. 19.5T@4096, 400B@32768:512 (sequences), 80B@131072:16M " \
                "(tokens per step), 20B@512K/fp8"
-DEFAULT_WORKLOAD = "openpangu-2.0"
 
 _SCALE = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 _PHASE = re.compile(r"^\s*(?P<tokens>[0-9.eE+]+[kKmMbBgGtT]?)\s*@\s*(?P<seq>[0-9]+[kK]?)"
@@ -193,5 +207,25 @@ def resolve_workload(workload: WorkloadSpec | str, catalog: Catalog | None = Non
     return cat.workload(workload) if isinstance(workload, str) else workload
 
 
+def request_workloads(req: CompareRequest, catalog: Catalog | None = None
+                      ) -> tuple[WorkloadSpec | None, list[Workload], list[str]]:
+    """The request's workload as (its programme or None for one phase, each phase's Workload, the phases' names);
+    the request's precision replaces the programme's (validated like any field)."""
+    cat = catalog or load_catalog()
+    programme = req.programme
+    if programme is None:
+        w = make_workload(req.model if req.model is not None else DEFAULT_MODEL,
+                          req.tokens if req.tokens is not None else DEFAULT_TOKENS, req.seq_len,
+                          req.global_batch if req.global_batch is not None else DEFAULT_GLOBAL_BATCH,
+                          req.precision or "bf16", cat)
+        return None, [w], ["phase 1"]
+    spec = resolve_workload(programme, cat)
+    if req.precision is not None:
+        spec = type(spec).model_validate({**spec.model_dump(), "precision": req.precision})
+    ws = phase_workloads(spec, cat.model(spec.model), DEFAULT_GLOBAL_BATCH)
+    return spec, ws, [p.label(i) for i, p in enumerate(spec.phases)]
+
+
 __all__ = ["PHASE_SYNTAX", "DEFAULT_WORKLOAD", "parse_phase", "workload_from_phases", "phase_workloads",
-           "PhaseEstimate", "ProgramResult", "program_at", "program_for_deadline", "resolve_workload", "PlanError"]
+           "PhaseEstimate", "ProgramResult", "program_at", "program_for_deadline", "resolve_workload", "request_workloads",
+           "PlanError"]

@@ -11,7 +11,6 @@ availability) appear as table columns without a change here.
 
 from __future__ import annotations
 
-import inspect
 import math
 from typing import Any
 
@@ -40,43 +39,26 @@ def jsonable(obj: Any) -> Any:
 
 
 def compare_accepts(name: str) -> bool:
-    """Whether this build's `accelplan.api.compare` takes the keyword `name` (e.g. region)."""
-    from accelplan.api import compare
+    """Whether a comparison request (accelplan.request.CompareRequest) has the field `name` (e.g. region)."""
+    from accelplan.request import CompareRequest
 
-    return name in inspect.signature(compare).parameters
+    return name in CompareRequest.model_fields
 
 
-def run_compare(model: ModelSpec, chips: list[str] | None, tokens: float, days: float | None, n_chips: int | None,
-                seq_len: int | None, global_batch: int, precision: str, region: str | None = None,
-                economics: Any = None, available_only: bool = False, framework: str | None = None,
-                framework_version: str | None = None, catalog: Any = None,
-                workload: Any = None) -> tuple[Any, list[str]]:
-    """Call `accelplan.api.compare`; returns the Comparison and notes for the reader. With `workload` (a
-    programme of phases: a WorkloadSpec, preset id or file) the model, tokens, sequence and batch come from it.
+def request_model(request: Any, catalog: Any = None) -> ModelSpec:
+    """The model a comparison request trains (its programme's, or its one phase's)."""
+    from accelplan.phases import request_workloads
 
-    `region` is passed on only where compare() accepts it; otherwise a note says it was not applied.
-    """
-    from accelplan.api import compare
+    return request_workloads(request, catalog)[1][0].model
 
-    kwargs: dict[str, Any] = {"chips": chips, "model": model, "tokens": tokens, "days": days, "n_chips": n_chips,
-                              "seq_len": seq_len, "global_batch": global_batch, "precision": precision,
-                              "framework": framework, "framework_version": framework_version, "catalog": catalog}
-    if workload is not None:
-        kwargs.update(workload=workload, model=None, tokens=None, seq_len=None, global_batch=None)
-    notes = []
-    if economics is not None:
-        kwargs["economics"] = economics
-    if available_only:
-        kwargs["available_only"] = True
-    if region:
-        if compare_accepts("region"):
-            kwargs["region"] = region
-        else:
-            notes.append(f"region '{region}' is not applied to this comparison: accelplan.api.compare takes no "
-                         "region in this build")
-    res = compare(**kwargs)
-    notes.extend(f"left out: {d}" for d in getattr(res, "dropped", []))
-    return res, notes
+
+def run_compare(request: Any, catalog: Any = None) -> tuple[Any, list[str]]:
+    """`accelplan.api.compare_request` on a CompareRequest; returns the Comparison and notes for the reader (the chips
+    left out by `available_only`)."""
+    from accelplan.api import compare_request
+
+    res = compare_request(request, catalog)
+    return res, [f"left out: {d}" for d in res.dropped]
 
 
 # ------------------------------------------------------------------------------------------- table

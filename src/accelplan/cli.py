@@ -486,15 +486,15 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"),
                                                     help="optimizer state in host memory"),
              framework: str = FrameworkOpt, framework_version: str = FrameworkVersionOpt,
              calibration: str = CalibrationOpt, assume: list[str] = AssumeOpt, json_out: bool = JsonOpt,
-             catalog: list[str] = CatalogOpt) -> None:
-    """Predict one given plan: step time and its breakdown, tokens/s, MFU, memory per device."""
+             catalog: list[str] = CatalogOpt, phase: list[str] = PhaseOpt, workload: str = WorkloadOpt) -> None:
+    """Predict one given plan: step time and its breakdown, tokens/s, MFU, memory per device. With --phase or
+    --workload: each phase on that plan and the programme's total, or the phase the plan cannot run."""
     from accelplan.api import estimate as run_estimate
     from accelplan.catalog.schema import Plan
     from accelplan.errors import PlanError
 
     _positive_chips(chips)
     cat = _catalog(catalog)
-    w = _workload(model_id, tokens, seq_len, global_batch, precision, cat)
     tpcp = tp * pp * cp
     if chips % tpcp:
         raise PlanError(f"--chips {chips} is not a multiple of tp*pp*cp = {tpcp}")
@@ -503,6 +503,15 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"),
                 sequence_parallel=tp > 1 if sequence_parallel is None else sequence_parallel,
                 optimizer_dtype=optimizer_dtype, offload_activations=offload_activations,  # type: ignore[arg-type]
                 offload_optimizer=offload_optimizer)
+    if phase or workload:
+        from accelplan.flags import workload_spec
+
+        spec = workload_spec(phase, workload, None if model_id == ModelOpt.default else model_id, tokens, seq_len,
+                             global_batch, precision)
+        _plan_programme(spec, chip_id, chips, system, None, framework, framework_version, calibration, assume,
+                        json_out, cat, plan=plan)
+        return
+    w = _workload(model_id, tokens, seq_len, global_batch, precision, cat)
     e = run_estimate(w, chip_id, plan, system, assumptions=assumptions_of(assume), calibration=calibration_of(calibration),
                      framework=framework, framework_version=framework_version, catalog=cat)
     if json_out:
@@ -513,16 +522,17 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"),
 
 def _plan_programme(spec: Any, chip_id: str, chips: int, system: str | None, region: str | None,
                     framework: str | None, framework_version: str | None, calibration: str | None,
-                    assume: list[str] | None, json_out: bool, cat: Any) -> None:
-    """`plan` for a programme: each phase's best plan on the same chips, and the totals."""
-    from accelplan.api import DEFAULT_GLOBAL_BATCH, check_system, resolve_stack
+                    assume: list[str] | None, json_out: bool, cat: Any, plan: Any = None) -> None:
+    """`plan` for a programme: each phase's best plan on the same chips, and the totals; `estimate` for a programme
+    (`plan` given): each phase on that plan, or the phase it cannot run."""
+    from accelplan.api import check_system, resolve_stack
     from accelplan.errors import PlanError
     from accelplan.flags import economics_options
     from accelplan.perf.kernels import modelling_gap
-    from accelplan.phases import phase_workloads, program_at, resolve_workload
+    from accelplan.phases import program_at, program_with_plan, request_workloads
+    from accelplan.request import CompareRequest
 
-    spec = resolve_workload(spec, cat)
-    ws = phase_workloads(spec, cat.model(spec.model), DEFAULT_GLOBAL_BATCH)
+    spec, ws, names = request_workloads(CompareRequest(workload=spec), cat)
     c = cat.chip(chip_id)
     s = cat.system(system) if system else cat.default_system(c)
     check_system(c, s)
@@ -530,9 +540,12 @@ def _plan_programme(spec: Any, chip_id: str, chips: int, system: str | None, reg
     if gap:
         raise PlanError(gap)
     st, note = resolve_stack(c, framework, framework_version, cat)
-    res = program_at(ws, [p.label(i) for i, p in enumerate(spec.phases)], c, s, chips,
-                     economics_options(region, None, None, None, None, "async"), assumptions_of(assume),
-                     calibration_of(calibration), st)
+    econ = economics_options(region, None, None, None, None, "async")
+    if plan is None:
+        res = program_at(ws, names, c, s, chips, econ, assumptions_of(assume), calibration_of(calibration), st)
+    else:
+        res = program_with_plan(ws, names, c, s, plan, econ, assumptions_of(assume), calibration_of(calibration), st,
+                                catalog=cat)
     if json_out:
         _dump({"chip": c.id, "system": s.id, "chips": chips, "workload": spec.id, "model": spec.model,
                "stack": note, "programme": res})
@@ -544,25 +557,36 @@ def _plan_programme(spec: Any, chip_id: str, chips: int, system: str | None, reg
         con.print(f"[red]some phase of {spec.id} has no plan that fits on {chips} x {c.id}[/red] (`accelplan plan` "
                   "with that phase's --seq-len and --global-batch says why)")
         raise typer.Exit(1)
+    which = "each phase's best plan" if plan is None else f"each phase on the plan {_plan_cell(plan)}"
+    _print_programme(con, res, f"{spec.id} ({spec.model}) on {chips:,} x {c.id} ({s.id}): {which}")
+    con.print(f"[dim]{note}; each phase's `accelplan estimate` line in --json programme.phases[].estimate_command"
+              "[/dim]")
+
+
+def _day_text(d: float | None) -> str:
+    """Days with one decimal, or two significant digits under a day (a short phase is not '0.0')."""
+    return "-" if d is None else f"{d:,.1f}" if d >= 1 else f"{d:.2g}"
+
+
+def _print_programme(con: Any, res: Any, title: str) -> None:
+    """A programme on one cluster: each phase's plan, rate and days, then the totals."""
     from rich.table import Table
 
-    t = Table(title=f"{spec.id} ({spec.model}) on {chips:,} x {c.id} ({s.id}): each phase's best plan")
+    t = Table(title=title)
     for col in ("phase", "tokens", "seq", "batch", "plan", "tokens/s", "MFU", "mem GB", "days"):
         t.add_column(col, justify="left" if col in ("phase", "plan") else "right")
     for ph in res.phases:
         e = ph.estimate
         t.add_row(ph.name, _tokens(ph.tokens), _seq(ph.seq_len), f"{ph.global_batch:,}", _plan_cell(e.plan),
-                  f"{e.tokens_per_s:,.0f}", f"{e.mfu:.1%}", f"{e.memory_gb:.0f}", f"{ph.days:,.1f}")
+                  f"{e.tokens_per_s:,.0f}", f"{e.mfu:.1%}", f"{e.memory_gb:.0f}", _day_text(ph.days))
     con.print(t)
     ec = res.economics
     cost = _usd(ec.cloud_cost_usd) if ec.cloud_cost_usd else "no public price"
-    con.print(f"programme: {ec.effective_days:,.1f} elapsed days at {ec.goodput_pct:.1f}% goodput, "
-              f"{res.tokens_per_s:,.0f} tokens/s overall, MFU {res.mfu:.1%}; cloud {cost}; energy "
-              f"{_fmt(ec.energy_mwh, ' MWh', 0)}")
+    con.print(f"programme: {_day_text(ec.effective_days)} elapsed days ({_day_text(res.compute_days)} failure-free) at "
+              f"{ec.goodput_pct:.1f}% goodput, {res.tokens_per_s:,.0f} tokens/s overall, MFU {res.mfu:.1%}; cloud "
+              f"{cost}; energy {_fmt(ec.energy_mwh, ' MWh', 0)}")
     if res.transition_note:
         con.print(f"[dim]{res.transition_note}[/dim]")
-    con.print(f"[dim]{note}; each phase's `accelplan estimate` line in --json programme.phases[].estimate_command"
-              "[/dim]")
 
 
 TEXT_TOP_MAX = 100  # plan rows printed as a table (rendering thousands takes rich a minute); --json has all
@@ -893,20 +917,25 @@ def equiv(x: str = typer.Option(..., "--from", help="chip X"),
           framework: str = typer.Option(None, "--framework", help="training stack of X (default: its runtime's)"),
           framework_to: str = typer.Option(None, "--framework-to", help="training stack of Y (default: its runtime's)"),
           calibration: str = CalibrationOpt, assume: list[str] = AssumeOpt, json_out: bool = JsonOpt,
-          catalog: list[str] = CatalogOpt) -> None:
-    """How many chips of Y match N chips of X on this workload."""
+          catalog: list[str] = CatalogOpt, phase: list[str] = PhaseOpt, workload: str = WorkloadOpt) -> None:
+    """How many chips of Y match N chips of X on this workload. With --phase or --workload: on the whole programme
+    (Y's programme days, each phase on its best plan, at most X's)."""
     from accelplan.api import equivalent
 
     _positive_chips(n)
     cat = _catalog(catalog)
+    if phase or workload:
+        from accelplan.flags import workload_spec
+
+        spec = workload_spec(phase, workload, None if model_id == ModelOpt.default else model_id, tokens, seq_len,
+                             global_batch, precision)
+        _equiv_programme(spec, x, n, y, region, framework, framework_to, calibration, assume, json_out, cat)
+        return
     w = _workload(model_id, tokens, seq_len, global_batch, precision, cat)
     res = equivalent(w, x, n, y, assumptions=assumptions_of(assume), calibration=calibration_of(calibration),
                      framework_x=framework, framework_y=framework_to, catalog=cat)
     if region:
-        from accelplan.economics import availability
-
-        res["availability"] = {cid: availability(cat.chip(cid).id, region).model_dump(mode="json")
-                               for cid in (x, y)}
+        res["availability"] = _availability(cat, region, x, y)
     if json_out:
         _dump(res)
         return
@@ -921,11 +950,56 @@ def equiv(x: str = typer.Option(..., "--from", help="chip X"),
     if res["chips_ladder"] != ey["chips"]:
         con.print(f"(the planner's ladder size above it: {res['chips_ladder']:,} x {ey['chip']})")
     con.print(f"[dim]{res['note']}[/dim]")
-    avs = res.get("availability", {})
+    _print_availability(con, res.get("availability", {}))
+
+
+def _availability(cat: Any, region: str, *chip_ids: str) -> dict[str, Any]:
+    from accelplan.economics import availability
+
+    return {cid: availability(cat.chip(cid).id, region).model_dump(mode="json") for cid in chip_ids}
+
+
+def _print_availability(con: Any, avs: dict[str, Any]) -> None:
     for cid, av in avs.items():
         con.print(f"{cid} in {av['region']}: {av['status']} (as of {av['as_of']})")
     if avs:
         con.print(f"[dim]{next(iter(avs.values()))['disclaimer']}[/dim]")
+
+
+def _equiv_programme(spec: Any, x: str, n: int, y: str, region: str | None, framework: str | None,
+                     framework_to: str | None, calibration: str | None, assume: list[str] | None, json_out: bool,
+                     cat: Any) -> None:
+    """`equiv` on a programme: each phase's plan and days on both sides, and the totals."""
+    from accelplan.api import resolve_stack
+    from accelplan.flags import economics_options
+    from accelplan.phases import programme_equivalent, request_workloads
+    from accelplan.request import CompareRequest
+
+    spec, ws, names = request_workloads(CompareRequest(workload=spec), cat)
+    cx, cy = cat.chip(x), cat.chip(y)
+    stx, _ = resolve_stack(cx, framework, None, cat)
+    sty, _ = resolve_stack(cy, framework_to, None, cat)
+    res = programme_equivalent(ws, names, cx, n, cy, economics_options(region, None, None, None, None, "async"),
+                               assumptions_of(assume), calibration_of(calibration), stx, sty, cat)
+    avs = _availability(cat, region, x, y) if region else {}
+    if json_out:
+        _dump({"workload": spec.id, "model": spec.model, **res.model_dump(mode="json"), "availability": avs or None})
+        if res.y is None:
+            raise typer.Exit(1)
+        return
+    con = _console()
+    _print_programme(con, res.x, f"X: {spec.id} ({spec.model}) on {n:,} x {cx.id}: each phase's best plan")
+    if res.y is None:
+        con.print(f"[red]no cluster of {cy.id} up to the search limit runs the programme in "
+                  f"{res.x.compute_days:,.1f} days[/red]")
+        raise typer.Exit(1)
+    _print_programme(con, res.y, f"Y: {res.y.chips:,} x {cy.id}: each phase's best plan")
+    con.print(f"{res.y.chips:,} x {cy.id} ({_day_text(res.y.compute_days)} failure-free days) match {n:,} x {cx.id} "
+              f"({_day_text(res.x.compute_days)})  ->  {res.ratio:.2f} {cy.id} per {cx.id}")
+    if res.chips_ladder != res.y.chips:
+        con.print(f"(the planner's ladder size above it: {res.chips_ladder:,} x {cy.id})")
+    con.print(f"[dim]{res.note}[/dim]")
+    _print_availability(con, avs)
 
 
 @app.command()

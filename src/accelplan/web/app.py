@@ -86,6 +86,16 @@ class ModelOption(BaseModel):
     illustrative: bool
 
 
+class WorkloadOption(BaseModel):
+    """A training programme preset: its model and its phases (TOKENS@SEQ, as --phase writes them)."""
+
+    id: str
+    name: str
+    model: str
+    phases: list[str]
+    illustrative: bool
+
+
 class StackOption(BaseModel):
     id: str
     name: str
@@ -96,6 +106,7 @@ class Options(BaseModel):
     """What the form offers: presets, chips, training stacks, regions (empty = free text), limits and defaults."""
 
     models: list[ModelOption]
+    workloads: list[WorkloadOption]
     chips: list[ChipOption]
     stacks: list[StackOption]
     regions: list[str]
@@ -148,6 +159,14 @@ def known_regions() -> dict[str, str]:
     except AccelplanError:
         return {}
     return {**{g: g for g in groups}, **{c: codes[c] for c in sorted(codes) if c not in groups}}
+
+
+def _phase_text(p: Any) -> str:
+    """A phase as --phase writes it: 19.5T@4K, 400B@32K."""
+    tokens = next((f"{p.tokens / scale:g}{unit}" for scale, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"))
+                   if p.tokens >= scale), f"{p.tokens:g}")
+    seq = f"{p.seq_len // 1024}K" if p.seq_len % 1024 == 0 else str(p.seq_len)
+    return f"{tokens}@{seq}"
 
 
 def _upper(v: Any) -> Any:
@@ -365,6 +384,8 @@ def create_app(in_processes: bool = True) -> FastAPI:
     offered = Options(
         models=[ModelOption(id=m.id, name=m.name, illustrative=m.illustrative) for m in
                 sorted(cat.models.values(), key=lambda m: m.id)],
+        workloads=[WorkloadOption(id=w.id, name=w.name, model=w.model, phases=[_phase_text(p) for p in w.phases],
+                                  illustrative=w.illustrative) for w in sorted(cat.workloads.values(), key=lambda w: w.id)],
         chips=[ChipOption(id=c.id, name=c.name, vendor=c.vendor, status=c.status) for c in
                sorted(cat.chips.values(), key=lambda c: (c.vendor, c.year or 0, c.id))],
         stacks=[StackOption(id=st.id, name=st.name, runtimes=list(st.runtimes)) for st in

@@ -174,3 +174,43 @@ def test_plan_gives_each_phase_its_best_plan_on_the_same_chips():
     text = cli("plan", "-c", "h100-sxm", "-n", "64", "-m", "llama3.1-8b", "--phase", "20B@8192:256", "--phase",
                "1B@64K").stdout
     assert "each phase's best plan" in text and "64K" in text and "programme:" in text
+
+
+def test_estimate_gives_each_phase_on_the_given_plan_and_names_the_phase_it_cannot_run():
+    base = ["estimate", "-c", "h100-sxm", "-n", "64", "-m", "llama3.1-8b", "--phase", "20B@8192:256"]
+    out = cli(*base, "--phase", "1B@32K", "--tp", "8", "--cp", "2", "--json")
+    assert out.returncode == 0, out.stderr
+    prog = json.loads(out.stdout)["programme"]
+    # every phase runs the one plan given (tp 8 x cp 2 x dp 4 = 64 chips), and the plain estimate of each phase agrees
+    for p in prog["phases"]:
+        assert (p["estimate"]["plan"]["tp"], p["estimate"]["plan"]["cp"], p["estimate"]["plan"]["dp"]) == (8, 2, 4)
+        alone = json.loads(cli("estimate", "-c", "h100-sxm", "-n", "64", "-m", "llama3.1-8b", "--seq-len",
+                               str(p["seq_len"]), "--global-batch", str(p["global_batch"]), "--tokens",
+                               str(p["tokens"]), "--tp", "8", "--cp", "2", "--json").stdout)
+        assert alone["tokens_per_s"] == pytest.approx(p["estimate"]["tokens_per_s"], rel=1e-9)
+    assert prog["compute_days"] == pytest.approx(sum(p["compute_days"] for p in prog["phases"])
+                                                 + prog["transition_s"] / SECONDS_PER_DAY, rel=1e-9)
+    # 128K on tp 2: 16 sequences per step cannot split over dp 32, and the error says which phase
+    bad = cli(*base, "--phase", "1B@128K", "--tp", "2")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "phase 2" in bad.stderr, bad.stderr
+
+
+def test_equiv_on_a_programme_matches_x_programme_days_with_fewest_y():
+    from accelplan.api import cluster_sizes
+    from accelplan.phases import programme_equivalent
+
+    ws, h100, _ = _on_h100(["20B@8192:256", "1B@32K"], 256)
+    cat = load_catalog()
+    y = cat.chip("ascend-910b")
+    res = programme_equivalent(ws, ["a", "b"], h100, 256, y)
+    assert res.y is not None and res.chips_exact is not None
+    assert res.y.compute_days <= res.x.compute_days  # Y's whole programme is at least as fast
+    assert res.ratio == pytest.approx(res.chips_exact / 256)
+    node = cat.default_system(y).chips_per_node
+    one_node_less = program_at(ws, ["a", "b"], y, cat.default_system(y), res.chips_exact - node)
+    assert one_node_less is None or one_node_less.compute_days > res.x.compute_days or \
+        res.chips_exact - node not in cluster_sizes(cat.default_system(y), node, res.chips_exact)
+    out = cli("equiv", "--from", "h100-sxm", "-n", "256", "--to", "ascend-910b", "-m", "llama3.1-8b", "--phase",
+              "20B@8192:256", "--phase", "1B@32K", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["chips_exact"] == res.chips_exact

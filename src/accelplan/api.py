@@ -22,6 +22,15 @@ from accelplan.perf.step import MEMORY_TERMS, TIME_TERMS, PlanArrays, StepArrays
 from accelplan.plan import sizing
 from accelplan.plan.search import SearchResult, search
 from accelplan.plan.sizing import SECONDS_PER_DAY, check_plan, check_system, cluster_sizes
+from accelplan.request import (
+    DEFAULT_COMPARE_CHIPS,
+    DEFAULT_DAYS,
+    DEFAULT_GLOBAL_BATCH,
+    DEFAULT_MODEL,
+    DEFAULT_SEQ,
+    DEFAULT_TOKENS,
+    CompareRequest,
+)
 
 if TYPE_CHECKING:
     from accelplan.economics import Economics, EconomicsOptions
@@ -29,12 +38,6 @@ if TYPE_CHECKING:
     EconomicsRecord = Economics
 else:  # a row takes its economics as given: the class loads the price and rule tables' models, which estimates skip
     EconomicsRecord = Any
-DEFAULT_COMPARE_CHIPS = ("ascend-910b", "ascend-910c", "h100-sxm", "h200-sxm", "b200-hgx", "mi300x", "tpu-v5p", "gaudi3")
-DEFAULT_MODEL = "openpangu-505b-moe"
-DEFAULT_TOKENS = 20e12
-DEFAULT_DAYS = 90.0
-DEFAULT_SEQ = 4096
-DEFAULT_GLOBAL_BATCH = 4096  # sequences: 16.8M tokens per step at 4096 context (Llama 3 used 16M)
 
 
 class Estimate(BaseModel):
@@ -283,61 +286,51 @@ def _empty_row(c: Chip, s: System, note: str) -> CompareRow:
                       tokens_per_s=None, mfu=None, chip_hours=None, plan=None, note=note)
 
 
-def compare(chips: list[str] | None = None, model: ModelSpec | str | None = None, tokens: float | None = None,
-            days: float | None = DEFAULT_DAYS, n_chips: int | None = None, seq_len: int | None = None,
-            global_batch: int | None = None, precision: str | None = None, assumptions: Assumptions = DEFAULT,
-            calibration: Calibration | None = None, region: str | None = None, economics: EconomicsOptions | None = None,
-            available_only: bool = False, framework: str | None = None,
+def compare(chips: list[str] | CompareRequest | None = None, *, model: ModelSpec | str | None = None,
+            tokens: float | None = None, days: float | None = None, n_chips: int | None = None,
+            seq_len: int | None = None, global_batch: int | None = None, precision: str | None = None,
+            assumptions: Assumptions = DEFAULT, calibration: Calibration | None = None, region: str | None = None,
+            economics: EconomicsOptions | None = None, available_only: bool = False, framework: str | None = None,
             framework_version: str | None = None, catalog: Catalog | None = None,
             workload: Any = None) -> Comparison:
-    """Several chips on one workload: chips needed to finish within `days`, or time on `n_chips` chips.
+    """Several chips on one workload: `compare(CompareRequest(...))`, or the request's fields as keywords
+    (accelplan.request.CompareRequest says what each means and its default). `days` is ignored with `n_chips`."""
+    if isinstance(chips, CompareRequest):
+        return compare_request(chips, catalog)
+    req = CompareRequest(chips=list(chips or DEFAULT_COMPARE_CHIPS), model=model, tokens=tokens,
+                         days=None if n_chips else days, n_chips=n_chips, seq_len=seq_len, global_batch=global_batch,
+                         precision=precision, assumptions=assumptions, calibration=calibration, region=region,
+                         economics=economics, available_only=available_only, framework=framework,
+                         framework_version=framework_version, workload=workload)  # type: ignore[arg-type]
+    return compare_request(req, catalog)
 
-    The workload is a programme of phases (`workload`: a WorkloadSpec, a preset id or a workload file), or one
-    phase from `model`, `tokens`, `seq_len` and `global_batch`; with none of these, the openPangu 2.0 programme
-    (accelplan.phases.DEFAULT_WORKLOAD). Every row carries its economics (cost, energy, goodput, availability in
-    `region`). In deadline mode the deadline is met in elapsed days, after failures and checkpoints, not only in
-    failure-free compute days. `available_only` drops chips that the rules for `region` prohibit.
+
+def compare_request(req: CompareRequest, catalog: Catalog | None = None) -> Comparison:
+    """Several chips on one workload: chips needed to finish within the request's deadline, or time on `n_chips`.
+
+    Every row carries its economics (cost, energy, goodput, availability in `region`). In deadline mode the deadline
+    is met in elapsed days, after failures and checkpoints, not only in failure-free compute days. `available_only`
+    drops chips that the rules for `region` prohibit. `catalog`: where ids are looked up (default: the built-in
+    catalog plus $ACCELPLAN_CATALOG).
     """
-    from accelplan.economics import EconomicsOptions, availability, load_tables, resolve_region
-    from accelplan.phases import DEFAULT_WORKLOAD, phase_workloads, resolve_workload
+    from accelplan.economics import availability, load_tables, resolve_region
+    from accelplan.phases import request_workloads
 
-    if n_chips is not None and n_chips <= 0:
-        raise PlanError(f"--chips must be a positive number of chips, got {n_chips}")
-    if not n_chips and days is not None and not days > 0:
-        raise PlanError(f"--days must be > 0, got {days:g}")
     cat = catalog or load_catalog()
-    single = (model, tokens, seq_len, global_batch)
-    if workload is not None and any(x is not None for x in single):
-        raise PlanError("a workload (its phases) and --model/--tokens/--seq-len/--global-batch both describe the "
-                        "job: give one")
-    if workload is None and all(x is None for x in single):
-        workload = DEFAULT_WORKLOAD
-    spec = resolve_workload(workload, cat) if workload is not None else None
-    if spec is not None:
-        if precision is not None:  # the request's precision replaces the programme's (validated like any field)
-            spec = type(spec).model_validate({**spec.model_dump(), "precision": precision})
-        m = cat.model(spec.model)
-        ws = phase_workloads(spec, m, DEFAULT_GLOBAL_BATCH)
-        names = [p.label(i) for i, p in enumerate(spec.phases)]
-        w = ws[0]
-    else:
-        w = make_workload(model if model is not None else DEFAULT_MODEL,
-                          tokens if tokens is not None else DEFAULT_TOKENS, seq_len,
-                          global_batch if global_batch is not None else DEFAULT_GLOBAL_BATCH, precision or "bf16", cat)
-        ws, names = [w], ["phase 1"]
+    spec, ws, names = request_workloads(req, cat)
+    w = ws[0]
     programme = len(ws) > 1
-    opts = economics or EconomicsOptions()
-    if region is not None:
-        opts = opts.model_copy(update={"region": region})
+    opts = req.economics_options()
     check_price_keys(opts, cat)
     tables = load_tables()
-    ids = list(chips or DEFAULT_COMPARE_CHIPS)
-    mode = "chips" if n_chips else "deadline"
-    chips_cat = [cat.chip(cid) for cid in ids]  # unknown ids fail here, before any search
+    n_chips, days = req.n_chips, req.deadline_days
+    assumptions, calibration = req.assumptions, req.calibration_profile()
+    framework, framework_version = req.framework, req.framework_version
+    chips_cat = [cat.chip(cid) for cid in req.chips]  # unknown ids fail here, before any search
     if opts.region is not None:
         resolve_region(opts.region, tables)  # an unknown region fails here, naming the allowed ones
     dropped: list[str] = []
-    if available_only and opts.region is not None:
+    if req.available_only and opts.region is not None:
         keep = []
         for c in chips_cat:
             av = availability(c.id, opts.region, tables)
@@ -395,8 +388,8 @@ def compare(chips: list[str] | None = None, model: ModelSpec | str | None = None
                   "restart, read it back resharded for the next plan; per chip in rows[].phase_change_note), counted "
                   "in the compute days")
     return Comparison(model=w.model.id, model_illustrative=w.model.illustrative, tokens=sum(x.tokens for x in ws),
-                      seq_len=w.seq_len, global_batch=w.global_batch, precision=w.precision, mode=mode,
-                      days=days if not n_chips else None, chips=n_chips, rows=rows, notes=notes, region=opts.region,
+                      seq_len=w.seq_len, global_batch=w.global_batch, precision=w.precision, mode=req.mode,
+                      days=days, chips=n_chips, rows=rows, notes=notes, region=opts.region,
                       dropped=dropped, workload=spec.id if spec is not None else None,
                       phases=[{"name": n, "tokens": x.tokens, "seq_len": x.seq_len, "global_batch": x.global_batch,
                                "precision": x.precision} for n, x in zip(names, ws, strict=True)],
@@ -455,6 +448,10 @@ def equivalent(workload: Workload, chip_x: str, n_x: int, chip_y: str, assumptio
                     "match"}
 
 
-__all__ = ["Estimate", "Comparison", "CompareRow", "compare", "estimate", "estimate_from", "estimate_command",
-           "search_plans", "equivalent", "chips_needed", "chips_for_deadline", "economics_of", "make_workload",
-           "check_plan", "check_system", "resolve_stack", "best_estimate", "cluster_sizes"]
+__all__ = ["Estimate", "Comparison", "CompareRow", "CompareRequest", "compare", "compare_request", "estimate",
+           "estimate_from", "estimate_command", "search_plans", "equivalent", "chips_needed", "chips_for_deadline",
+           "economics_of", "make_workload", "check_plan", "check_system", "resolve_stack", "best_estimate",
+           "cluster_sizes",
+           # the request's defaults (accelplan.request), where callers found them before
+           "DEFAULT_COMPARE_CHIPS", "DEFAULT_DAYS", "DEFAULT_GLOBAL_BATCH", "DEFAULT_MODEL", "DEFAULT_SEQ",
+           "DEFAULT_TOKENS"]

@@ -8,12 +8,38 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
-if TYPE_CHECKING:
-    from accelplan.bench.profile import CalibrationProfile
+from accelplan.defaults import DEFAULT_MODEL
+from accelplan.flags import (
+    AssumeOpt,
+    AvailableOnlyOpt,
+    CalibrationOpt,
+    CatalogOpt,
+    CheckpointOpt,
+    ChipsOpt,
+    CompareGbsOpt,
+    CompareModelOpt,
+    ComparePrecOpt,
+    CompareTokensOpt,
+    DaysOpt,
+    FrameworkOpt,
+    FrameworkVersionOpt,
+    KwhOpt,
+    NChipsOpt,
+    PhaseOpt,
+    PowerOpt,
+    PriceOpt,
+    PueOpt,
+    RegionOpt,
+    SeqOpt,
+    WorkloadOpt,
+    YearsOpt,
+)
+from accelplan.flags import assumptions as assumptions_of
+from accelplan.flags import calibration as calibration_of
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Which accelerator, how many, how long: a sourced hardware catalog and an LLM training "
@@ -34,7 +60,6 @@ def _root(version: bool = typer.Option(False, "--version", metavar="", is_eager=
     NVIDIA, AMD, TPU and Gaudi."""
 
 
-CatalogOpt = typer.Option(None, "--catalog", metavar="DIR", help="Extra catalog directory (chips/, systems/, models/ YAML).")
 JsonOpt = typer.Option(False, "--json", metavar="", help="Print JSON instead of a table.")
 
 
@@ -344,82 +369,10 @@ def _workload(model_id: str, tokens: float | None, seq_len: int | None, global_b
                          DEFAULT_GLOBAL_BATCH if global_batch is None else global_batch, precision, cat)
 
 
-ModelOpt = typer.Option("openpangu-505b-moe", "--model", "-m", help="preset id or path to a HF config.json")
+ModelOpt = typer.Option(DEFAULT_MODEL, "--model", "-m", help="preset id or path to a HF config.json")
 TokensOpt = _num(None, "--tokens", name="tokens", help="training tokens (default 20T)")
-SeqOpt = _num(None, "--seq-len", name="seq_len", help="sequence length (default: min(preset, 4096))")
 GbsOpt = _num(None, "--global-batch", name="global_batch", help="sequences per step (default 4096)")
-DaysOpt = _num(None, "--days", name="days", help="deadline: chips needed to finish within it (default 90; not with "
-                                                 "--chips)")
 PrecOpt = typer.Option("bf16", "--precision", help="bf16 | fp16 | fp8")
-RegionOpt = typer.Option(None, "--region", help="region group or country code (US, EU, CN, ...): marks what cannot be "
-                                                  "bought there (information, not legal advice)")
-PriceOpt = typer.Option(None, "--price", metavar="CHIP=USD",
-                        help="cloud $/chip-hour override (repeat), e.g. ascend-910b=1.9")
-PowerOpt = typer.Option(None, "--power", metavar="CHIP=W", help="board power override in W (repeat), for chips whose TDP the "
-                                                "catalog leaves unknown, e.g. ascend-910b=400")
-KwhOpt = _num(None, "--kwh-price", name="kwh_price", help="electricity $/kWh (default: the grid of --region, else world)")
-PueOpt = _num(None, "--pue", name="pue", help="data-centre PUE (default 1.2, see docs/economics.md)")
-YearsOpt = _num(None, "--years", name="years", help="years over which owned hardware is amortised")
-CheckpointOpt = typer.Option("async", "--checkpoint", help="async | sync checkpoint writes")
-CalibrationOpt = typer.Option(None, "--calibration", help="calibration profile from `accelplan bench --out FILE`: "
-                                                          "measured efficiencies replace the defaults")
-
-
-FrameworkOpt = typer.Option(None, "--framework", help="training stack id (megatron-lm, nemo, torchtitan, mindspeed-llm, "
-                                                      "maxtext, ...; `accelplan stacks`); default: the stack of the "
-                                                      "chip's runtime, stated in the output")
-FrameworkVersionOpt = typer.Option(None, "--framework-version", help="the stack's release (e.g. 25.04, core_v0.14.0) "
-                                                                      "or a date; default: its latest release")
-
-
-PhaseOpt = typer.Option(None, "--phase", metavar="TOKENS@SEQ[:BATCH][/PREC]",
-                        help="a phase of the programme (repeat, in order), e.g. --phase 19.5T@4096 --phase 400B@32K "
-                             "--phase 20B@512K; BATCH in sequences, or tokens per step with a suffix (16M); default "
-                             "batch: the first phase's tokens per step. The model is --model's")
-WorkloadOpt = typer.Option(None, "--workload", help="a training programme: preset id (openpangu-2.0) or workload YAML "
-                                                     "(model, precision, phases; docs/inputs.md)")
-
-
-AssumeOpt = typer.Option(None, "--assume", metavar="NAME=VALUE", help="override a modelling assumption (repeat), e.g. "
-                                                  "ep_overlap=1 for a framework that hides MoE all-to-all; "
-                                                  "see `accelplan assumptions`")
-
-
-def _assumptions(items: list[str] | None):  # noqa: ANN202
-    """Assumptions with the --assume overrides; a bad name or value names it and what is allowed."""
-    from pydantic import ValidationError
-
-    from accelplan.errors import AccelplanError, UnknownIdError
-    from accelplan.perf.assumptions import DEFAULT, Assumptions
-
-    if not items:
-        return DEFAULT
-    names = list(Assumptions.model_fields)
-    values: dict[str, float] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        name = name.strip().replace("-", "_")
-        if name not in names:
-            raise AccelplanError(f"--assume '{item}': {UnknownIdError('assumption', name, names)}")
-        try:
-            values[name] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep:
-            raise AccelplanError(f"--assume '{item}' is not NAME=NUMBER, e.g. --assume ep_overlap=1")
-    try:
-        return Assumptions.model_validate({**DEFAULT.model_dump(), **values})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise AccelplanError(f"--assume {err['loc'][0]}={err.get('input')}: {err['msg']}") from None
-
-
-def _calibration(path: str | None) -> CalibrationProfile | None:
-    if not path:
-        return None
-    from accelplan.bench.profile import load_profile
-
-    return load_profile(path)
 
 
 _SHORT_STATUS = {"available": "yes", "licence_required": "licence", "prohibited": "no", "high_risk": "risky",
@@ -536,15 +489,15 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"),
                                                     help="optimizer state in host memory"),
              framework: str = FrameworkOpt, framework_version: str = FrameworkVersionOpt,
              calibration: str = CalibrationOpt, assume: list[str] = AssumeOpt, json_out: bool = JsonOpt,
-             catalog: list[str] = CatalogOpt) -> None:
-    """Predict one given plan: step time and its breakdown, tokens/s, MFU, memory per device."""
+             catalog: list[str] = CatalogOpt, phase: list[str] = PhaseOpt, workload: str = WorkloadOpt) -> None:
+    """Predict one given plan: step time and its breakdown, tokens/s, MFU, memory per device. With --phase or
+    --workload: each phase on that plan and the programme's total, or the phase the plan cannot run."""
     from accelplan.api import estimate as run_estimate
     from accelplan.catalog.schema import Plan
     from accelplan.errors import PlanError
 
     _positive_chips(chips)
     cat = _catalog(catalog)
-    w = _workload(model_id, tokens, seq_len, global_batch, precision, cat)
     tpcp = tp * pp * cp
     if chips % tpcp:
         raise PlanError(f"--chips {chips} is not a multiple of tp*pp*cp = {tpcp}")
@@ -554,7 +507,16 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"),
                 sequence_parallel=tp > 1 if sequence_parallel is None else sequence_parallel,
                 optimizer_dtype=optimizer_dtype, offload_activations=offload_activations,  # type: ignore[arg-type]
                 offload_optimizer=offload_optimizer)
-    e = run_estimate(w, chip_id, plan, system, assumptions=_assumptions(assume), calibration=_calibration(calibration),
+    if phase or workload:
+        from accelplan.flags import workload_spec
+
+        spec = workload_spec(phase, workload, None if model_id == ModelOpt.default else model_id, tokens, seq_len,
+                             global_batch, precision)
+        _plan_programme(spec, chip_id, chips, system, None, framework, framework_version, calibration, assume,
+                        json_out, cat, plan=plan)
+        return
+    w = _workload(model_id, tokens, seq_len, global_batch, precision, cat)
+    e = run_estimate(w, chip_id, plan, system, assumptions=assumptions_of(assume), calibration=calibration_of(calibration),
                      framework=framework, framework_version=framework_version, catalog=cat)
     if json_out:
         _dump(e)
@@ -564,16 +526,17 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"),
 
 def _plan_programme(spec: Any, chip_id: str, chips: int, system: str | None, region: str | None,
                     framework: str | None, framework_version: str | None, calibration: str | None,
-                    assume: list[str] | None, json_out: bool, cat: Any) -> None:
-    """`plan` for a programme: each phase's best plan on the same chips, and the totals."""
-    from accelplan.api import DEFAULT_GLOBAL_BATCH, check_system, resolve_stack
+                    assume: list[str] | None, json_out: bool, cat: Any, plan: Any = None) -> None:
+    """`plan` for a programme: each phase's best plan on the same chips, and the totals; `estimate` for a programme
+    (`plan` given): each phase on that plan, or the phase it cannot run."""
+    from accelplan.api import check_system, resolve_stack
     from accelplan.errors import PlanError
     from accelplan.flags import economics_options
     from accelplan.perf.kernels import modelling_gap
-    from accelplan.phases import phase_workloads, program_at, resolve_workload
+    from accelplan.phases import program_at, program_with_plan, request_workloads
+    from accelplan.request import CompareRequest
 
-    spec = resolve_workload(spec, cat)
-    ws = phase_workloads(spec, cat.model(spec.model), DEFAULT_GLOBAL_BATCH)
+    spec, ws, names = request_workloads(CompareRequest(workload=spec), cat)
     c = cat.chip(chip_id)
     s = cat.system(system) if system else cat.default_system(c)
     check_system(c, s)
@@ -581,9 +544,12 @@ def _plan_programme(spec: Any, chip_id: str, chips: int, system: str | None, reg
     if gap:
         raise PlanError(gap)
     st, note = resolve_stack(c, framework, framework_version, cat)
-    res = program_at(ws, [p.label(i) for i, p in enumerate(spec.phases)], c, s, chips,
-                     economics_options(region, None, None, None, None, "async"), _assumptions(assume),
-                     _calibration(calibration), st)
+    econ = economics_options(region, None, None, None, None, "async")
+    if plan is None:
+        res = program_at(ws, names, c, s, chips, econ, assumptions_of(assume), calibration_of(calibration), st)
+    else:
+        res = program_with_plan(ws, names, c, s, plan, econ, assumptions_of(assume), calibration_of(calibration), st,
+                                catalog=cat)
     if json_out:
         _dump({"chip": c.id, "system": s.id, "chips": chips, "workload": spec.id, "model": spec.model,
                "stack": note, "programme": res})
@@ -595,25 +561,36 @@ def _plan_programme(spec: Any, chip_id: str, chips: int, system: str | None, reg
         con.print(f"[red]some phase of {spec.id} has no plan that fits on {chips} x {c.id}[/red] (`accelplan plan` "
                   "with that phase's --seq-len and --global-batch says why)")
         raise typer.Exit(1)
+    which = "each phase's best plan" if plan is None else f"each phase on the plan {_plan_cell(plan)}"
+    _print_programme(con, res, f"{spec.id} ({spec.model}) on {chips:,} x {c.id} ({s.id}): {which}")
+    con.print(f"[dim]{note}; each phase's `accelplan estimate` line in --json programme.phases[].estimate_command"
+              "[/dim]")
+
+
+def _day_text(d: float | None) -> str:
+    """Days with one decimal, or two significant digits under a day (a short phase is not '0.0')."""
+    return "-" if d is None else f"{d:,.1f}" if d >= 1 else f"{d:.2g}"
+
+
+def _print_programme(con: Any, res: Any, title: str) -> None:
+    """A programme on one cluster: each phase's plan, rate and days, then the totals."""
     from rich.table import Table
 
-    t = Table(title=f"{spec.id} ({spec.model}) on {chips:,} x {c.id} ({s.id}): each phase's best plan")
+    t = Table(title=title)
     for col in ("phase", "tokens", "seq", "batch", "plan", "tokens/s", "MFU", "mem GB", "days"):
         t.add_column(col, justify="left" if col in ("phase", "plan") else "right")
     for ph in res.phases:
         e = ph.estimate
         t.add_row(ph.name, _tokens(ph.tokens), _seq(ph.seq_len), f"{ph.global_batch:,}", _plan_cell(e.plan),
-                  f"{e.tokens_per_s:,.0f}", f"{e.mfu:.1%}", f"{e.memory_gb:.0f}", f"{ph.days:,.1f}")
+                  f"{e.tokens_per_s:,.0f}", f"{e.mfu:.1%}", f"{e.memory_gb:.0f}", _day_text(ph.days))
     con.print(t)
     ec = res.economics
     cost = _usd(ec.cloud_cost_usd) if ec.cloud_cost_usd else "no public price"
-    con.print(f"programme: {ec.effective_days:,.1f} elapsed days at {ec.goodput_pct:.1f}% goodput, "
-              f"{res.tokens_per_s:,.0f} tokens/s overall, MFU {res.mfu:.1%}; cloud {cost}; energy "
-              f"{_fmt(ec.energy_mwh, ' MWh', 0)}")
+    con.print(f"programme: {_day_text(ec.effective_days)} elapsed days ({_day_text(res.compute_days)} failure-free) at "
+              f"{ec.goodput_pct:.1f}% goodput, {res.tokens_per_s:,.0f} tokens/s overall, MFU {res.mfu:.1%}; cloud "
+              f"{cost}; energy {_fmt(ec.energy_mwh, ' MWh', 0)}")
     if res.transition_note:
         con.print(f"[dim]{res.transition_note}[/dim]")
-    con.print(f"[dim]{note}; each phase's `accelplan estimate` line in --json programme.phases[].estimate_command"
-              "[/dim]")
 
 
 TEXT_TOP_MAX = 100  # plan rows printed as a table (rendering thousands takes rich a minute); --json has all
@@ -654,11 +631,11 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
     if gap:
         raise PlanError(gap)
     t0 = time.perf_counter()
-    cal = _calibration(calibration)
+    cal = calibration_of(calibration)
     from accelplan.flags import economics_options
 
     econ = economics_options(region, None, None, None, None, "async")
-    assumed = _assumptions(assume)
+    assumed = assumptions_of(assume)
     st, note = resolve_stack(c, framework, framework_version, cat)
     res = search(w, s, c, chips, assumptions=assumed, calibration=cal, stack=st)
     dt = time.perf_counter() - t0
@@ -734,22 +711,12 @@ def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
 
 
 @app.command()
-def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repeat for several chips"),
-            model_id: str = typer.Option(None, "--model", "-m", help="preset id or path to a HF config.json (one "
-                                         "phase; default: the openpangu-2.0 programme)"),
-            tokens: float = _num(None, "--tokens", name="tokens", help="training tokens (one phase; default 20T)"),
-            days: float = DaysOpt,
-            chips: int = _num(None, "--chips", "-n", name="chips", help="fixed chip count: time to train instead"),
-            seq_len: int = SeqOpt,
-            global_batch: int = _num(None, "--global-batch", name="global_batch", help="sequences per step (one "
-                                                                                        "phase; default 4096)"),
-            precision: str = typer.Option(None, "--precision", help="bf16 | fp16 | fp8 (default: the workload's, "
-                                                                   "else bf16)"),
-            phase: list[str] = PhaseOpt, workload: str = WorkloadOpt,
-            region: str = RegionOpt,
-            available_only: bool = typer.Option(False, "--available-only", metavar="", help="drop chips prohibited in --region"),
-            price: list[str] = PriceOpt, power: list[str] = PowerOpt, kwh_price: float = KwhOpt, pue: float = PueOpt,
-            years: float = YearsOpt, checkpoint: str = CheckpointOpt, framework: str = FrameworkOpt,
+def compare(chip_ids: list[str] = ChipsOpt, model_id: str = CompareModelOpt, tokens: float = CompareTokensOpt,
+            days: float = DaysOpt, chips: int = NChipsOpt, seq_len: int = SeqOpt, global_batch: int = CompareGbsOpt,
+            precision: str = ComparePrecOpt, phase: list[str] = PhaseOpt, workload: str = WorkloadOpt,
+            region: str = RegionOpt, available_only: bool = AvailableOnlyOpt, price: list[str] = PriceOpt,
+            power: list[str] = PowerOpt, kwh_price: float = KwhOpt, pue: float = PueOpt, years: float = YearsOpt,
+            checkpoint: str = CheckpointOpt, framework: str = FrameworkOpt,
             framework_version: str = FrameworkVersionOpt, calibration: str = CalibrationOpt,
             assume: list[str] = AssumeOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt,
             wide: bool = typer.Option(False, "--wide", metavar="", help="every column (system, goodput, interruptions, tCO2e, "
@@ -761,26 +728,15 @@ def compare(chip_ids: list[str] = typer.Option(None, "--chip", "-c", help="repea
     Gaudi 3, each phase on its own best plan. The deadline is met in elapsed days, after failures, checkpoints and
     the changes of plan between phases. --model/--seq-len/--global-batch/--tokens give one phase instead.
     """
-    from accelplan.api import compare as run_compare
-    from accelplan.errors import AccelplanError
+    from accelplan.api import compare_request
+    from accelplan.flags import compare_request as request_of
 
-    if days is not None and chips is not None:
-        raise AccelplanError("--days and --chips ask different questions (chips needed for a deadline, or time on a "
-                             "fixed count): give one")
-    days = 90.0 if days is None and chips is None else days
-    cat = _catalog(catalog)
-    if available_only and not region:
-        raise AccelplanError("--available-only needs --region (e.g. --region CN)")
-    from accelplan.flags import economics_options, workload_spec
-
-    econ = economics_options(region, price, kwh_price, pue, years, checkpoint, power)
-    spec = workload_spec(phase, workload, model_id, tokens, seq_len, global_batch, precision or "bf16")
-    # with a programme, tokens/seq-len/global-batch are None (workload_spec refuses them) and --model is in it
-    res = run_compare(chip_ids or None, None if spec else model_id, tokens, days, chips, seq_len, global_batch,
-                      precision,
-                      region=region, economics=econ, available_only=available_only,
-                      calibration=_calibration(calibration), assumptions=_assumptions(assume), framework=framework,
-                      framework_version=framework_version, catalog=cat, workload=spec)
+    req = request_of(chips=chip_ids, model=model_id, tokens=tokens, days=days, n_chips=chips, seq_len=seq_len,
+                     global_batch=global_batch, precision=precision, phase=phase, workload=workload, region=region,
+                     available_only=available_only, price=price, power=power, kwh_price=kwh_price, pue=pue,
+                     years=years, checkpoint=checkpoint, framework=framework, framework_version=framework_version,
+                     calibration_path=calibration, assume=assume)
+    res = compare_request(req, _catalog(catalog))
     if json_out:
         _dump(res)
         return
@@ -971,20 +927,25 @@ def equiv(x: str = typer.Option(..., "--from", help="chip X"),
           framework: str = typer.Option(None, "--framework", help="training stack of X (default: its runtime's)"),
           framework_to: str = typer.Option(None, "--framework-to", help="training stack of Y (default: its runtime's)"),
           calibration: str = CalibrationOpt, assume: list[str] = AssumeOpt, json_out: bool = JsonOpt,
-          catalog: list[str] = CatalogOpt) -> None:
-    """How many chips of Y match N chips of X on this workload."""
+          catalog: list[str] = CatalogOpt, phase: list[str] = PhaseOpt, workload: str = WorkloadOpt) -> None:
+    """How many chips of Y match N chips of X on this workload. With --phase or --workload: on the whole programme
+    (Y's programme days, each phase on its best plan, at most X's)."""
     from accelplan.api import equivalent
 
     _positive_chips(n)
     cat = _catalog(catalog)
+    if phase or workload:
+        from accelplan.flags import workload_spec
+
+        spec = workload_spec(phase, workload, None if model_id == ModelOpt.default else model_id, tokens, seq_len,
+                             global_batch, precision)
+        _equiv_programme(spec, x, n, y, region, framework, framework_to, calibration, assume, json_out, cat)
+        return
     w = _workload(model_id, tokens, seq_len, global_batch, precision, cat)
-    res = equivalent(w, x, n, y, assumptions=_assumptions(assume), calibration=_calibration(calibration),
+    res = equivalent(w, x, n, y, assumptions=assumptions_of(assume), calibration=calibration_of(calibration),
                      framework_x=framework, framework_y=framework_to, catalog=cat)
     if region:
-        from accelplan.economics import availability
-
-        res["availability"] = {cid: availability(cat.chip(cid).id, region).model_dump(mode="json")
-                               for cid in (x, y)}
+        res["availability"] = _availability(cat, region, x, y)
     if json_out:
         _dump(res)
         return
@@ -999,11 +960,56 @@ def equiv(x: str = typer.Option(..., "--from", help="chip X"),
     if res["chips_ladder"] != ey["chips"]:
         con.print(f"(the planner's ladder size above it: {res['chips_ladder']:,} x {ey['chip']})")
     con.print(f"[dim]{res['note']}[/dim]")
-    avs = res.get("availability", {})
+    _print_availability(con, res.get("availability", {}))
+
+
+def _availability(cat: Any, region: str, *chip_ids: str) -> dict[str, Any]:
+    from accelplan.economics import availability
+
+    return {cid: availability(cat.chip(cid).id, region).model_dump(mode="json") for cid in chip_ids}
+
+
+def _print_availability(con: Any, avs: dict[str, Any]) -> None:
     for cid, av in avs.items():
         con.print(f"{cid} in {av['region']}: {av['status']} (as of {av['as_of']})")
     if avs:
         con.print(f"[dim]{next(iter(avs.values()))['disclaimer']}[/dim]")
+
+
+def _equiv_programme(spec: Any, x: str, n: int, y: str, region: str | None, framework: str | None,
+                     framework_to: str | None, calibration: str | None, assume: list[str] | None, json_out: bool,
+                     cat: Any) -> None:
+    """`equiv` on a programme: each phase's plan and days on both sides, and the totals."""
+    from accelplan.api import resolve_stack
+    from accelplan.flags import economics_options
+    from accelplan.phases import programme_equivalent, request_workloads
+    from accelplan.request import CompareRequest
+
+    spec, ws, names = request_workloads(CompareRequest(workload=spec), cat)
+    cx, cy = cat.chip(x), cat.chip(y)
+    stx, _ = resolve_stack(cx, framework, None, cat)
+    sty, _ = resolve_stack(cy, framework_to, None, cat)
+    res = programme_equivalent(ws, names, cx, n, cy, economics_options(region, None, None, None, None, "async"),
+                               assumptions_of(assume), calibration_of(calibration), stx, sty, cat)
+    avs = _availability(cat, region, x, y) if region else {}
+    if json_out:
+        _dump({"workload": spec.id, "model": spec.model, **res.model_dump(mode="json"), "availability": avs or None})
+        if res.y is None:
+            raise typer.Exit(1)
+        return
+    con = _console()
+    _print_programme(con, res.x, f"X: {spec.id} ({spec.model}) on {n:,} x {cx.id}: each phase's best plan")
+    if res.y is None:
+        con.print(f"[red]no cluster of {cy.id} up to the search limit runs the programme in "
+                  f"{res.x.compute_days:,.1f} days[/red]")
+        raise typer.Exit(1)
+    _print_programme(con, res.y, f"Y: {res.y.chips:,} x {cy.id}: each phase's best plan")
+    con.print(f"{res.y.chips:,} x {cy.id} ({_day_text(res.y.compute_days)} failure-free days) match {n:,} x {cx.id} "
+              f"({_day_text(res.x.compute_days)})  ->  {res.ratio:.2f} {cy.id} per {cx.id}")
+    if res.chips_ladder != res.y.chips:
+        con.print(f"(the planner's ladder size above it: {res.chips_ladder:,} x {cy.id})")
+    con.print(f"[dim]{res.note}[/dim]")
+    _print_availability(con, avs)
 
 
 @app.command()
@@ -1020,7 +1026,7 @@ def validate(runs_file: str | None = typer.Argument(None, help="runs YAML in the
     if runs_file is None:
         runs_file = str(shipped_runs_path())
     input_file(runs_file, "RUNS_FILE")
-    res = run_validate(runs_file, calibration=_calibration(calibration), assumptions=_assumptions(assume),
+    res = run_validate(runs_file, calibration=calibration_of(calibration), assumptions=assumptions_of(assume),
                        best_plan=best_plan, catalog=_catalog(catalog))
     if json_out:
         _dump(res)

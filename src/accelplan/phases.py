@@ -10,9 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from accelplan.api import SECONDS_PER_DAY, best_estimate, chips_needed, cluster_sizes, economics_of, estimate_command
+from accelplan.api import (
+    SECONDS_PER_DAY,
+    best_estimate,
+    chips_needed,
+    cluster_sizes,
+    economics_of,
+    estimate_command,
+    make_workload,
+)
 from accelplan.catalog.loader import Catalog, load_catalog
-from accelplan.catalog.schema import MAX_PHASES, Chip, ModelSpec, Phase, System, Workload, WorkloadSpec
+from accelplan.catalog.schema import MAX_PHASES, Chip, ModelSpec, Phase, Plan, System, Workload, WorkloadSpec
 from accelplan.catalog.stack import Stack
 from accelplan.errors import AccelplanError, PlanError
 from accelplan.perf.assumptions import DEFAULT, Assumptions
@@ -20,10 +28,16 @@ from accelplan.perf.calibration import Calibration
 
 if TYPE_CHECKING:
     from accelplan.economics import EconomicsOptions
+from accelplan.request import (
+    DEFAULT_GLOBAL_BATCH,
+    DEFAULT_MODEL,
+    DEFAULT_TOKENS,
+    DEFAULT_WORKLOAD,
+    CompareRequest,
+)
 
 PHASE_SYNTAX = "TOKENS@SEQ[:BATCH][/PRECISION], e.g. 19.5T@4096, 400B@32768:512 (sequences), 80B@131072:16M " \
                "(tokens per step), 20B@512K/fp8"
-DEFAULT_WORKLOAD = "openpangu-2.0"
 
 _SCALE = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 _PHASE = re.compile(r"^\s*(?P<tokens>[0-9.eE+]+[kKmMbBgGtT]?)\s*@\s*(?P<seq>[0-9]+[kK]?)"
@@ -146,6 +160,32 @@ def program_at(ws: list[Workload], names: list[str], chip: Chip, system: System,
         ests.append(memo[chips])
     if any(e is None or not e.tokens_per_s > 0 for e in ests):
         return None
+    return programme_of(ws, names, chip, system, chips, ests, options, stack)
+
+
+def program_with_plan(ws: list[Workload], names: list[str], chip: Chip, system: System, plan: Plan,
+                      options: Any = None, assumptions: Assumptions = DEFAULT, calibration: Calibration | None = None,
+                      framework: str | Stack | None = None, framework_version: str | None = None,
+                      catalog: Catalog | None = None) -> ProgramResult:
+    """Every phase on one given plan (accelplan.api.estimate); a phase the plan cannot run, or does not fit, raises
+    PlanError naming the phase."""
+    from accelplan.api import estimate, resolve_stack
+
+    st, _ = resolve_stack(chip, framework, framework_version, catalog)
+    ests = []
+    for n, w in zip(names, ws, strict=True):
+        try:
+            ests.append(estimate(w, chip, plan, system, assumptions=assumptions, calibration=calibration, framework=st,
+                                 catalog=catalog))
+        except PlanError as exc:
+            raise PlanError(f"{n} (seq {w.seq_len:,}, batch {w.global_batch:,}) on this plan: {exc}") from None
+    return programme_of(ws, names, chip, system, plan.chips, ests, options, st)
+
+
+def programme_of(ws: list[Workload], names: list[str], chip: Chip, system: System, chips: int, ests: list[Any],
+                 options: Any = None, stack: Stack | None = None) -> ProgramResult:
+    """The programme's totals from each phase's estimate on `chips` chips: compute days (phases + phase changes),
+    the goodput of the whole programme (from its dominant phase's economics), elapsed days per phase."""
     days = [w.tokens / e.tokens_per_s / SECONDS_PER_DAY for w, e in zip(ws, ests, strict=True)]
     dom = max(range(len(ws)), key=lambda i: days[i])
     first = economics_of(ws[dom], chip, system, ests[dom], options)
@@ -194,10 +234,98 @@ def program_for_deadline(ws: list[Workload], names: list[str], chip: Chip, syste
     return None
 
 
+class ProgrammeEquivalence(BaseModel):
+    """How many chips of Y match N chips of X on a whole programme: Y's programme days (each phase on its best plan,
+    phase changes included, failure-free) at most X's."""
+
+    x: ProgramResult
+    y: ProgramResult | None  # None: no size up to the ladder's top matches X
+    chips_exact: int | None  # the fewest whole nodes of Y found to match
+    chips_ladder: int | None  # the planner's ladder size (whole nodes x 2^k or 3 x 2^k) that matched first
+    ratio: float | None  # chips_exact / N
+    note: str
+
+
+NARROW_POINTS = 12  # programme evaluations per narrowing round in `programme_equivalent`
+
+
+def programme_equivalent(ws: list[Workload], names: list[str], chip_x: Chip, n_x: int, chip_y: Chip,
+                         options: Any = None, assumptions: Assumptions = DEFAULT, calibration: Calibration | None = None,
+                         stack_x: Stack | None = None, stack_y: Stack | None = None, catalog: Catalog | None = None,
+                         max_chips: int = 262144) -> ProgrammeEquivalence:
+    """Chips of Y whose programme takes at most the compute days of X's programme on `n_x` chips.
+
+    Starts where Y's phase with the most tokens alone would take X's programme days (chips_needed), walks up the
+    cluster-size ladder to the first size whose whole programme makes it, then narrows between that size and the
+    ladder size below in whole nodes (throughput is not monotone in chips, so a count between those scanned may also
+    match)."""
+    cat = catalog or load_catalog()
+    sx, sy = cat.default_system(chip_x), cat.default_system(chip_y)
+    x = program_at(ws, names, chip_x, sx, n_x, options, assumptions, calibration, stack_x)
+    if x is None:
+        raise PlanError(f"some phase of the programme has no plan that fits on {n_x} x {chip_x.id}")
+    memos: list[dict[int, Any]] = [{} for _ in ws]
+
+    def at(n: int) -> ProgramResult | None:
+        return program_at(ws, names, chip_y, sy, n, options, assumptions, calibration, stack_y, memos)
+
+    dom = max(range(len(ws)), key=lambda i: ws[i].tokens)
+    lower = chips_needed(ws[dom], chip_y, sy, x.compute_days, max_chips=max_chips, assumptions=assumptions,
+                         calibration=calibration, memo=memos[dom], stack=stack_y)
+    ladder = cluster_sizes(sy, sy.chips_per_node, max_chips)
+    start = ladder.index(lower.chips) if lower is not None else len(ladder)
+    found, below = None, ladder[start - 1] if start > 0 else 0
+    for n in ladder[start:]:
+        r = at(n)
+        if r is not None and r.compute_days <= x.compute_days:
+            found = r
+            break
+        below = n
+    note = ("Y's count is the fewest whole nodes found whose programme (each phase on its best plan, phase changes "
+            "included, failure-free) takes at most X's programme days, narrowing between the planner's ladder sizes; "
+            "throughput is not monotone in chips, so a count between the scanned ones may also match")
+    if found is None:
+        return ProgrammeEquivalence(x=x, y=None, chips_exact=None, chips_ladder=None, ratio=None, note=note)
+    ladder_chips = found.chips
+    node = sy.chips_per_node
+    lo_n, hi_n = below // node, found.chips // node
+    while hi_n - lo_n > 1:
+        step = max(1, -(-(hi_n - lo_n) // NARROW_POINTS))
+        for k in range(lo_n + step, hi_n, step):
+            r = at(k * node)
+            if r is not None and r.compute_days <= x.compute_days:
+                found, hi_n = r, k
+                break
+            lo_n = k
+    return ProgrammeEquivalence(x=x, y=found, chips_exact=found.chips, chips_ladder=ladder_chips,
+                                ratio=found.chips / n_x, note=note)
+
+
 def resolve_workload(workload: WorkloadSpec | str, catalog: Catalog | None = None) -> WorkloadSpec:
     cat = catalog or load_catalog()
     return cat.workload(workload) if isinstance(workload, str) else workload
 
 
+def request_workloads(req: CompareRequest, catalog: Catalog | None = None
+                      ) -> tuple[WorkloadSpec | None, list[Workload], list[str]]:
+    """The request's workload as (its programme or None for one phase, each phase's Workload, the phases' names);
+    the request's precision replaces the programme's (validated like any field)."""
+    cat = catalog or load_catalog()
+    programme = req.programme
+    if programme is None:
+        w = make_workload(req.model if req.model is not None else DEFAULT_MODEL,
+                          req.tokens if req.tokens is not None else DEFAULT_TOKENS, req.seq_len,
+                          req.global_batch if req.global_batch is not None else DEFAULT_GLOBAL_BATCH,
+                          req.precision or "bf16", cat)
+        return None, [w], ["phase 1"]
+    spec = resolve_workload(programme, cat)
+    if req.precision is not None:
+        spec = type(spec).model_validate({**spec.model_dump(), "precision": req.precision})
+    ws = phase_workloads(spec, cat.model(spec.model), DEFAULT_GLOBAL_BATCH)
+    return spec, ws, [p.label(i) for i, p in enumerate(spec.phases)]
+
+
 __all__ = ["PHASE_SYNTAX", "DEFAULT_WORKLOAD", "parse_phase", "workload_from_phases", "phase_workloads",
-           "PhaseEstimate", "ProgramResult", "program_at", "program_for_deadline", "resolve_workload", "PlanError"]
+           "PhaseEstimate", "ProgramResult", "ProgrammeEquivalence", "program_at", "program_with_plan",
+           "programme_of", "programme_equivalent", "program_for_deadline", "resolve_workload", "request_workloads",
+           "PlanError"]

@@ -76,3 +76,34 @@ def test_a_price_assumption_sets_the_cost():
     r = run_scenario(scenario(price=2.0))
     assert r["cost_usd"] == pytest.approx(2.0 * r["chips"] * r["effective_days"] * 24, rel=1e-6)
     assert r["cost_usd_low"] == r["cost_usd"] == r["cost_usd_high"]
+
+
+def test_a_programme_scenario_carries_the_total_and_each_phases_days():
+    import json
+
+    from accelplan.sweep.grid import parse_grid
+
+    s = parse_grid({"models": ["llama3.1-8b"], "chips": ["h100-sxm"], "cluster_sizes": [64],
+                    "phases": [["20B@8192:256", "1B@32K"]]}).scenarios()
+    assert len(s) == 1 and s[0].tokens is None and s[0].phases == "20B@8192:256,1B@32K"
+    r = run_scenario(s[0])
+    assert r["feasible"] and r["tokens"] == pytest.approx(21e9) and r["chips"] == 64
+    phases = json.loads(r["phase_days"])
+    assert [p["seq_len"] for p in phases] == [8192, 32768]
+    # the total is the phases plus the change of plan between them (minutes, not days)
+    changes = r["days"] - sum(p["compute_days"] for p in phases)
+    assert 60 / SECONDS_PER_DAY < changes < 3600 / SECONDS_PER_DAY
+    assert r["tokens_per_s"] == pytest.approx(21e9 / (sum(p["compute_days"] for p in phases) * SECONDS_PER_DAY))
+    assert r["effective_days"] >= r["days"]
+
+
+def test_a_workload_grid_gives_no_models_and_no_single_phase_fields():
+    from accelplan.errors import AccelplanError
+    from accelplan.sweep.grid import parse_grid
+
+    g = parse_grid({"workloads": ["openpangu-2.0"], "chips": ["h100-sxm"], "cluster_sizes": [8192]})
+    (s,) = g.scenarios()
+    assert s.workload == "openpangu-2.0" and s.model is None and s.request().programme == "openpangu-2.0"
+    for bad, word in (({"models": ["llama3.1-8b"]}, "models"), ({"tokens": [1e12]}, "tokens")):
+        with pytest.raises(AccelplanError, match=word):
+            parse_grid({"workloads": ["openpangu-2.0"], "chips": ["h100-sxm"], "cluster_sizes": [64], **bad})

@@ -44,6 +44,10 @@ def test_options_offer_every_catalog_chip_and_preset(client, catalog):
     o = client.get("/api/options").json()
     assert {c["id"] for c in o["chips"]} == set(catalog.chips)
     assert {m["id"] for m in o["models"]} == set(catalog.models)
+    # the programme presets, with their phases as --phase writes them (openpangu-2.0: 4K, 32K, 128K, 512K)
+    assert {w["id"] for w in o["workloads"]} == set(catalog.workloads)
+    pangu = next(w for w in o["workloads"] if w["id"] == "openpangu-2.0")
+    assert pangu["phases"] == ["19.5T@4K", "400B@32K", "80B@128K", "20B@512K"] and pangu["illustrative"]
     assert o["limits"]["max_chips"] == 12 and o["limits"]["max_body_bytes"] == MAX_BODY_BYTES
 
 

@@ -187,3 +187,31 @@ def test_prices_power_and_leaving_out_ride_in_the_link(base_url, browser):
     other.context.close()
     ctx.close()
     assert problems == []
+
+
+def test_the_page_defaults_to_the_programme_and_draws_days_per_phase(base_url, browser):
+    """As `accelplan compare` with no arguments: the openpangu-2.0 programme; its plot stacks each phase's days."""
+    ctx = browser.new_context(viewport=VIEWPORT)
+    page = ctx.new_page()
+    problems = watch(page)
+    page.goto(f"{base_url}/")
+    page.wait_for_selector("#chip-list input")
+    assert page.input_value("#workload") == "openpangu-2.0"
+    assert "512K" in page.inner_text("#workload-hint")
+    page.check("input[name=mode][value=chips]")
+    page.fill("#n_chips", "8192")
+    checked = page.locator("#chip-list input:checked")
+    while checked.count():
+        checked.first.uncheck()
+    page.check("#chip-list input[value='h100-sxm']")
+    page.click("#run")
+    page.wait_for_url("**w=openpangu-2.0**")
+    page.wait_for_selector(f"body[data-plots='{len(PLOTS) + 1}']", timeout=120_000)
+    # one bar per phase, stacked on the chip
+    assert page.locator("#plot-phases .barlayer .trace").count() == 4
+    assert "model=" not in page.url and "tokens=" not in page.url
+    # editing a single-phase field asks for one phase instead
+    page.select_option("#model", "llama3.1-8b")
+    assert page.input_value("#workload") == ""
+    ctx.close()
+    assert problems == []

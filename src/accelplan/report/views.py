@@ -39,30 +39,27 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
-def run_compare(model: ModelSpec, chips: list[str] | None, tokens: float, days: float | None, n_chips: int | None,
-                seq_len: int | None, global_batch: int, precision: str, region: str | None = None,
-                economics: Any = None, available_only: bool = False, framework: str | None = None,
-                framework_version: str | None = None, catalog: Any = None,
-                workload: Any = None) -> tuple[Any, list[str]]:
-    """Call `accelplan.api.compare`; returns the Comparison and notes for the reader. With `workload` (a
-    programme of phases: a WorkloadSpec, preset id or file) the model, tokens, sequence and batch come from it."""
-    from accelplan.api import compare
+def compare_accepts(name: str) -> bool:
+    """Whether a comparison request (accelplan.request.CompareRequest) has the field `name` (e.g. region)."""
+    from accelplan.request import CompareRequest
 
-    kwargs: dict[str, Any] = {"chips": chips, "model": model, "tokens": tokens, "days": days, "n_chips": n_chips,
-                              "seq_len": seq_len, "global_batch": global_batch, "precision": precision,
-                              "framework": framework, "framework_version": framework_version, "catalog": catalog}
-    if workload is not None:
-        kwargs.update(workload=workload, model=None, tokens=None, seq_len=None, global_batch=None)
-    notes: list[str] = []
-    if economics is not None:
-        kwargs["economics"] = economics
-    if available_only:
-        kwargs["available_only"] = True
-    if region:
-        kwargs["region"] = region
-    res = compare(**kwargs)
-    notes.extend(f"left out: {d}" for d in getattr(res, "dropped", []))
-    return res, notes
+    return name in CompareRequest.model_fields
+
+
+def request_model(request: Any, catalog: Any = None) -> ModelSpec:
+    """The model a comparison request trains (its programme's, or its one phase's)."""
+    from accelplan.phases import request_workloads
+
+    return request_workloads(request, catalog)[1][0].model
+
+
+def run_compare(request: Any, catalog: Any = None) -> tuple[Any, list[str]]:
+    """`accelplan.api.compare_request` on a CompareRequest; returns the Comparison and notes for the reader (the chips
+    left out by `available_only`)."""
+    from accelplan.api import compare_request
+
+    res = compare_request(request, catalog)
+    return res, [f"left out: {d}" for d in res.dropped]
 
 
 # ------------------------------------------------------------------------------------------- table

@@ -11,9 +11,14 @@ precision: [bf16]
 region: [null, CN]              # availability, grid intensity and electricity price of the economics columns
 frameworks: [null, torchtitan]  # training stack (null: the default for each chip's runtime)
 prices: [null, {h100-sxm: 2.0, ascend-910b: 1.5}]   # cloud $/chip-hour assumptions (null: published ranges)
+phases: [null, [50B@8192, 2B@32K]]   # a programme on each model (docs/inputs.md); null: one phase of `tokens`
 exclude:
   - {model: llama3.1-70b, cluster_size: 64}
 ```
+
+A grid of programmes gives `workloads` (preset ids or workload files) instead of `models`:
+`workloads: [openpangu-2.0]`. A scenario with phases or a workload leaves tokens, seq_len and global_batch to its
+phases; its row carries the programme's total and each phase's days (`phase_days`, JSON).
 
 A scenario's id is a hash of its canonical dimension values, leaving out those that are null, so a
 dimension added later with a null default keeps the ids (and the finished results) of older sweeps.
@@ -27,23 +32,27 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, model_validator
 
 from accelplan import yamlio
-from accelplan.api import DEFAULT_GLOBAL_BATCH, DEFAULT_TOKENS
 from accelplan.catalog.loader import Catalog, load_catalog
+from accelplan.catalog.schema import MAX_PHASES
+from accelplan.defaults import DEFAULT_GLOBAL_BATCH, DEFAULT_TOKENS
 from accelplan.economics.data import UsdPerChipHour
 from accelplan.errors import AccelplanError
 from accelplan.paths import read_text
+
+if TYPE_CHECKING:
+    from accelplan.request import CompareRequest
 
 # grid key -> scenario field. The two ways to size the cluster are exclusive (see Grid._one_size_dimension).
 DIMENSIONS: dict[str, str] = {
     "models": "model", "chips": "chip", "cluster_sizes": "cluster_size", "deadline_days": "deadline_days",
     "tokens": "tokens", "seq_len": "seq_len", "global_batch": "global_batch", "precision": "precision",
-    "region": "region", "prices": "price", "frameworks": "framework",
+    "region": "region", "prices": "price", "frameworks": "framework", "workloads": "workload", "phases": "phases",
 }
 FIELDS: dict[str, str] = {v: k for k, v in DIMENSIONS.items()}  # scenario field -> grid key
 _FLOAT_FIELDS = ("deadline_days", "tokens", "price")
@@ -60,20 +69,39 @@ MAX_SCENARIOS = 1_000_000
 class Scenario:
     """One workload on one chip at one cluster size (or deadline): the unit a sweep evaluates."""
 
-    model: str
+    model: str | None  # None: the workload's
     chip: str
     cluster_size: int | None
     deadline_days: float | None
-    tokens: float
-    seq_len: int | None  # None: the model's default context, capped as `make_workload` does
-    global_batch: int
+    tokens: float | None  # None: the phases'
+    seq_len: int | None  # None: the model's default context, capped as `make_workload` does (or the phases')
+    global_batch: int | None  # None: the phases'
     precision: str
     region: str | None
     price: float | None = None  # cloud $/chip-hour for this chip; None: the published range
     framework: str | None = None  # training stack id; None: the default for the chip's runtime
+    workload: str | None = None  # a programme: preset id or workload file
+    phases: str | None = None  # a programme on `model`: its --phase values, comma-separated
 
     def values(self) -> dict[str, Any]:
         return asdict(self)
+
+    def request(self) -> CompareRequest:
+        """This scenario as the comparison request every face builds (accelplan.request), on its one chip."""
+        from accelplan.economics.options import EconomicsOptions
+        from accelplan.phases import workload_from_phases
+        from accelplan.request import CompareRequest
+
+        workload: Any = self.workload
+        if self.phases:
+            workload = workload_from_phases(str(self.model), self.phases.split(","), self.precision)
+        single = workload is None
+        return CompareRequest(
+            chips=[self.chip], workload=workload, model=self.model if single else None,
+            tokens=self.tokens if single else None, seq_len=self.seq_len if single else None,
+            global_batch=self.global_batch if single else None, precision=self.precision,  # type: ignore[arg-type]
+            n_chips=self.cluster_size, days=self.deadline_days, region=self.region, framework=self.framework,
+            economics=EconomicsOptions(region=self.region, prices={self.chip: self.price} if self.price else {}))
 
     @property
     def id(self) -> str:
@@ -92,7 +120,7 @@ class Grid(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    models: list[str] = Field(min_length=1)
+    models: list[str] | None = Field(default=None, min_length=1)
     chips: list[str] = Field(min_length=1)
     cluster_sizes: list[PositiveInt] | None = Field(default=None, min_length=1)
     deadline_days: list[PositiveFloat] | None = Field(default=None, min_length=1)
@@ -103,6 +131,8 @@ class Grid(BaseModel):
     region: list[str | None] = Field(default=[None], min_length=1)
     prices: list[dict[str, UsdPerChipHour] | None] = Field(default=[None], min_length=1)  # economics' own range
     frameworks: list[str | None] = Field(default=[None], min_length=1)
+    workloads: list[str] | None = Field(default=None, min_length=1)
+    phases: list[list[str] | None] = Field(default=[None], min_length=1)
     exclude: list[dict[str, Any]] = Field(default_factory=list)
 
     @model_validator(mode="before")
@@ -124,6 +154,20 @@ class Grid(BaseModel):
         if (self.cluster_sizes is None) == (self.deadline_days is None):
             raise ValueError("give exactly one of cluster_sizes (time on N chips) or deadline_days "
                              "(chips needed to finish in time)")
+        if self.models is None and self.workloads is None:
+            raise ValueError("models is required (a list of values), or workloads for programmes")
+        if self.models is not None and self.workloads is not None:
+            raise ValueError("workloads give their model: give models (with phases, or one phase of tokens) or "
+                             "workloads, not both")
+        if self.workloads is not None and self.phases != [None]:
+            raise ValueError("workloads give their phases: leave out phases")
+        for i, ph in enumerate(self.phases):
+            if ph is not None and not 1 <= len(ph) <= MAX_PHASES:
+                raise ValueError(f"phases[{i}]: a programme has 1 to {MAX_PHASES} phases, got {len(ph)}")
+        one_phase = {"tokens", "seq_len", "global_batch"} & self.model_fields_set
+        if one_phase and (self.workloads is not None or None not in self.phases):
+            raise ValueError(f"every scenario has phases, which give their own tokens, seq_len and global_batch: "
+                             f"leave out {', '.join(sorted(one_phase))}")
         return self
 
     def scenarios(self) -> list[Scenario]:
@@ -133,13 +177,19 @@ class Grid(BaseModel):
             [(n, None) for n in self.cluster_sizes] if self.cluster_sizes else [(None, d) for d in self.deadline_days or []])
         seen: set[str] = set()
         out: list[Scenario] = []
-        for model, chip, (n, days), tokens, seq, gbs, prec, region, prices, fw in itertools.product(
-                self.models, self.chips, sizes, self.tokens, self.seq_len, self.global_batch, self.precision, self.region,
-                self.prices, self.frameworks):
+        programmes: list[tuple[str | None, str | None, str | None]] = (  # (model, workload, phases)
+            [(None, w, None) for w in self.workloads] if self.workloads else
+            [(m, None, None if ph is None else ",".join(ph)) for m in self.models or [] for ph in self.phases])
+        for (model, workload, phases), chip, (n, days), tokens, seq, gbs, prec, region, prices, fw in itertools.product(
+                programmes, self.chips, sizes, self.tokens, self.seq_len, self.global_batch, self.precision,
+                self.region, self.prices, self.frameworks):
             price = (prices or {}).get(chip)  # a price assumption that does not name this chip leaves it published
+            single = workload is None and phases is None  # a programme's phases give tokens, seq_len and batch
             s = Scenario(model=model, chip=chip, cluster_size=n, deadline_days=None if days is None else float(days),
-                         tokens=float(tokens), seq_len=seq, global_batch=gbs, precision=prec, region=region,
-                         price=None if price is None else float(price), framework=fw)
+                         tokens=float(tokens) if single else None, seq_len=seq if single else None,
+                         global_batch=gbs if single else None, precision=prec, region=region,
+                         price=None if price is None else float(price), framework=fw, workload=workload,
+                         phases=phases)
             values = s.values()
             if any(all(values[f] in allowed for f, allowed in rule.items()) for rule in rules):
                 continue
@@ -230,11 +280,25 @@ def check_grid(grid: Grid, source: str = "grid", catalog: Catalog | None = None)
             raise AccelplanError(f"{source}: {where}: {exc}") from None
         return cid
 
-    for i, m in enumerate(grid.models):
+    for i, m in enumerate(grid.models or []):
         try:
             cat.model(m)
         except AccelplanError as exc:
             raise AccelplanError(f"{source}: models[{i}]: {exc}") from None
+    for i, w in enumerate(grid.workloads or []):
+        try:
+            cat.model(cat.workload(w).model)
+        except AccelplanError as exc:
+            raise AccelplanError(f"{source}: workloads[{i}]: {exc}") from None
+    for i, ph in enumerate(grid.phases):
+        if ph is not None:
+            from accelplan.phases import parse_phase
+
+            for j, text in enumerate(ph):
+                try:
+                    parse_phase(text)
+                except AccelplanError as exc:
+                    raise AccelplanError(f"{source}: phases[{i}][{j}]: {exc}") from None
     chips = list(dict.fromkeys(chip_id(f"chips[{i}]", c) for i, c in enumerate(grid.chips)))
     excludes = []
     for i, rule in enumerate(grid.exclude):

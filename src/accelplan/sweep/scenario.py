@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
 import accelplan
-from accelplan.api import best_estimate, chips_for_deadline, economics_of, make_workload, resolve_stack, search_plans
+from accelplan.api import best_estimate, chips_for_deadline, economics_of, resolve_stack, search_plans
 from accelplan.catalog.loader import load_catalog
-from accelplan.economics import EconomicsOptions
 from accelplan.errors import CatalogError, PlanError
 from accelplan.perf.costs import model_costs
 from accelplan.perf.step import MEMORY_TERMS, TIME_TERMS
+from accelplan.phases import request_workloads
+from accelplan.request import CompareRequest
 from accelplan.sweep.grid import Scenario
 
 MAX_CHIPS = 262144  # chips_needed's default ceiling, named in the note of a deadline that cannot be met
@@ -46,6 +48,9 @@ COLUMNS: dict[str, str] = {
     "cost_usd": "float64", "cost_usd_low": "float64", "cost_usd_high": "float64", "owned_cost_usd": "float64",
     "energy_mwh": "float64", "tco2e": "float64", "availability": "string", "availability_as_of": "string",
     "note": "string",
+    # a programme (a workload or phases): its preset or file, its phases, and each phase's days and plan (JSON); the
+    # columns above are then the programme's totals, and the plan columns its dominant phase's (the most days)
+    "workload": "string", "phases": "string", "phase_days": "string",
     "accelplan_version": "string",
     "model_fingerprint": "string",
 }
@@ -86,10 +91,13 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
     feasible=False and the reason in `note`; anything else is a bug and propagates.
     """
     cat = load_catalog()
-    model = cat.model(scenario.model)
+    request = scenario.request()
+    if request.programme is not None:
+        return _run_programme(scenario, request)
     chip = cat.chip(scenario.chip)
     system = cat.default_system(chip)
-    workload = make_workload(model, scenario.tokens, scenario.seq_len, scenario.global_batch, scenario.precision, cat)
+    workload = request_workloads(request, cat)[1][0]
+    model = workload.model
     costs = model_costs(model, workload.seq_len)
     row: dict[str, Any] = dict.fromkeys(COLUMNS)
     row.update(scenario.values())
@@ -98,8 +106,7 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
                mode="chips" if scenario.cluster_size else "deadline", accelplan_version=accelplan.__version__,
                model_fingerprint=model_fingerprint())
     notes = [] if chip.status == "shipping" else [f"{chip.status}: figures are not measured products"]
-    econ_options = EconomicsOptions(region=scenario.region,
-                                    prices={chip.id: scenario.price} if scenario.price else {})
+    econ_options = request.economics_options()
     e = None
     try:
         stack, stack_note = resolve_stack(chip, scenario.framework, None, cat)
@@ -121,14 +128,14 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
     row["note"] = "; ".join(notes)
     if est is None:
         return row
-    row.update(chips=est.chips, step_time_s=est.step_time_s, tokens_per_s=est.tokens_per_s,
-               tokens_per_s_low=est.tokens_per_s_low, tokens_per_s_high=est.tokens_per_s_high, mfu=est.mfu, hfu=est.hfu,
-               days=est.days, chip_hours=est.chip_hours, memory_gb=est.memory_gb, capacity_gb=est.capacity_gb,
-               micro_batches=est.micro_batches)
-    row.update({f: getattr(est.plan, f) for f in PLAN_FIELDS})
-    row.update({f"time_{k}_s": v for k, v in est.time_breakdown_s.items()})
-    row.update({f"memory_{k}_gb": v for k, v in est.memory_breakdown_gb.items()})
-    e = e or economics_of(workload, chip, system, est, econ_options)
+    row.update(chips=est.chips, tokens_per_s=est.tokens_per_s, tokens_per_s_low=est.tokens_per_s_low,
+               tokens_per_s_high=est.tokens_per_s_high, mfu=est.mfu, days=est.days, chip_hours=est.chip_hours)
+    _estimate_row(row, est)
+    _economics_row(row, e or economics_of(workload, chip, system, est, econ_options))
+    return row
+
+
+def _economics_row(row: dict[str, Any], e: Any) -> None:
     cloud = e.cloud_cost_usd
     row.update(effective_days=e.effective_days, goodput_pct=e.goodput_pct, expected_interruptions=e.expected_interruptions,
                cost_usd=cloud.typical if cloud else None, cost_usd_low=cloud.low if cloud else None,
@@ -136,4 +143,65 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
                owned_cost_usd=e.owned_cost_usd.typical if e.owned_cost_usd else None, energy_mwh=e.energy_mwh,
                tco2e=e.tco2e, availability=e.availability.status if e.availability else None,
                availability_as_of=e.availability_as_of)
+
+
+def _estimate_row(row: dict[str, Any], est: Any) -> None:
+    """The plan, time and memory columns of one estimate."""
+    row.update({f: getattr(est.plan, f) for f in PLAN_FIELDS})
+    row.update({f"time_{k}_s": v for k, v in est.time_breakdown_s.items()})
+    row.update({f"memory_{k}_gb": v for k, v in est.memory_breakdown_gb.items()})
+    row.update(step_time_s=est.step_time_s, memory_gb=est.memory_gb, capacity_gb=est.capacity_gb,
+               micro_batches=est.micro_batches, hfu=est.hfu)
+
+
+def _run_programme(scenario: Scenario, request: CompareRequest) -> dict[str, Any]:
+    """A programme on the scenario's chip: every phase on its best plan at the cluster size, or the fewest chips that
+    run the whole programme within the deadline (accelplan.phases)."""
+    from accelplan.phases import program_at, program_for_deadline
+
+    cat = load_catalog()
+    chip = cat.chip(scenario.chip)
+    system = cat.default_system(chip)
+    spec, ws, names = request_workloads(request, cat)
+    model = ws[0].model
+    costs = model_costs(model, ws[0].seq_len)
+    row: dict[str, Any] = dict.fromkeys(COLUMNS)
+    row.update(scenario.values())
+    row.update(scenario_id=scenario.id, model=model.id, tokens=sum(w.tokens for w in ws), seq_len=ws[0].seq_len,
+               global_batch=ws[0].global_batch, system=system.id, vendor=chip.vendor, chip_status=chip.status,
+               params_total=costs.params_total, params_active=costs.params_active,
+               mode="chips" if scenario.cluster_size else "deadline", accelplan_version=accelplan.__version__,
+               model_fingerprint=model_fingerprint())
+    notes = [] if chip.status == "shipping" else [f"{chip.status}: figures are not measured products"]
+    econ = request.economics_options()
+    res = None
+    try:
+        stack, row["stack"] = resolve_stack(chip, scenario.framework, None, cat)
+        if scenario.cluster_size:
+            res = program_at(ws, names, chip, system, scenario.cluster_size, econ, stack=stack)
+            if res is None:
+                notes.append(f"some phase has no feasible plan on {scenario.cluster_size} chips")
+        else:
+            res = program_for_deadline(ws, names, chip, system, float(scenario.deadline_days or 0), econ,
+                                       stack=stack)
+            if res is None:
+                notes.append(f"no cluster size up to {MAX_CHIPS:,} chips runs every phase in "
+                             f"{scenario.deadline_days:g} days")
+    except (PlanError, CatalogError) as exc:
+        notes.append(str(exc))
+    row["feasible"] = res is not None
+    if res is not None and res.transition_note:
+        notes.append(res.transition_note)
+    row["note"] = "; ".join(notes)
+    if res is None:
+        return row
+    dom = res.phases[res.dominant].estimate
+    row.update(chips=res.chips, tokens_per_s=res.tokens_per_s, mfu=res.mfu, days=res.compute_days,
+               chip_hours=res.compute_days * 24 * res.chips)
+    _estimate_row(row, dom)
+    row["phase_days"] = json.dumps([{"name": p.name, "seq_len": p.seq_len, "global_batch": p.global_batch,
+                                     "compute_days": p.compute_days, "days": p.days,
+                                     **{f: getattr(p.estimate.plan, f) for f in ("tp", "pp", "dp", "cp", "ep")}}
+                                    for p in res.phases])
+    _economics_row(row, res.economics)
     return row

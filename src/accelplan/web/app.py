@@ -29,18 +29,22 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, create_model
 
 from accelplan import __version__
-from accelplan.api import (
+from accelplan.api import Comparison
+from accelplan.catalog.schema import MAX_PHASES, BoardW
+from accelplan.economics.data import UsdPerChipHour
+from accelplan.errors import AccelplanError, CatalogError
+from accelplan.phases import PHASE_SYNTAX, workload_from_phases
+from accelplan.request import (
     DEFAULT_COMPARE_CHIPS,
     DEFAULT_DAYS,
     DEFAULT_GLOBAL_BATCH,
     DEFAULT_MODEL,
     DEFAULT_TOKENS,
-    Comparison,
+    DEFAULT_WORKLOAD,
+    PRECISIONS,
+    CompareRequest,
+    Conflict,
 )
-from accelplan.catalog.schema import MAX_PHASES, BoardW
-from accelplan.economics.data import UsdPerChipHour
-from accelplan.errors import AccelplanError, CatalogError
-from accelplan.phases import DEFAULT_WORKLOAD, PHASE_SYNTAX, workload_from_phases
 from accelplan.web import compare as comparing
 from accelplan.web.fields import non_finite_numbers, not_finite_error, with_allowed
 from accelplan.web.work import Busy, ChildProcesses, ClientGone, WorkQueue
@@ -53,7 +57,6 @@ MIN_DAYS, MAX_DAYS = 0.1, 3650.0
 MAX_CLUSTER = 65536
 MIN_SEQ, MAX_SEQ = 128, 131072
 MAX_GLOBAL_BATCH = 65536
-PRECISIONS = ("bf16", "fp16", "fp8")
 CONCURRENT_COMPARISONS = 2  # each is a CPU-bound plan search per chip; more would only queue on the cores
 # Waiting comparisons beyond those running; more get 503 at once. The CLI's default comparison (a 505B MoE
 # on 8 chips) takes several seconds, so a full queue is about a minute of waiting.
@@ -83,6 +86,16 @@ class ModelOption(BaseModel):
     illustrative: bool
 
 
+class WorkloadOption(BaseModel):
+    """A training programme preset: its model and its phases (TOKENS@SEQ, as --phase writes them)."""
+
+    id: str
+    name: str
+    model: str
+    phases: list[str]
+    illustrative: bool
+
+
 class StackOption(BaseModel):
     id: str
     name: str
@@ -93,6 +106,7 @@ class Options(BaseModel):
     """What the form offers: presets, chips, training stacks, regions (empty = free text), limits and defaults."""
 
     models: list[ModelOption]
+    workloads: list[WorkloadOption]
     chips: list[ChipOption]
     stacks: list[StackOption]
     regions: list[str]
@@ -147,6 +161,14 @@ def known_regions() -> dict[str, str]:
     return {**{g: g for g in groups}, **{c: codes[c] for c in sorted(codes) if c not in groups}}
 
 
+def _phase_text(p: Any) -> str:
+    """A phase as --phase writes it: 19.5T@4K, 400B@32K."""
+    tokens = next((f"{p.tokens / scale:g}{unit}" for scale, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"))
+                   if p.tokens >= scale), f"{p.tokens:g}")
+    seq = f"{p.seq_len // 1024}K" if p.seq_len % 1024 == 0 else str(p.seq_len)
+    return f"{tokens}@{seq}"
+
+
 def _upper(v: Any) -> Any:
     return v.strip().upper() if isinstance(v, str) else v
 
@@ -166,46 +188,89 @@ def request_model(chip_ids: list[str], model_ids: list[str], regions: list[str],
     precision_t: Any = Literal[PRECISIONS]
     # region codes are matched without regard to case, as the economics package does
     region_t: Any = Annotated[Literal[tuple(regions)], BeforeValidator(_upper)] if regions else RegionText
+    # the defaults and descriptions are the request's (accelplan.request.CompareRequest); the bounds are this server's
     return create_model(
         "CompareRequest",
         __config__=ConfigDict(extra="forbid"),
-        __doc__="A comparison: one workload, several chips, and either a deadline (days) or a fixed chip count.",
-        model=(model_t | None, Field(None, description=f"model preset id, or hf_config instead (with neither: "
-                                                       f"{DEFAULT_MODEL})")),
+        __doc__="A comparison: one workload, several chips, and either a deadline (days) or a fixed chip count "
+                "(accelplan.request.CompareRequest, with ids and bounds this server accepts).",
+        model=(model_t | None, _as_request("model", description="model preset id, or hf_config instead (one phase)")),
         hf_config=(dict[str, Any] | None, Field(None, description="a HuggingFace config.json (as an object), instead "
                                                                     "of a preset")),
-        chips=(list[chip_t], Field(list(DEFAULT_COMPARE_CHIPS), min_length=1, max_length=MAX_CHIPS,
-                                   description="chip ids to compare")),
-        workload=(workload_t | None, Field(None, description="a training programme preset (its model and phases), "
-                                                             "instead of model/tokens/seq_len/global_batch; with none "
-                                                             f"of these: {DEFAULT_WORKLOAD}, as `accelplan compare`")),
+        chips=(list[chip_t], _as_request("chips", min_length=1, max_length=MAX_CHIPS)),
+        workload=(workload_t | None, _as_request("workload", description="a training programme preset (its model "
+                                                                         "and phases), instead of model/tokens/seq_len/"
+                                                                         "global_batch; with none of these: "
+                                                                         f"{DEFAULT_WORKLOAD}, as `accelplan compare`")),
         phases=(list[Annotated[str, StringConstraints(max_length=64)]] | None,
                 Field(None, min_length=1, max_length=MAX_PHASES,
                       description=f"the phases of a programme on `model`, in order, each {PHASE_SYNTAX}")),
-        tokens=(float | None, Field(None, ge=MIN_TOKENS, le=MAX_TOKENS, description="training tokens (one phase; "
-                                                                                   "default 20T)")),
-        days=(float | None, Field(DEFAULT_DAYS, ge=MIN_DAYS, le=MAX_DAYS, description="deadline: chips needed to "
-                                                                                       "finish in it")),
-        n_chips=(int | None, Field(None, ge=1, le=MAX_CLUSTER, description="fixed chip count (time to train instead)")),
-        seq_len=(int | None, Field(None, ge=MIN_SEQ, le=MAX_SEQ, description="sequence length (default min(preset, "
-                                                                             "4096))")),
-        global_batch=(int | None, Field(None, ge=1, le=MAX_GLOBAL_BATCH, description="sequences per step (one "
-                                                                                    "phase; default 4096)")),
-        precision=(precision_t | None, Field(None, description="training number format (default: the workload's, "
-                                                                 "else bf16)")),
-        region=(region_t | None, Field(None, description="region for prices and availability, where supported")),
-        available_only=(bool, Field(False, description="leave out chips the rules prohibit in `region`")),
-        framework=(stack_t | None, Field(None, description="training stack every chip runs (each chip's runtime "
-                                                           "default where null); a chip it does not run on is "
-                                                           "left without a plan, saying so")),
-        framework_version=(str | None, Field(None, max_length=80, description="the stack's release or a date "
-                                                                               "(default: its latest)")),
+        tokens=(float | None, _as_request("tokens", ge=MIN_TOKENS, le=MAX_TOKENS)),
+        days=(float | None, _as_request("days", ge=MIN_DAYS, le=MAX_DAYS)),
+        n_chips=(int | None, _as_request("n_chips", ge=1, le=MAX_CLUSTER)),
+        seq_len=(int | None, _as_request("seq_len", ge=MIN_SEQ, le=MAX_SEQ)),
+        global_batch=(int | None, _as_request("global_batch", ge=1, le=MAX_GLOBAL_BATCH)),
+        precision=(precision_t | None, _as_request("precision")),
+        region=(region_t | None, _as_request("region")),
+        available_only=(bool, _as_request("available_only")),
+        framework=(stack_t | None, _as_request("framework", description="training stack every chip runs (each chip's "
+                                                                        "runtime default where null); a chip it does "
+                                                                        "not run on is left without a plan, saying so")),
+        framework_version=(str | None, _as_request("framework_version", max_length=80)),
         prices=(dict[chip_t, UsdPerChipHour] | None,
                 Field(None, description="cloud $/chip-hour per chip, replacing the published range")),
         board_power_w=(dict[chip_t, BoardW] | None,
                        Field(None, description="board power in W per chip, where the catalog has none or you "
                                                "know better")),
     )
+
+
+def _as_request(name: str, **bounds: Any) -> Any:
+    """A body field with the default and description of CompareRequest's field `name`, and this server's bounds."""
+    field = CompareRequest.model_fields[name]
+    default: Any = field.get_default(call_default_factory=True)
+    return Field(default, description=bounds.pop("description", field.description), **bounds)
+
+
+def to_request(body: Any) -> CompareRequest | JSONResponse:
+    """The CompareRequest a body asks for, or a 422 naming the field at fault. A preset goes to the worker by id (it
+    loads the same catalog); a pasted config as its spec, phases as a WorkloadSpec."""
+    from pydantic import ValidationError
+
+    from accelplan.economics import EconomicsOptions
+
+    if body.model is not None and body.hf_config is not None:
+        return field_error(["model"], "give either a model preset id (model) or a pasted config (hf_config), not both")
+    if body.workload is not None and body.phases:
+        return field_error(["workload"], "a workload preset gives the model and phases: leave out phases")
+    model: Any = body.model
+    if body.hf_config is not None:
+        model = _hf_model(body.hf_config)
+        if isinstance(model, JSONResponse):
+            return model
+    workload: Any = body.workload
+    if body.phases:
+        one_phase = [f for f in ("hf_config", "tokens", "seq_len", "global_batch") if getattr(body, f) is not None]
+        if one_phase:
+            return field_error(["phases"], "phases give each phase's tokens, sequence length and batch, on a preset "
+                                           "model: leave out " + ", ".join(one_phase))
+        try:
+            workload = workload_from_phases(body.model or DEFAULT_MODEL, list(body.phases), body.precision or "bf16")
+        except AccelplanError as exc:
+            return field_error(["phases"], str(exc))
+        model = None
+    fields = {f: getattr(body, f) for f in ("tokens", "days", "n_chips", "seq_len", "global_batch", "precision",
+                                             "region", "available_only", "framework", "framework_version")}
+    try:
+        econ = EconomicsOptions(prices=body.prices or {}, board_power_w=body.board_power_w or {})
+        return CompareRequest(chips=list(dict.fromkeys(body.chips)), model=model, workload=workload, economics=econ,
+                              **fields)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, Conflict):  # the first field it names is the one the body is asked to change
+            return field_error([cause.fields[0]], str(cause))
+        return field_error([str(p) for p in err["loc"]], str(err["msg"]).removeprefix("Value error, "))
 
 
 class BodyLimit:
@@ -318,6 +383,8 @@ def create_app(in_processes: bool = True) -> FastAPI:
     offered = Options(
         models=[ModelOption(id=m.id, name=m.name, illustrative=m.illustrative) for m in
                 sorted(cat.models.values(), key=lambda m: m.id)],
+        workloads=[WorkloadOption(id=w.id, name=w.name, model=w.model, phases=[_phase_text(p) for p in w.phases],
+                                  illustrative=w.illustrative) for w in sorted(cat.workloads.values(), key=lambda w: w.id)],
         chips=[ChipOption(id=c.id, name=c.name, vendor=c.vendor, status=c.status) for c in
                sorted(cat.chips.values(), key=lambda c: (c.vendor, c.year or 0, c.id))],
         stacks=[StackOption(id=st.id, name=st.name, runtimes=list(st.runtimes)) for st in
@@ -385,41 +452,10 @@ def create_app(in_processes: bool = True) -> FastAPI:
                          503: {"description": "busy: the queue of comparisons is full; try again after the "
                                               "Retry-After header's seconds"}})
     async def compare(req: compare_request, request: Request) -> Any:  # type: ignore[valid-type]
-        body: Any = req
-        if body.model is not None and body.hf_config is not None:
-            return field_error(["model"], "give either a model preset id (model) or a pasted config (hf_config), "
-                                          "not both")
-        one_phase = [f for f in ("model", "hf_config", "tokens", "seq_len", "global_batch")
-                     if getattr(body, f) is not None]
-        if body.workload is not None and (one_phase or body.phases):
-            return field_error(["workload"], "a workload preset gives the model and phases: leave out "
-                                             + ", ".join([*one_phase, *(["phases"] if body.phases else [])]))
-        programme: Any = body.workload
-        if body.phases:
-            if any(f != "model" for f in one_phase):
-                return field_error(["phases"], "phases give each phase's tokens, sequence length and batch, on a "
-                                               "preset model: leave out " + ", ".join(f for f in one_phase
-                                                                                       if f != "model"))
-            try:
-                programme = workload_from_phases(body.model or DEFAULT_MODEL, list(body.phases),
-                                                 body.precision or "bf16")
-            except AccelplanError as exc:
-                return field_error(["phases"], str(exc))
-        elif programme is None and not one_phase:
-            programme = DEFAULT_WORKLOAD  # as `accelplan compare` with no arguments
-        # a preset goes to the worker by id (it loads the same catalog); a pasted config as its spec
-        model: Any = body.model or DEFAULT_MODEL
-        if body.hf_config is not None:
-            model = _hf_model(body.hf_config)
-            if isinstance(model, JSONResponse):
-                return model
-        if body.available_only and not body.region:
-            return field_error(["available_only"], "needs a region: chips are left out by the rules of a region")
-        days = None if body.n_chips else (body.days or DEFAULT_DAYS)
-        work = functools.partial(comparing.compare_json, model, list(dict.fromkeys(body.chips)), body.tokens, days,
-                                 body.n_chips, body.seq_len, body.global_batch, body.precision, body.region,
-                                 body.prices or {}, body.board_power_w or {}, body.available_only, body.framework,
-                                 body.framework_version, programme)
+        request_or_error = to_request(req)
+        if isinstance(request_or_error, JSONResponse):
+            return request_or_error
+        work = functools.partial(comparing.compare_json, request_or_error)
         try:
             status, content = await queue.run(work, functools.partial(_client_gone, request))
         except Busy as exc:

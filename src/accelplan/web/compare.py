@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from accelplan.catalog.schema import ModelSpec
 from accelplan.errors import AccelplanError, UnknownIdError
+from accelplan.request import CompareRequest
 
 
 def warm() -> None:
@@ -39,36 +39,26 @@ def error_field(exc: AccelplanError) -> list[str | int]:
     return [] if found is None else ["phases" if found == "phase" else found]
 
 
-def compare_json(model: ModelSpec | str, chips: list[str], tokens: float, days: float | None, n_chips: int | None,
-                 seq_len: int | None, global_batch: int, precision: str, region: str | None,
-                 prices: dict[str, float], board_power_w: dict[str, float], available_only: bool,
-                 framework: str | None, framework_version: str | None,
-                 workload: Any = None) -> tuple[int, bytes]:
-    """(200, the answer) or (422, the field at fault); `model` is a preset id or a pasted config's spec;
-    `workload` (a preset id or WorkloadSpec) is a programme of phases that replaces model, tokens, seq_len and
-    global_batch."""
+def compare_json(request: CompareRequest) -> tuple[int, bytes]:
+    """(200, the answer) or (422, the field at fault) for one comparison request (its model is a preset id or a pasted
+    config's spec, its workload a preset id or a WorkloadSpec)."""
     from fastapi.encoders import jsonable_encoder
-    from pydantic import ValidationError
 
     from accelplan.catalog.loader import load_catalog
-    from accelplan.economics import EconomicsOptions
-    from accelplan.report.views import disclaimers, jsonable, plotly_figures, run_compare, summary, table
+    from accelplan.report.views import (
+        disclaimers,
+        jsonable,
+        plotly_figures,
+        request_model,
+        run_compare,
+        summary,
+        table,
+    )
 
-    try:
-        econ = EconomicsOptions(prices=prices, board_power_w=board_power_w)
-    except ValidationError as exc:  # the request schema has the same bounds; this is the backstop
-        first = exc.errors()[0]
-        return 422, field_error_body([str(p) for p in first["loc"]], first["msg"])
     try:
         cat = load_catalog()
-        if workload is not None:
-            from accelplan.phases import resolve_workload
-
-            workload = resolve_workload(workload, cat)
-            model = workload.model
-        spec = cat.model(model) if isinstance(model, str) else model
-        res, notes = run_compare(spec, chips, tokens, days, n_chips, seq_len, global_batch, precision, region, econ,
-                                 available_only, framework, framework_version, workload=workload)
+        spec = request_model(request, cat)
+        res, notes = run_compare(request, cat)
     except AccelplanError as exc:
         return 422, field_error_body(error_field(exc), str(exc))
     out = {"summary": summary(res), "comparison": res.model_dump(mode="json"), "table": table(res),

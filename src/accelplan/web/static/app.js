@@ -8,7 +8,7 @@
   const URL_FIELDS = { model: "model", tokens: "tokens", days: "days", n: "n_chips", region: "region",
                        seq: "seq_len", gbs: "global_batch", prec: "precision", price: "prices", fw: "framework",
                        power: "board_power_w" };
-  const FIELDS = ["model", "hf_config", "tokens", "days", "n_chips", "region", "seq_len", "global_batch",
+  const FIELDS = ["workload", "model", "hf_config", "tokens", "days", "n_chips", "region", "seq_len", "global_batch",
                   "precision", "framework", "chips", "prices", "board_power_w", "available_only"];
   let options = null;
 
@@ -32,6 +32,18 @@
     $("field-model").hidden = hf;
     $("field-hf_config").hidden = !hf;
   }
+  // the fields of one phase; editing one of them asks for a single phase instead of a programme
+  const SINGLE_PHASE = ["model", "hf_config", "tokens", "seq_len", "global_batch"];
+  function syncWorkload() {
+    const w = options.workloads.find((x) => x.id === $("workload").value);
+    $("workload-hint").textContent = w ? `${w.model}: ${w.phases.join(" -> ")}, each phase on its own best plan` +
+      (w.illustrative ? " (illustrative)" : "") : "the model, tokens, sequence length and batch below";
+    $("single-phase").classList.toggle("unused", !!w);
+    ["tokens", "seq_len", "global_batch"].forEach((f) => $(f).closest(".field").classList.toggle("unused", !!w));
+  }
+  function singlePhase() {
+    if ($("workload").value !== "") { $("workload").value = ""; syncWorkload(); }
+  }
   function el(tag, attrs, text) {
     const e = document.createElement(tag);
     Object.entries(attrs || {}).forEach(([k, v]) => e.setAttribute(k, v));
@@ -40,6 +52,9 @@
   }
 
   function buildForm(o) {
+    o.workloads.forEach((w) => $("workload").append(el("option", { value: w.id },
+      `${w.id} (${w.model}, ${w.phases.length} phases${w.illustrative ? ", illustrative" : ""})`)));
+    $("workload").append(el("option", { value: "" }, "single phase"));
     o.models.forEach((m) => $("model").append(el("option", { value: m.id },
       m.id + (m.illustrative ? " (illustrative)" : ""))));
     o.precisions.forEach((p) => $("precision").append(el("option", { value: p }, p)));
@@ -61,6 +76,7 @@
     });
     $("version").textContent = o.version;
     // the server's defaults are those of `accelplan compare`
+    $("workload").value = o.defaults.workload;  // as `accelplan compare` with no arguments
     $("model").value = o.defaults.model;
     $("tokens").value = o.defaults.tokens.toExponential().replace("e+", "e");
     $("days").value = String(o.defaults.days);
@@ -72,6 +88,10 @@
   // ------------------------------------------------------------------------------------ URL state
   function readURL() {
     const q = new URLSearchParams(location.search);
+    // a link names its programme (w=ID), or gives a single phase (older links: model=, hf=)
+    if (q.has("w")) $("workload").value = q.get("w");
+    else if (["model", "hf", "tokens", "seq", "gbs"].some((k) => q.has(k))) $("workload").value = "";
+    else $("workload").value = options.defaults.workload;
     Object.entries(URL_FIELDS).forEach(([key, field]) => { if (q.has(key)) $(field).value = q.get(key); });
     if (q.has("hf")) { setRadio("source", "hf"); $("hf_config").value = q.get("hf"); }
     if (q.has("days")) setRadio("mode", "deadline");
@@ -80,18 +100,22 @@
     $("available_only").checked = q.get("avail") === "1";
     if (q.has("price") || q.has("power") || q.has("avail")) $("economics").open = true;
     syncSource();
+    syncWorkload();
     return q.has("chips");
   }
   function writeURL(body) {
     const q = new URLSearchParams();
-    if (body.hf_config) q.set("hf", JSON.stringify(body.hf_config)); else q.set("model", body.model);
-    q.set("tokens", $("tokens").value.trim());
+    if (body.workload) q.set("w", body.workload);
+    else {
+      if (body.hf_config) q.set("hf", JSON.stringify(body.hf_config)); else q.set("model", body.model);
+      q.set("tokens", $("tokens").value.trim());
+    }
     if (body.n_chips !== null) q.set("n", $("n_chips").value.trim()); else q.set("days", $("days").value.trim());
     q.set("chips", body.chips.join(","));
     if (body.region) q.set("region", body.region);
-    if (body.seq_len !== null) q.set("seq", $("seq_len").value.trim());
-    if (body.global_batch !== options.defaults.global_batch) q.set("gbs", $("global_batch").value.trim());
-    if (body.precision !== "bf16") q.set("prec", body.precision);
+    if (!body.workload && body.seq_len !== null) q.set("seq", $("seq_len").value.trim());
+    if (!body.workload && body.global_batch !== options.defaults.global_batch) q.set("gbs", $("global_batch").value.trim());
+    if (body.precision && body.precision !== "bf16") q.set("prec", body.precision);
     if (body.framework) q.set("fw", body.framework);
     if (body.prices) q.set("price", $("prices").value.trim());
     if (body.board_power_w) q.set("power", $("board_power_w").value.trim());
@@ -152,7 +176,11 @@
                    days: null, n_chips: null };
     if (radio("mode") === "chips") body.n_chips = number($("n_chips").value);
     else body.days = number($("days").value);
-    if (radio("source") === "hf") {
+    if ($("workload").value) {  // a programme gives its model, tokens, sequence lengths and batches
+      body.workload = $("workload").value;
+      ["tokens", "seq_len", "global_batch"].forEach((f) => delete body[f]);
+      if (body.precision === "bf16") body.precision = null;  // the programme's own, unless changed
+    } else if (radio("source") === "hf") {
       try {
         const cfg = JSON.parse($("hf_config").value);
         if (cfg === null || typeof cfg !== "object" || Array.isArray(cfg)) throw new Error("expected a JSON object");
@@ -240,7 +268,12 @@
     options = await resp.json();
     buildForm(options);
     const fromLink = readURL();
-    document.querySelectorAll('input[name="source"]').forEach((r) => r.addEventListener("change", syncSource));
+    document.querySelectorAll('input[name="source"]').forEach((r) => r.addEventListener("change", () => {
+      syncSource();
+      singlePhase();
+    }));
+    $("workload").addEventListener("change", syncWorkload);
+    SINGLE_PHASE.forEach((f) => ["input", "change"].forEach((ev) => $(f).addEventListener(ev, singlePhase)));
     $("form").addEventListener("submit", (ev) => { ev.preventDefault(); run(true); });
     $("share").addEventListener("click", async () => {
       try { await navigator.clipboard.writeText(location.href); $("status").textContent = "link copied"; }

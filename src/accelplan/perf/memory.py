@@ -229,3 +229,33 @@ def memory_per_device(workload: Workload, chip: Chip, plans: PlanArrays, a: Assu
                   host_bytes_per_microbatch=np.where(plans.off_act, per_mb, 0.0)
                   + lay.tokens * on_host * lay.layers_per_stage,
                   optimizer_bytes_local=local_opt, params_local=params_local)
+
+
+def stage_memory_bytes(workload: Workload, chip: Chip, plans: PlanArrays, a: Assumptions, c: ModelCosts, stack: Stack,
+                       layers: Array, in_flight: Array, embedding: bool, logits: bool) -> Array:
+    """Bytes per device of one pipeline stage holding `layers` layers with `in_flight` micro-batches of activations,
+    and the embedding or the logits where it holds them: the fullest stage of `memory_per_device`, for pipelines
+    whose stages differ (a mixed cluster's blocks). ZeRO stages shard over the plans' dp x cp ranks, as there."""
+    m = workload.model
+    lay = layout(workload, plans, c, stack)
+    tp = plans.tp.astype(float)
+    frac_moe = c.n_moe_layers / m.layers
+    dense = c.params_attn_per_layer + c.params_dense_mlp_per_layer + c.params_norm_per_layer
+    moe_nonexp = c.params_attn_per_layer + c.params_norm_per_layer + c.params_router_per_layer + c.params_shared_per_layer
+    p_nonexp = layers * ((1 - frac_moe) * dense + frac_moe * moe_nonexp) / tp \
+        + (c.params_embedding * embedding + c.params_logits * logits) / tp
+    p_exp = layers * frac_moe * (m.moe.experts / plans.ep if m.moe else 0.0) * c.params_expert / lay.etp
+    wb, gb, ob = bytes_per_param(stack, plans, a)
+    zero = plans.zero
+    p_all = p_nonexp + p_exp
+    p_sharded = p_nonexp / lay.shard + p_exp / lay.exp_shard
+    states = (wb * np.where(zero == 3, p_sharded, p_all) + gb * np.where(zero >= 2, p_sharded, p_all)
+              + ob * np.where(zero >= 1, p_sharded, p_all))
+    full_layer, per_tok, _ = activations_per_token(workload, plans, c, stack, lay, a)
+    acts = lay.tokens * per_tok * layers * in_flight + np.where(plans.recompute == 2, lay.tokens * full_layer, 0.0)
+    fused_loss = stack.kernels.fused_cross_entropy or stack.execution.compiler_fusion
+    logit_bytes = lay.tokens * m.vocab / tp * (a.activation_bytes_per_element if fused_loss
+                                               else a.logits_bytes_per_element) * logits
+    cap = chip.hbm_bytes or 0.0
+    reserve = a.xla_reserve_bytes if stack.execution.mode == "compiled" else cap * a.fragmentation + a.reserve_bytes
+    return states + acts + logit_bytes + reserve

@@ -443,6 +443,7 @@ class StageRates:
     head_s: Array  # the logits and the loss (on the last stage)
     recompute_s: Array  # of layer_s: forward work recompute re-runs (per layer)
     send_bytes: Array  # activations a stage sends the next (and receives their gradient back)
+    hbm_bytes_per_s: float  # the sustained memory rate the optimizer step runs at
 
 
 def stage_rates(workload: Workload, system: System, chip: Chip, plans: PlanArrays, stack: Stack,
@@ -459,7 +460,7 @@ def stage_rates(workload: Workload, system: System, chip: Chip, plans: PlanArray
         return StageRates(layer_s=comp.total_s + comm.exposed_s + comm.contention_s, head_s=_head_s(st),
                           recompute_s=comp.recompute_s,
                           send_bytes=st.lay.tokens * st.c.model.hidden * assumptions.activation_comm_bytes_per_element
-                          / st.lay.sp_div)
+                          / st.lay.sp_div, hbm_bytes_per_s=float(st.r.hbm_bytes_per_s))
 
 
 def _pipeline(st: _Setup, comp: LayerCompute, comm: LayerComm) -> PipelineTimes:

@@ -1,0 +1,440 @@
+"""Mixed clusters: one training job over several chip types, and whether mixing pays (issue 15).
+
+The plan space is what every working heterogeneous system keeps (shared/research/mixed_clusters.md, sec. 1):
+- tensor and expert parallelism stay inside one chip type and its scale-up domain;
+- each pipeline replica runs its stages in blocks, one block per chip type, in a chosen order; a block has its own
+  tensor-parallel degree, number of stages and share of the layers (H2's HeteroPP, Metis, FlashFlex);
+- data-parallel replicas are identical, so every data-parallel group is of one type and needs no cross-vendor
+  collective; the only cross-type traffic is the pipeline send at each block boundary, over the scale-out network.
+
+A step is a 1F1B pipeline of unequal stages: the first micro-batch passes every stage, the rest follow at the pace of
+the slowest (the cost HARP's planner uses: sum of stage times + (micro - 1) x the slowest), then each block's
+data-parallel gradient exchange and optimizer step. Per-layer times are the homogeneous step model's, per chip type,
+on its own training stack (`perf.step.stage_rates`), so the two agree where a mix has one type.
+
+The search is vectorized over the block order, the data-parallel degree, each block's tensor-parallel degree, the
+micro-batch, recompute and the layer split (a window around the split that balances the blocks).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from accelplan.catalog.schema import Chip, System, Workload
+from accelplan.catalog.stack import Stack
+from accelplan.errors import PlanError
+from accelplan.perf.assumptions import DEFAULT, Assumptions
+from accelplan.perf.calibration import Calibration
+from accelplan.perf.collectives import Fabric, reduce_scatter_s
+from accelplan.perf.costs import ModelCosts, model_costs
+from accelplan.perf.memory import stage_memory_bytes
+from accelplan.perf.plans import RECOMPUTE_CODE, PlanArrays
+from accelplan.perf.step import Overlaps, stage_rates
+from accelplan.plan.rules import MAX_TP
+
+Array = np.ndarray
+MICRO_BATCHES = (1, 2, 4, 8)
+SPLIT_WINDOW = 3  # layer splits tried on each side of the one that balances the blocks
+RC_NAMES = {v: k for k, v in RECOMPUTE_CODE.items()}
+# the only measured cross-vendor device-direct RDMA matrix (DLSlime README, commits 17812c5..6d7cea5; shared/research/
+# mixed_clusters.md sec. 3): every cross-vendor entry equals the slower chip's own rate within -4% / +7%
+CROSS_LINK_ASSUMPTION = ("cross-type pipeline sends run at the slower side's scale-out rate and the larger latency "
+                         "(DLSlime's measured cross-vendor RDMA matrix: each cross-vendor pair at the smaller of the "
+                         "two chips' own rates, within -4%/+7%; shared/research/mixed_clusters.md sec. 3)")
+
+
+@dataclass(frozen=True)
+class Part:
+    """Chips of one type in the cluster, on the system and training stack they run."""
+
+    chip: Chip
+    system: System
+    count: int
+    stack: Stack
+    stack_note: str = ""
+
+
+class Block(BaseModel):
+    """The stages of one chip type in every pipeline replica."""
+
+    chip: str
+    tp: int
+    ep: int  # experts split over this block's data-parallel ranks (1: dense, or every expert on every rank)
+    stages: int
+    layers: int  # transformer layers over this block's stages
+    chips: int  # chips this block uses: dp x stages x tp
+    idle_chips: int  # chips of this type the plan leaves unused
+    stage_time_s: float  # the block's slowest stage, per micro-batch (forward and backward)
+    busy_share: float  # share of the step its chips compute
+    memory_gb: float  # its fullest stage (the first, holding the most micro-batches in flight)
+    capacity_gb: float
+
+
+class MixedEstimate(BaseModel):
+    """One mixed plan: the blocks in pipeline order, and what the step costs."""
+
+    blocks: list[Block]
+    dp: int
+    micro_batch: int
+    micro_batches: int
+    recompute: str
+    step_time_s: float
+    tokens_per_s: float
+    days: float | None
+    boundary_s: float  # cross-type sends per micro-batch at the block boundaries (both directions, all boundaries)
+    bubble_s: float  # pipeline fill and drain
+    dp_exposed_s: float  # the slowest block's exposed gradient exchange and optimizer step
+    fits: bool
+
+
+class MixedResult(BaseModel):
+    """The best mixed plan beside each part alone, and the verdict."""
+
+    workload: str
+    parts: dict[str, int]  # chip -> count
+    best: MixedEstimate | None
+    top: list[MixedEstimate] = Field(default_factory=list)
+    candidates: int = 0
+    alone_tokens_per_s: dict[str, float | None] = Field(default_factory=dict)  # each part's best plan on its own
+    alone_plans: dict[str, str] = Field(default_factory=dict)
+    sum_of_parts_tokens_per_s: float | None = None
+    efficiency: float | None = None  # mixed / sum of the parts run alone
+    gain_over_best_part: float | None = None  # mixed / the fastest part alone - 1
+    verdict: str = ""
+    assumptions: list[str] = Field(default_factory=list)
+    caveats: list[str] = Field(default_factory=list)
+
+
+def _tp_options(workload: Workload, part: Part) -> list[int]:
+    m = workload.model
+    domain = max(part.system.domain_chips, 1)
+    return [t for t in range(1, min(MAX_TP, domain, part.count) + 1)
+            if m.heads % t == 0 and (m.n_kv_heads % t == 0 or t % m.n_kv_heads == 0) and part.count % t == 0
+            and (t & (t - 1)) == 0]
+
+
+@dataclass(frozen=True)
+class _Rates:
+    """Per (tp, micro-batch, recompute) of one part: per-layer and head time, send bytes, per-layer parameters."""
+
+    keys: dict[tuple[int, int, int, int], int]  # (tp, micro-batch, recompute, ep)
+    layer_s: Array
+    head_s: Array
+    send_bytes: Array
+    hbm_bytes_per_s: float
+
+
+def _ep_options(workload: Workload) -> list[int]:
+    """Expert-parallel degrees (powers of two dividing the experts); 1 for a dense model."""
+    moe = workload.model.moe
+    if moe is None:
+        return [1]
+    return [e for e in (2 ** i for i in range(17)) if e <= moe.experts and moe.experts % e == 0]
+
+
+def _part_rates(workload: Workload, part: Part, tps: list[int], mbs: list[int], rcs: list[int],
+                a: Assumptions, calibration: Calibration | None, costs: ModelCosts) -> _Rates:
+    combos = list(itertools.product(tps, mbs, rcs, _ep_options(workload)))
+    col = np.array(combos, dtype=int).reshape(-1, 4)
+    ones = np.ones(len(combos), dtype=int)
+    # experts fold inside the block's data-parallel ranks (ep divides dp): a dp of ep keeps the stack's expert
+    # tensor parallelism, as in the block
+    plans = PlanArrays(tp=col[:, 0], pp=ones, dp=col[:, 3], ep=col[:, 3], cp=ones, vpp=ones, mb=col[:, 1],
+                       recompute=col[:, 2], zero=ones, sp=col[:, 0] > 1)
+    r = stage_rates(workload, part.system, part.chip, plans, part.stack, a, calibration, costs)
+    return _Rates(keys={c: i for i, c in enumerate(combos)}, layer_s=r.layer_s, head_s=r.head_s,
+                  send_bytes=r.send_bytes, hbm_bytes_per_s=r.hbm_bytes_per_s)
+
+
+def cross_link(a: Part, b: Part, assumptions: Assumptions = DEFAULT) -> tuple[float, float]:
+    """Bytes/s and latency (s) of a pipeline send between two parts: the slower scale-out, the larger latency."""
+    fa, fb = Fabric.of(a.system, assumptions), Fabric.of(b.system, assumptions)
+    return min(fa.out_bytes_per_s, fb.out_bytes_per_s), max(fa.out_alpha_s, fb.out_alpha_s)
+
+
+def search_mixed(workload: Workload, parts: list[Part], assumptions: Assumptions = DEFAULT,
+                 calibration: Calibration | None = None, top: int = 5) -> tuple[list[MixedEstimate], int]:
+    """Every pipeline-across-types plan over `parts`, evaluated at once; the `top` fastest that fit, and how many
+    candidates were evaluated."""
+    if not 2 <= len(parts) <= 4:
+        raise PlanError(f"a mixed cluster needs 2 to 4 chip types, got {len(parts)}")
+    m = workload.model
+    L = m.layers
+    if len(parts) > L:
+        raise PlanError(f"{m.id} has {L} layers: too few for one pipeline stage on each of {len(parts)} chip types")
+    costs = model_costs(m, workload.seq_len)
+    gbs = workload.global_batch
+    rcs = [RECOMPUTE_CODE[r] for r in ("none", "selective", "full")]
+    tps = [_tp_options(workload, p) for p in parts]
+    if any(not t for t in tps):
+        bad = next(p for p, t in zip(parts, tps, strict=True) if not t)
+        raise PlanError(f"no tensor-parallel degree of {bad.chip.id} divides the {m.heads} heads of {m.id}")
+    rates = [_part_rates(workload, p, t, list(MICRO_BATCHES), rcs, assumptions, calibration, costs)
+             for p, t in zip(parts, tps, strict=True)]
+    best: list[MixedEstimate] = []
+    evaluated = 0
+    for order in itertools.permutations(range(len(parts))):
+        ests, n = _search_order(workload, [parts[i] for i in order], [tps[i] for i in order],
+                                [rates[i] for i in order], rcs, gbs, assumptions, costs, top)
+        best.extend(ests)
+        evaluated += n
+    best.sort(key=lambda e: -e.tokens_per_s)
+    return best[:top], evaluated
+
+
+def _search_order(workload: Workload, parts: list[Part], tps: list[list[int]], rates: list[_Rates], rcs: list[int],
+                  gbs: int, a: Assumptions, costs: ModelCosts, top: int) -> tuple[list[MixedEstimate], int]:
+    m = workload.model
+    L = m.layers
+    k = len(parts)
+    dps = [d for d in range(1, min(p.count for p in parts) + 1) if gbs % d == 0]
+    eps = _ep_options(workload)
+    # the grid: dp x each part's tp and ep x micro-batch x recompute
+    axes = ([np.array(dps)] + [np.array(t) for t in tps] + [np.array(eps)] * k
+            + [np.array(MICRO_BATCHES), np.array(rcs)])
+    grid = [g.ravel() for g in np.meshgrid(*axes, indexing="ij")]
+    dp, tp_cols, ep_cols, mb, rc = grid[0], grid[1:1 + k], grid[1 + k:1 + 2 * k], grid[1 + 2 * k], grid[2 + 2 * k]
+    stages = [np.array([p.count]) // (dp * t) for p, t in zip(parts, tp_cols, strict=True)]
+    ok = (gbs % (dp * mb) == 0) & np.logical_and.reduce([s >= 1 for s in stages])
+    ok &= np.sum(stages, axis=0) <= L
+    # experts fold inside a block's data-parallel ranks; of the degrees that do, the largest few (more experts per
+    # rank only adds memory, fewer only adds traffic past a point)
+    for e in ep_cols:
+        top_ep = np.minimum(dp, eps[-1])
+        ok &= (dp % e == 0) & (e * 8 >= top_ep)
+    sel = np.flatnonzero(ok)
+    if len(sel) == 0:
+        return [], 0
+    dp, mb, rc = dp[sel], mb[sel], rc[sel]
+    tp_cols = [t[sel] for t in tp_cols]
+    ep_cols = [e[sel] for e in ep_cols]
+    stages = [np.minimum(s[sel], L) for s in stages]
+    micro = gbs // (dp * mb)
+    idx = [np.array([r.keys[(int(t), int(b), int(c), int(e))] for t, b, c, e in zip(tc, mb, rc, ec, strict=True)])
+           for r, tc, ec in zip(rates, tp_cols, ep_cols, strict=True)]
+    layer_s = [r.layer_s[i] for r, i in zip(rates, idx, strict=True)]
+    head_s = rates[-1].head_s[idx[-1]]
+    send_bytes = rates[0].send_bytes[idx[0]] * tp_cols[0] / tp_cols[0]  # tokens x hidden per micro-batch (bf16)
+    # the layer split that balances stage times: layers_i proportional to stages_i / layer_s_i (head on the last)
+    w = [s / t for s, t in zip(stages, layer_s, strict=True)]
+    total_w = sum(w)
+    ideal = [L * wi / total_w for wi in w]
+    # a window of splits around the balanced one (the first k - 1 blocks; the last takes the rest)
+    offsets = list(itertools.product(range(-SPLIT_WINDOW, SPLIT_WINDOW + 1), repeat=k - 1))
+    n0 = len(dp)
+    rep = np.repeat(np.arange(n0), len(offsets))
+    off = np.tile(np.array(offsets).reshape(len(offsets), k - 1), (n0, 1))
+    layers = [np.round(ideal[i][rep]).astype(int) + off[:, i] for i in range(k - 1)]
+    layers.append(L - sum(layers))
+    stg = [s[rep] for s in stages]
+    valid = np.logical_and.reduce([(lay >= s) for lay, s in zip(layers, stg, strict=True)])
+    keep = np.flatnonzero(valid)
+    rep = rep[keep]
+    layers = [lay[keep] for lay in layers]
+    stg = [s[keep] for s in stg]
+    dp_r, mb_r, rc_r, micro_r = dp[rep], mb[rep], rc[rep], micro[rep]
+    tp_r = [t[rep] for t in tp_cols]
+    ep_r = [e[rep] for e in ep_cols]
+    lay_s = [t[rep] for t in layer_s]
+    head_r, send_r = head_s[rep], send_bytes[rep]
+    res = _evaluate(workload, parts, layers, stg, tp_r, ep_r, lay_s, head_r, send_r, dp_r, mb_r, rc_r, micro_r, a,
+                    costs, [r.hbm_bytes_per_s for r in rates])
+    step, fits = res["step_s"], res["fits"]
+    good = np.flatnonzero(fits & np.isfinite(step))
+    order = good[np.argsort(step[good], kind="stable")][:top]
+    return [_estimate(workload, parts, res, i, layers, stg, tp_r, ep_r, dp_r, mb_r, rc_r, micro_r)
+            for i in order], len(step)
+
+
+def _evaluate(workload: Workload, parts: list[Part], layers: list[Array], stages: list[Array], tp: list[Array],
+              ep: list[Array], layer_s: list[Array], head_s: Array, send_bytes: Array, dp: Array, mb: Array, rc: Array,
+              micro: Array, a: Assumptions, costs: ModelCosts, hbm_bytes_per_s: list[float]) -> dict[str, Array]:
+    """Step time, memory and per-block figures of each row (blocks in pipeline order)."""
+    k = len(parts)
+    pp_total = np.sum(stages, axis=0).astype(float)
+    micro_f = micro.astype(float)
+    stage_s, work_s, mem, cap, internal = [], [], [], [], []
+    s0 = np.zeros_like(pp_total)  # index of the block's first stage in the pipeline
+    for i, p in enumerate(parts):
+        last = i == k - 1
+        st = stages[i].astype(float)
+        per_stage = np.ceil(layers[i] / st)
+        t = per_stage * layer_s[i]
+        if last:  # the head on the last stage, spread as the homogeneous model does
+            t = np.maximum(t, (layers[i] * layer_s[i] + head_s) / st)
+        fab = Fabric.of(p.system, a)
+        ov = Overlaps.of(p.stack, a)
+        # sends between this block's own stages, on its fabric (stages are tp x dp ranks apart)
+        send = 2.0 * (send_bytes / fab.out_bytes_per_s + fab.out_alpha_s) if fab.out_bytes_per_s else np.inf
+        inner = (1.0 - ov.pp_1f1b) * send * (st > 1)
+        stage_s.append(t + inner)
+        internal.append(inner * (st - 1.0))
+        work_s.append(layers[i] * layer_s[i] + (head_s if last else 0.0))
+        in_flight = np.minimum(micro_f, pp_total - s0)
+        plans = PlanArrays(tp=tp[i], pp=pp_total.astype(int), dp=dp, ep=ep[i], cp=np.ones_like(dp),
+                           vpp=np.ones_like(dp), mb=mb, recompute=rc, zero=np.ones_like(dp), sp=tp[i] > 1)
+        first_mem = stage_memory_bytes(workload, p.chip, plans, a, costs, p.stack, per_stage, in_flight,
+                                       embedding=bool(i == 0), logits=False)
+        last_mem = stage_memory_bytes(workload, p.chip, plans, a, costs, p.stack, per_stage,
+                                      np.minimum(micro_f, pp_total - s0 - st + 1.0), embedding=False, logits=last)
+        mem.append(np.maximum(first_mem, last_mem))
+        cap.append(p.chip.hbm_bytes or 0.0)
+        s0 = s0 + st
+    # cross-type sends at each block boundary: activations forward, gradients back, at the slower side's rate
+    boundary = np.zeros_like(pp_total)
+    for i in range(k - 1):
+        bw, alpha = cross_link(parts[i], parts[i + 1], a)
+        boundary = boundary + (2.0 * (send_bytes / bw + alpha) if bw else np.inf)
+    slowest = np.maximum.reduce(stage_s + [boundary / max(k - 1, 1)])
+    fill = sum(work_s) + sum(internal) + boundary
+    pipeline = fill + (micro_f - 1.0) * slowest
+    # each block's data-parallel gradient exchange (ZeRO-1: reduce-scatter + all-gather) behind the last backward,
+    # then its optimizer step; the slowest block sets the end of the step
+    tail = np.zeros_like(pp_total)
+    dp_f = dp.astype(float)
+    for i, p in enumerate(parts):
+        fab = Fabric.of(p.system, a)
+        ov = Overlaps.of(p.stack, a)
+        m = workload.model
+        per_stage = np.ceil(layers[i] / stages[i])
+        frac_moe = costs.n_moe_layers / m.layers
+        dense = costs.params_attn_per_layer + costs.params_dense_mlp_per_layer + costs.params_norm_per_layer
+        moe_nonexp = (costs.params_attn_per_layer + costs.params_norm_per_layer + costs.params_router_per_layer
+                      + costs.params_shared_per_layer)
+        etp = np.where(p.stack.memory.expert_tensor_parallel == "tp", tp[i], 1.0)
+        p_dense = per_stage * ((1 - frac_moe) * dense + frac_moe * moe_nonexp) / tp[i]
+        p_exp = per_stage * frac_moe * (m.moe.experts / ep[i] if m.moe else 0.0) * costs.params_expert / etp
+        grad = p.stack.memory.grad_bytes + p.stack.memory.weight_bytes  # ZeRO-1: reduce-scatter and all-gather
+        exp_dp = np.maximum(dp_f * tp[i] / (ep[i] * etp), 1.0)
+        sync = (np.where(dp > 1, reduce_scatter_s(fab, p_dense * grad, dp_f, tp[i].astype(float)), 0.0)
+                + np.where(exp_dp > 1, reduce_scatter_s(fab, p_exp * grad, exp_dp, (ep[i] * etp).astype(float)), 0.0))
+        # hidden behind the last micro-batch's backward (about 2/3 of a stage's time) as far as the stack overlaps it
+        exposed = np.maximum(sync - ov.dp * stage_s[i] * (2.0 / 3.0), 0.0)
+        params = p_dense / dp_f + p_exp / exp_dp  # what this rank's optimizer updates (ZeRO-1)
+        opt = a.optimizer_traffic_bytes_per_param * params / hbm_bytes_per_s[i]
+        tail = np.maximum(tail, exposed + opt)
+    step = pipeline + tail
+    fits = np.logical_and.reduce([mm <= c for mm, c in zip(mem, cap, strict=True)])
+    return {"step_s": step, "fits": fits, "pipeline_s": pipeline, "boundary_s": boundary, "tail_s": tail,
+            "bubble_s": fill - slowest, "stage_s": np.array(stage_s), "mem": np.array(mem),
+            "cap": np.array(cap)}
+
+
+def _estimate(workload: Workload, parts: list[Part], res: dict[str, Array], i: int, layers: list[Array],
+              stages: list[Array], tp: list[Array], ep: list[Array], dp: Array, mb: Array, rc: Array,
+              micro: Array) -> MixedEstimate:
+    step = float(res["step_s"][i])
+    tps = workload.global_batch * workload.seq_len / step
+    blocks = []
+    for j, p in enumerate(parts):
+        used = int(dp[i] * stages[j][i] * tp[j][i])
+        stage_t = float(res["stage_s"][j][i])
+        blocks.append(Block(chip=p.chip.id, tp=int(tp[j][i]), ep=int(ep[j][i]), stages=int(stages[j][i]),
+                            layers=int(layers[j][i]),
+                            chips=used, idle_chips=p.count - used, stage_time_s=stage_t,
+                            busy_share=min(1.0, float(micro[i]) * stage_t / step),
+                            memory_gb=float(res["mem"][j][i]) / 1e9, capacity_gb=float(res["cap"][j]) / 1e9))
+    return MixedEstimate(blocks=blocks, dp=int(dp[i]), micro_batch=int(mb[i]), micro_batches=int(micro[i]),
+                         recompute=RC_NAMES[int(rc[i])], step_time_s=step, tokens_per_s=tps,
+                         days=workload.tokens / tps / 86400.0 if tps > 0 else None,
+                         boundary_s=float(res["boundary_s"][i]),
+                         bubble_s=float(res["bubble_s"][i]), dp_exposed_s=float(res["tail_s"][i]),
+                         fits=bool(res["fits"][i]))
+
+
+def verdict(result: MixedResult) -> str:
+    """A plain sentence: does mixing add throughput over the fastest part alone, and what idles."""
+    b = result.best
+    if b is None:
+        return "no mixed plan fits: every layer split leaves some block over its memory or the batch indivisible"
+    alone = {k: v for k, v in result.alone_tokens_per_s.items() if v}
+    if not alone:
+        return f"mixed: {b.tokens_per_s:,.0f} tokens/s; no part runs this job alone"
+    top_chip, top_tps = max(alone.items(), key=lambda kv: kv[1])
+    gain = b.tokens_per_s / top_tps - 1.0
+    idle = min(b.blocks, key=lambda x: x.busy_share)
+    if gain > 0.02:
+        return (f"mixing adds {gain:.0%} over the {result.parts[top_chip]:,} {top_chip} alone "
+                f"({result.efficiency:.0%} of the parts' sum run separately)")
+    return (f"not worth it: {gain:+.0%} against the {result.parts[top_chip]:,} {top_chip} alone; the {idle.chip} "
+            f"idle {1 - idle.busy_share:.0%} of the step")
+
+
+def caveats(parts: list[Part]) -> list[str]:
+    """What the field reports about mixing these chips in one job (shared/research/mixed_clusters.md sec. 5-6)."""
+    runtimes = {p.chip.runtime or p.chip.vendor for p in parts}
+    out = []
+    if len(runtimes) > 1:
+        out.append(f"communication: the vendors' libraries do not interoperate ({' + '.join(sorted(runtimes))}); the "
+                   "cross-type pipeline sends need a cross-vendor transport (DLSlime/DiComm, FlagCX, HetCCL) - NCCL "
+                   "with RCCL fails in one job (ROCm/rccl #1220), FlagScale requires every vendor adapted on one "
+                   "version (#1068)")
+        out.append("numerics: vendors' kernels differ - on 910B vs H20 the same data gave losses within 1% but "
+                   "first-layer gradient norms 50-100% apart (Ascend/pytorch #107); align the loss and gradient "
+                   "reductions in fp32 (ms-swift #10102) and watch the stages for silent divergence")
+    else:
+        out.append("one vendor's library spans both types, but mixed generations need a build for every "
+                   "architecture (NCCL #1372) and all-reduce across generations has hung (NCCL #794)")
+    out.append("no planner's cost model has been measured on a cross-vendor LLM run at this scale; H2 reports up to "
+               "16% over homogeneous baselines on >1,000 chips of 4 vendors, with the chips anonymised")
+    return out
+
+
+def plan_mixed(workload: Workload, parts: list[Part], assumptions: Assumptions = DEFAULT,
+               calibration: Calibration | None = None, top: int = 5) -> MixedResult:
+    """The best mixed plans over `parts`, each part's best plan alone, the efficiency and a verdict."""
+    from accelplan.plan.search import search
+
+    best, evaluated = search_mixed(workload, parts, assumptions, calibration, top)
+    alone: dict[str, float | None] = {}
+    plans: dict[str, str] = {}
+    for p in parts:
+        res = search(workload, p.system, p.chip, p.count, assumptions=assumptions, calibration=calibration,
+                     stack=p.stack)
+        if res.best is None or res.arrays is None:
+            alone[p.chip.id] = None
+            continue
+        alone[p.chip.id] = float(res.arrays.tokens_per_s[res.best])
+        q = res.arrays.plans.plan(res.best)
+        plans[p.chip.id] = f"tp{q.tp} pp{q.pp} dp{q.dp} cp{q.cp} ep{q.ep}"
+    known = [v for v in alone.values() if v]
+    total = sum(known) if len(known) == len(parts) else None
+    b = best[0] if best else None
+    out = MixedResult(workload=workload.model.id, parts={p.chip.id: p.count for p in parts}, best=b, top=best,
+                      candidates=evaluated, alone_tokens_per_s=alone, alone_plans=plans,
+                      sum_of_parts_tokens_per_s=total,
+                      efficiency=b.tokens_per_s / total if b and total else None,
+                      gain_over_best_part=b.tokens_per_s / max(known) - 1.0 if b and known else None,
+                      assumptions=[CROSS_LINK_ASSUMPTION,
+                                   "tensor and expert parallelism stay inside one chip type; data-parallel groups "
+                                   "are of one type (no cross-vendor collective); each type runs its own default "
+                                   "training stack's kernels and overlaps; context parallelism is not mixed",
+                                   *[f"{p.chip.id}: {p.stack_note}" for p in parts if p.stack_note]],
+                      caveats=caveats(parts))
+    out.verdict = verdict(out)
+    return out
+
+
+def parse_mix(items: list[str]) -> list[tuple[str, int]]:
+    """`CHIP=COUNT` pairs from --mix; a bad one names the flag and the form."""
+    out = []
+    for item in items:
+        chip, sep, count = item.partition("=")
+        try:
+            n = int(count)
+        except ValueError:
+            n = 0
+        if not sep or not chip.strip() or n < 1:
+            raise PlanError(f"--mix '{item}' is not CHIP=COUNT with COUNT a whole number >= 1, "
+                            "e.g. --mix ascend-910b=2048 --mix h100-sxm=512")
+        out.append((chip.strip(), n))
+    if len({c for c, _ in out}) != len(out):
+        raise PlanError("--mix names a chip twice; give each chip type once with its count")
+    if not 2 <= len(out) <= 4:
+        raise PlanError(f"--mix needs 2 to 4 chip types (got {len(out)}), e.g. --mix ascend-910b=2048 "
+                        "--mix h100-sxm=512")
+    return out

@@ -524,6 +524,76 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"),
     _print_estimate(e, f"{w.model.id} on {chips} x {e.chip} ({e.system})")
 
 
+def _mix_parts(mix: list[str], framework: str | None, framework_version: str | None, cat: Any) -> list[Any]:
+    """The parts of a --mix: each chip on its default system and its stack (--framework where it runs there)."""
+    from accelplan.api import resolve_stack
+    from accelplan.plan.mixed import Part, parse_mix
+
+    parts = []
+    for chip_id, n in parse_mix(mix):
+        c = cat.chip(chip_id)
+        st, note = resolve_stack(c, framework if framework and c.runtime in cat.stack(framework).runtimes else None,
+                                 framework_version if framework else None, cat)
+        parts.append(Part(c, cat.default_system(c), n, st, note))
+    return parts
+
+
+def _plan_mixed(w: Any, mix: list[str], top: int, framework: str | None, framework_version: str | None,
+                calibration: str | None, assume: list[str] | None, json_out: bool, cat: Any) -> None:
+    """`plan --mix`: the fastest mixed plans, each part alone, efficiency and verdict."""
+    import time
+
+    from accelplan.plan.mixed import plan_mixed
+
+    parts = _mix_parts(mix, framework, framework_version, cat)
+    t0 = time.perf_counter()
+    res = plan_mixed(w, parts, assumptions_of(assume), calibration_of(calibration), top=top)
+    dt = time.perf_counter() - t0
+    if json_out:
+        _dump({"model": w.model.id, "seq_len": w.seq_len, "global_batch": w.global_batch, "seconds": dt,
+               **res.model_dump()})
+        return
+    _print_mixed(res, w, dt)
+
+
+def _print_mixed(res: Any, w: Any, seconds: float | None = None) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = _console()
+    mix = " + ".join(f"{n:,} x {c}" for c, n in res.parts.items())
+    took = f" ({res.candidates:,} mixed plans in {seconds:.2f} s)" if seconds is not None else ""
+    con.print(f"{w.model.id} at {w.seq_len:,} tokens x {w.global_batch:,} sequences on {mix}{took}")
+    t = Table(title="fastest mixed plans: pipeline blocks in order (chip: tp/ep x stages, layers)")
+    for col in ("#", "blocks", "dp", "mb", "recompute", "tokens/s", "step s", "bubble s", "cross-type ms",
+                "busy %", "mem GB"):
+        t.add_column(col, justify="left" if col in ("blocks", "recompute") else "right")
+    for i, e in enumerate(res.top, 1):
+        blocks = " | ".join(f"{b.chip}: tp{b.tp}/ep{b.ep} x{b.stages}, {b.layers}L" for b in e.blocks)
+        t.add_row(str(i), escape(blocks), str(e.dp), str(e.micro_batch), e.recompute, f"{e.tokens_per_s:,.0f}",
+                  f"{e.step_time_s:.2f}", f"{e.bubble_s:.2f}", f"{e.boundary_s * 1e3:.1f}",
+                  " / ".join(f"{b.busy_share:.0%}" for b in e.blocks),
+                  " / ".join(f"{b.memory_gb:.0f}/{b.capacity_gb:.0f}" for b in e.blocks))
+    con.print(t)
+    a = Table(title="each part alone (its own best plan) and the mix")
+    for col in ("cluster", "tokens/s", "plan"):
+        a.add_column(col, justify="right" if col == "tokens/s" else "left")
+    for c, n in res.parts.items():
+        v = res.alone_tokens_per_s.get(c)
+        a.add_row(f"{n:,} x {c}", f"{v:,.0f}" if v else "no plan fits", res.alone_plans.get(c, "-"))
+    if res.sum_of_parts_tokens_per_s:
+        a.add_row("sum of the parts", f"{res.sum_of_parts_tokens_per_s:,.0f}", "run separately")
+    if res.best:
+        eff = f" ({res.efficiency:.0%} of the sum)" if res.efficiency else ""
+        a.add_row("mixed", f"{res.best.tokens_per_s:,.0f}", f"one job{eff}")
+    con.print(a)
+    con.print(f"[bold]{escape(res.verdict)}[/bold]")
+    for x in res.assumptions:
+        con.print(f"[dim]assumed: {escape(x)}[/dim]")
+    for x in res.caveats:
+        con.print(f"[yellow]caveat: {escape(x)}[/yellow]")
+
+
 def _plan_programme(spec: Any, chip_id: str, chips: int, system: str | None, region: str | None,
                     framework: str | None, framework_version: str | None, calibration: str | None,
                     assume: list[str] | None, json_out: bool, cat: Any, plan: Any = None) -> None:
@@ -596,25 +666,42 @@ def _print_programme(con: Any, res: Any, title: str) -> None:
 TEXT_TOP_MAX = 100  # plan rows printed as a table (rendering thousands takes rich a minute); --json has all
 
 
+MixOpt = typer.Option(None, "--mix", metavar="CHIP=COUNT", help="a mixed cluster: each chip type and its count "
+                                                               "(repeat, 2-4 types), e.g. --mix ascend-910b=2048 "
+                                                               "--mix h100-sxm=512; replaces --chip/--chips")
+
+
 @app.command("plan")
-def plan_cmd(chip_id: str = typer.Option(..., "--chip", "-c"),
-             chips: int = _num(..., "--chips", "-n", name="chips", help="chips in the job"),
+def plan_cmd(chip_id: str = typer.Option(None, "--chip", "-c", help="chip id (`accelplan chips`); required without "
+                                                                       "--mix"),
+             chips: int = _num(None, "--chips", "-n", name="chips", help="chips in the job; required without --mix"),
              model_id: str = ModelOpt, tokens: float = TokensOpt, seq_len: int = SeqOpt, global_batch: int = GbsOpt,
              precision: str = PrecOpt, top: int = _num(10, "--top", "-k", name="top", help="plans to show"),
              system: str = typer.Option(None), region: str = RegionOpt, framework: str = FrameworkOpt,
              framework_version: str = FrameworkVersionOpt, calibration: str = CalibrationOpt,
              assume: list[str] = AssumeOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt,
-             phase: list[str] = PhaseOpt, workload: str = WorkloadOpt) -> None:
+             phase: list[str] = PhaseOpt, workload: str = WorkloadOpt, mix: list[str] = MixOpt) -> None:
     """Search every valid plan for N chips; show the fastest and why the rest were dropped. With --phase or
-    --workload: the best plan of each phase on the N chips, and the programme's total."""
+    --workload: the best plan of each phase on the N chips, and the programme's total. With --mix: one job over
+    several chip types (pipeline blocks per type), beside each type alone."""
     import time
 
     from accelplan.api import check_system, economics_of, estimate_from, resolve_stack, search
     from accelplan.errors import PlanError
     from accelplan.perf.kernels import modelling_gap
 
-    _positive_chips(chips)
     cat = _catalog(catalog)
+    if mix:
+        if chip_id or chips:
+            raise PlanError("--mix gives the chips and their counts: leave out --chip and --chips")
+        if phase or workload:
+            raise PlanError("--mix plans one phase: give --seq-len/--global-batch instead of --phase/--workload")
+        w = _workload(model_id, tokens, seq_len, global_batch, precision, cat)
+        _plan_mixed(w, mix, top, framework, framework_version, calibration, assume, json_out, cat)
+        return
+    if chip_id is None or chips is None:
+        raise PlanError(f"plan needs {'--chip' if chip_id is None else '--chips'} (or --mix CHIP=COUNT ...)")
+    _positive_chips(chips)
     if phase or workload:
         from accelplan.flags import workload_spec
 

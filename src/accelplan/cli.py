@@ -524,6 +524,62 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"),
     _print_estimate(e, f"{w.model.id} on {chips} x {e.chip} ({e.system})")
 
 
+def _compare_mixed(mix: list[str], chip_ids: list[str] | None, model_id: str | None, tokens: float | None,
+                   days: float | None, chips: int | None, seq_len: int | None, global_batch: int | None,
+                   precision: str | None, phase: list[str] | None, workload: str | None, region: str | None,
+                   price: list[str] | None, power: list[str] | None, kwh_price: float | None, pue: float | None,
+                   years: float | None, checkpoint: str, framework: str | None, framework_version: str | None,
+                   calibration: str | None, assume: list[str] | None, json_out: bool, catalog: list[str] | None) -> None:
+    """`compare --mix`: the mixed job beside each part alone and the sum of the parts, with time, cost and energy."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from accelplan.defaults import DEFAULT_GLOBAL_BATCH, DEFAULT_TOKENS
+    from accelplan.errors import PlanError
+    from accelplan.flags import economics_options
+    from accelplan.plan.mixed import compare_mixed
+
+    for flag, given in (("--chips/-c", chip_ids), ("--phase", phase), ("--workload", workload), ("--n-chips", chips),
+                        ("--days", days)):
+        if given:
+            raise PlanError(f"--mix gives the cluster and plans one phase at its size: leave out {flag}")
+    cat = _catalog(catalog)
+    w = _workload(model_id or DEFAULT_MODEL, tokens or DEFAULT_TOKENS, seq_len, global_batch or DEFAULT_GLOBAL_BATCH,
+                  precision or "bf16", cat)
+    parts = _mix_parts(mix, framework, framework_version, cat)
+    econ = economics_options(region, price, kwh_price, pue, years, checkpoint, power)
+    res = compare_mixed(w, parts, econ, assumptions_of(assume), calibration_of(calibration))
+    if json_out:
+        _dump({"model": w.model.id, "tokens": w.tokens, "seq_len": w.seq_len, "global_batch": w.global_batch,
+               "efficiency": res.result.efficiency, "gain_over_best_part": res.result.gain_over_best_part,
+               "verdict": res.result.verdict, "assumptions": res.result.assumptions, "caveats": res.result.caveats,
+               "rows": res.rows, "notes": res.notes, "mixed": res.result})
+        return
+    con = _console()
+    con.print(f"{w.model.id} on {_tokens(w.tokens)} tokens, seq {w.seq_len}, global batch {w.global_batch}, "
+              f"{w.precision}: one mixed job beside each part alone")
+    t = Table()
+    for col in ("cluster", "tokens/s", "days", "goodput", "cloud $ on-demand", "MWh", "plan"):
+        t.add_column(col, justify="left" if col in ("cluster", "plan") else "right")
+    for r in res.rows:
+        t.add_row(escape(r.cluster), f"{r.tokens_per_s:,.0f}" if r.tokens_per_s else "-",
+                  f"{r.elapsed_days:,.1f}" if r.elapsed_days else "-",
+                  f"{r.goodput_pct:.1f}%" if r.goodput_pct else "-",
+                  f"${r.cloud_cost_usd / 1e6:,.1f}M" if r.cloud_cost_usd else "unknown",
+                  f"{r.energy_mwh:,.0f}" if r.energy_mwh else "unknown", escape(r.plan))
+    m = res.result
+    if m.sum_of_parts_tokens_per_s:
+        t.add_row("sum of the parts (run separately)", f"{m.sum_of_parts_tokens_per_s:,.0f}", "", "", "", "", "")
+    con.print(t)
+    if m.efficiency is not None:
+        con.print(f"efficiency: the mix runs at {m.efficiency:.0%} of the sum of its parts run alone")
+    con.print(f"[bold]{escape(m.verdict)}[/bold]")
+    for x in (*m.assumptions, *res.notes):
+        con.print(f"[dim]assumed: {escape(x)}[/dim]")
+    for x in m.caveats:
+        con.print(f"[yellow]caveat: {escape(x)}[/yellow]")
+
+
 def _mix_parts(mix: list[str], framework: str | None, framework_version: str | None, cat: Any) -> list[Any]:
     """The parts of a --mix: each chip on its default system and its stack (--framework where it runs there)."""
     from accelplan.api import resolve_stack
@@ -807,7 +863,8 @@ def compare(chip_ids: list[str] = ChipsOpt, model_id: str = CompareModelOpt, tok
             framework_version: str = FrameworkVersionOpt, calibration: str = CalibrationOpt,
             assume: list[str] = AssumeOpt, json_out: bool = JsonOpt, catalog: list[str] = CatalogOpt,
             wide: bool = typer.Option(False, "--wide", metavar="", help="every column (system, goodput, interruptions, tCO2e, "
-                                                            "notes) in one wide table")) -> None:
+                                                            "notes) in one wide table"),
+            mix: list[str] = MixOpt) -> None:
     """Several chips on one workload: how many, how long, how much, and can it be bought.
 
     With no arguments: the openpangu-2.0 programme (a 505B MoE: 19.5T tokens at 4K, then 400B at 32K, 80B at
@@ -815,6 +872,11 @@ def compare(chip_ids: list[str] = ChipsOpt, model_id: str = CompareModelOpt, tok
     Gaudi 3, each phase on its own best plan. The deadline is met in elapsed days, after failures, checkpoints and
     the changes of plan between phases. --model/--seq-len/--global-batch/--tokens give one phase instead.
     """
+    if mix:
+        _compare_mixed(mix, chip_ids, model_id, tokens, days, chips, seq_len, global_batch, precision, phase,
+                       workload, region, price, power, kwh_price, pue, years, checkpoint, framework, framework_version,
+                       calibration, assume, json_out, catalog)
+        return
     from accelplan.api import compare_request
     from accelplan.flags import compare_request as request_of
 

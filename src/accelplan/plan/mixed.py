@@ -438,3 +438,86 @@ def parse_mix(items: list[str]) -> list[tuple[str, int]]:
         raise PlanError(f"--mix needs 2 to 4 chip types (got {len(out)}), e.g. --mix ascend-910b=2048 "
                         "--mix h100-sxm=512")
     return out
+
+
+class MixedRow(BaseModel):
+    """One line of `compare --mix`: a part alone on its best plan, or the mixed job."""
+
+    cluster: str
+    chips: int
+    tokens_per_s: float | None
+    compute_days: float | None  # failure-free
+    elapsed_days: float | None  # after goodput
+    goodput_pct: float | None
+    cloud_cost_usd: float | None  # typical on-demand, for the elapsed time; None where a part has no public price
+    energy_mwh: float | None
+    plan: str
+
+
+class MixedComparison(BaseModel):
+    result: MixedResult
+    rows: list[MixedRow]
+    tokens: float
+    notes: list[str] = Field(default_factory=list)
+
+
+def _scaled_sum(values: list[float | None], scale: list[float | None]) -> float | None:
+    """Each part's figure times its scale, summed; None if any is unknown."""
+    total = 0.0
+    for v, k in zip(values, scale, strict=True):
+        if v is None or k is None:
+            return None
+        total += v * k
+    return total
+
+
+def _typical(r: object | None) -> float | None:
+    return None if r is None else float(getattr(r, "typical", None) or 0.0) or None
+
+
+def compare_mixed(workload: Workload, parts: list[Part], options: object | None = None,
+                  assumptions: Assumptions = DEFAULT, calibration: Calibration | None = None) -> MixedComparison:
+    """`plan_mixed` with time, cost and energy for the workload's tokens: each part alone, and the mix, whose
+    elapsed time loses what every part's failures cost it (goodput losses add: an interruption anywhere stops the
+    whole job) and whose cost and energy are the parts' over that time."""
+    from accelplan.economics import assess
+
+    res = plan_mixed(workload, parts, assumptions, calibration)
+    state = model_costs(workload.model, workload.seq_len).params_total * DEFAULT.checkpoint_bytes_per_param
+    rows = []
+    for p in parts:
+        tps = res.alone_tokens_per_s.get(p.chip.id)
+        if not tps:
+            rows.append(MixedRow(cluster=f"{p.count:,} x {p.chip.id}", chips=p.count, tokens_per_s=None,
+                                 compute_days=None, elapsed_days=None, goodput_pct=None, cloud_cost_usd=None,
+                                 energy_mwh=None, plan="no plan fits"))
+            continue
+        days = workload.tokens / tps / 86400.0
+        ec = assess(p.chip, p.system, p.count, days, state_bytes=state, options=options)  # type: ignore[arg-type]
+        rows.append(MixedRow(cluster=f"{p.count:,} x {p.chip.id}", chips=p.count, tokens_per_s=tps, compute_days=days,
+                             elapsed_days=ec.effective_days, goodput_pct=ec.goodput_pct,
+                             cloud_cost_usd=_typical(ec.cloud_cost_usd), energy_mwh=ec.energy_mwh,
+                             plan=res.alone_plans.get(p.chip.id, "")))
+    b = res.best
+    notes = ["mixed job: goodput losses of the parts add (an interruption anywhere stops the whole job); cost and "
+             "energy are each part's over the mixed job's elapsed time"]
+    if b is not None:
+        days = workload.tokens / b.tokens_per_s / 86400.0
+        per = [assess(p.chip, p.system, p.count, days, state_bytes=state, options=options)  # type: ignore[arg-type]
+               for p in parts]
+        goodput = max(0.01, 1.0 - sum(1.0 - e.goodput_pct / 100.0 for e in per))
+        elapsed = days / goodput
+        costs = [_typical(e.cloud_cost_usd) for e in per]
+        scale = [elapsed / e.effective_days if e.effective_days else None for e in per]
+        cost = _scaled_sum(costs, scale)
+        energy = _scaled_sum([e.energy_mwh for e in per], scale)
+        blocks = " | ".join(f"{x.chip}: tp{x.tp}/ep{x.ep} x{x.stages}, {x.layers}L" for x in b.blocks)
+        rows.append(MixedRow(cluster="mixed: " + " + ".join(f"{p.count:,} x {p.chip.id}" for p in parts),
+                             chips=sum(p.count for p in parts), tokens_per_s=b.tokens_per_s, compute_days=days,
+                             elapsed_days=elapsed, goodput_pct=goodput * 100.0, cloud_cost_usd=cost,
+                             energy_mwh=energy, plan=f"{blocks}; dp{b.dp} mb{b.micro_batch} {b.recompute}"))
+        missing = [p.chip.id for p, c in zip(parts, costs, strict=True) if c is None]
+        if missing:
+            notes.append(f"no public cloud price for {', '.join(missing)}: the mixed job's cost is unknown "
+                         "(--price CHIP=USD sets one)")
+    return MixedComparison(result=res, rows=rows, tokens=workload.tokens, notes=notes)

@@ -1,0 +1,120 @@
+"""Mixed clusters (accelplan.plan.mixed): the plan space, its agreement with the homogeneous step model, the verdict
+and the faces."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from accelplan.api import make_workload, resolve_stack
+from accelplan.catalog.schema import Plan
+from accelplan.cli import app
+from accelplan.errors import PlanError
+from accelplan.perf.plans import PlanArrays
+from accelplan.perf.step import evaluate
+from accelplan.plan.mixed import Part, parse_mix, plan_mixed, search_mixed
+
+runner = CliRunner()
+
+
+def _part(catalog, chip: str, n: int) -> Part:
+    c = catalog.chip(chip)
+    st, note = resolve_stack(c, catalog=catalog)
+    return Part(c, catalog.default_system(c), n, st, note)
+
+
+@pytest.fixture(scope="module")
+def dense(catalog):
+    return make_workload("llama3.1-70b", tokens=1e12, seq_len=8192, global_batch=512, catalog=catalog)
+
+
+def test_every_plan_found_fits_and_uses_no_more_chips_than_there_are(catalog, dense):
+    parts = [_part(catalog, "ascend-910b", 256), _part(catalog, "h100-sxm", 128)]
+    best, n = search_mixed(dense, parts, top=10)
+    assert n > 0 and best
+    for e in best:
+        assert e.fits
+        assert sum(b.layers for b in e.blocks) == dense.model.layers
+        for b, p in zip(sorted(e.blocks, key=lambda x: x.chip), sorted(parts, key=lambda x: x.chip.id), strict=True):
+            assert b.chips + b.idle_chips == p.count and b.chips == e.dp * b.stages * b.tp
+            assert b.memory_gb <= b.capacity_gb
+            assert 0 < b.busy_share <= 1
+        assert e.tokens_per_s == pytest.approx(dense.global_batch * dense.seq_len / e.step_time_s)
+    assert [e.tokens_per_s for e in best] == sorted((e.tokens_per_s for e in best), reverse=True)
+
+
+def test_a_mix_of_one_chip_type_matches_the_homogeneous_step_model(catalog, dense):
+    """Two blocks of the same chip are one homogeneous pipeline: the mixed composition (sum of stage times + (micro
+    - 1) x the slowest, then the data-parallel tail) lands within 5% of `evaluate` on the same plan."""
+    h100 = _part(catalog, "h100-sxm", 64)
+    best, _ = search_mixed(dense, [h100, h100], top=1)
+    e = best[0]
+    a, b = e.blocks
+    assert a.tp == b.tp and a.layers / a.stages == pytest.approx(b.layers / b.stages, abs=1)
+    plan = Plan(tp=a.tp, pp=a.stages + b.stages, dp=e.dp, micro_batch=e.micro_batch, recompute=e.recompute, zero=1,
+                sequence_parallel=a.tp > 1)
+    homo = evaluate(dense, h100.system, h100.chip, PlanArrays.from_plans([plan]), stack=h100.stack)
+    assert e.step_time_s == pytest.approx(float(homo.step_time_s[0]), rel=0.05)
+
+
+def test_the_verdict_compares_with_the_fastest_part_alone(catalog, dense):
+    res = plan_mixed(dense, [_part(catalog, "ascend-910b", 256), _part(catalog, "h100-sxm", 128)])
+    assert res.best is not None and res.sum_of_parts_tokens_per_s
+    fastest = max(v for v in res.alone_tokens_per_s.values() if v)
+    assert res.gain_over_best_part == pytest.approx(res.best.tokens_per_s / fastest - 1)
+    assert res.efficiency == pytest.approx(res.best.tokens_per_s / res.sum_of_parts_tokens_per_s)
+    assert ("mixing adds" in res.verdict) == (res.gain_over_best_part > 0.02)
+    assert any("slower side's scale-out" in x for x in res.assumptions)
+    assert any("do not interoperate" in x for x in res.caveats)  # cann + cuda
+
+
+def test_a_slower_cross_type_link_never_speeds_the_mix_up(catalog, dense):
+    parts = [_part(catalog, "ascend-910b", 256), _part(catalog, "h100-sxm", 128)]
+    fast = search_mixed(dense, parts, top=1)[0][0]
+    slow_sys = parts[1].system.model_copy(update={"levels": [parts[1].system.levels[0], parts[1].system.levels[1]
+                                                              .model_copy(update={"gb_s_unidir": 0.05})]})
+    slow = search_mixed(dense, [parts[0], Part(parts[1].chip, slow_sys, 128, parts[1].stack)], top=1)[0][0]
+    assert slow.tokens_per_s <= fast.tokens_per_s * (1 + 1e-9)
+    assert slow.boundary_s > fast.boundary_s
+
+
+@pytest.mark.parametrize(("items", "needle"), [
+    (["ascend-910b=2048"], "2 to 4 chip types"),
+    (["ascend-910b"], "CHIP=COUNT"),
+    (["ascend-910b=0", "h100-sxm=8"], "CHIP=COUNT"),
+    (["h100-sxm=8", "h100-sxm=16"], "twice"),
+])
+def test_bad_mix_names_the_flag(items, needle):
+    with pytest.raises(PlanError, match=needle):
+        parse_mix(items)
+
+
+def test_plan_and_compare_take_mix_and_say_so_in_one_line():
+    r = runner.invoke(app, ["plan", "--mix", "ascend-910b=64", "--mix", "h100-sxm=32", "-m", "llama3.1-8b",
+                            "--seq-len", "4096", "--global-batch", "64", "--top", "2"])
+    assert r.exit_code == 0, r.output
+    assert "each part alone" in r.output and "sum of the parts" in r.output
+    bad = subprocess.run([sys.executable, "-m", "accelplan", "plan", "--mix", "ascend-910b=64", "-m", "llama3.1-8b"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "--mix needs 2 to 4 chip types" in bad.stderr + bad.stdout
+    assert "Traceback" not in bad.stderr
+    r = runner.invoke(app, ["compare", "--mix", "ascend-910b=64", "--mix", "h100-sxm=32", "-m", "llama3.1-8b",
+                            "--seq-len", "4096", "--global-batch", "64", "--json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert 0 < data["efficiency"] < 2
+    assert any("DLSlime" in x for x in data["assumptions"])
+    clusters = [row["cluster"] for row in data["rows"]]
+    assert clusters[:2] == ["64 x ascend-910b", "32 x h100-sxm"] and clusters[2].startswith("mixed")
+
+
+def test_the_search_is_vectorized_over_splits(catalog, dense):
+    """More than one layer split per shape is evaluated (the window around the balanced split)."""
+    parts = [_part(catalog, "ascend-910b", 256), _part(catalog, "h100-sxm", 128)]
+    best, n = search_mixed(dense, parts, top=50)
+    shapes = {(e.dp, e.micro_batch, e.recompute, tuple((b.chip, b.tp, b.stages) for b in e.blocks)) for e in best}
+    assert n > len(shapes) and len({tuple(b.layers for b in e.blocks) for e in best}) > 1
+    assert np.isfinite([e.step_time_s for e in best]).all()

@@ -580,6 +580,41 @@ def _compare_mixed(mix: list[str], chip_ids: list[str] | None, model_id: str | N
         con.print(f"[yellow]caveat: {escape(x)}[/yellow]")
 
 
+def _validate_mixed(runs_file: str | None, assume: list[str] | None, json_out: bool,
+                    catalog: list[str] | None) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from accelplan.validate.mixed import validate_mixed
+
+    res = validate_mixed(runs_file, _catalog(catalog), assumptions_of(assume))
+    if json_out:
+        _dump(res)
+        return
+    t = Table(title=f"mixed-cluster validation: {res.file}")
+    for col in ("run", "devices", "plan", "predicted s", "measured s", "error %", "source planner %", "fits"):
+        t.add_column(col, justify="left" if col in ("run", "devices", "plan") else "right")
+    for r in res.runs:
+        measured = f"{r.measured_s:.2f}" if r.measured_s else r.status
+        t.add_row(r.id, escape(r.devices), r.plan, f"{r.predicted_s:.2f}" if r.predicted_s else escape(r.error or "-"),
+                  measured, f"{r.error_pct:+.0f}" if r.error_pct is not None else "-",
+                  f"{r.baseline_error_pct:+.0f}" if r.baseline_error_pct is not None else "-",
+                  "yes" if r.fits else ("no" if r.fits is False else "-"))
+    con = _console()
+    con.print(t)
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x:.1f}%"
+
+    def rho(x: float | None) -> str:
+        return "-" if x is None else f"{x:.2f}"
+
+    con.print(f"MAPE on iteration time {pct(res.mape_pct)} (the source planner's own: {pct(res.baseline_mape_pct)}); "
+              f"Spearman rank correlation {rho(res.spearman)} (source planner: {rho(res.baseline_spearman)})")
+    con.print(f"failed runs predicted not to fit: {res.failed_predicted_not_to_fit} of {res.failed}; runs that ran "
+              f"but are predicted not to fit: {res.ran_predicted_not_to_fit}")
+
+
 def _mix_parts(mix: list[str], framework: str | None, framework_version: str | None, cat: Any) -> list[Any]:
     """The parts of a --mix: each chip on its default system and its stack (--framework where it runs there)."""
     from accelplan.api import resolve_stack
@@ -1166,12 +1201,20 @@ def validate(runs_file: str | None = typer.Argument(None, help="runs YAML in the
                                                                "default: the 163 published runs shipped with accelplan"),
              calibration: str = CalibrationOpt, assume: list[str] = AssumeOpt, json_out: bool = JsonOpt,
              best_plan: bool = typer.Option(False, "--best-plan", metavar="", help="also search every plan of each run (slow)"),
+             mixed: bool = typer.Option(False, "--mixed", metavar="", help="mixed-cluster runs (devices of several "
+                                                                           "chip types; default: the 53 AMP trials)"),
              catalog: list[str] = CatalogOpt) -> None:
-    """Predict published training runs with the shipped defaults; per-run error, MAPE, leave-one-source-out MAPE."""
+    """Predict published training runs with the shipped defaults; per-run error, MAPE, leave-one-source-out MAPE.
+    With --mixed: runs on clusters that mix chip types, scored beside the source planner's own predictions."""
     from accelplan.paths import input_file
     from accelplan.validate.runs import validate as run_validate
     from accelplan.validate.shipped import shipped_runs_path
 
+    if mixed:
+        if runs_file is not None:
+            input_file(runs_file, "RUNS_FILE")
+        _validate_mixed(runs_file, assume, json_out, catalog)
+        return
     if runs_file is None:
         runs_file = str(shipped_runs_path())
     input_file(runs_file, "RUNS_FILE")

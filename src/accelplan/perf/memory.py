@@ -242,8 +242,10 @@ def stage_memory_bytes(workload: Workload, chip: Chip, plans: PlanArrays, a: Ass
     frac_moe = c.n_moe_layers / m.layers
     dense = c.params_attn_per_layer + c.params_dense_mlp_per_layer + c.params_norm_per_layer
     moe_nonexp = c.params_attn_per_layer + c.params_norm_per_layer + c.params_router_per_layer + c.params_shared_per_layer
+    # a tied output layer is a copy of the embedding on the last stage (once where one stage holds both)
+    head = c.params_logits if c.params_logits else c.params_embedding * (not embedding)
     p_nonexp = layers * ((1 - frac_moe) * dense + frac_moe * moe_nonexp) / tp \
-        + (c.params_embedding * embedding + c.params_logits * logits) / tp
+        + (c.params_embedding * embedding + head * logits) / tp
     p_exp = layers * frac_moe * (m.moe.experts / plans.ep if m.moe else 0.0) * c.params_expert / lay.etp
     wb, gb, ob = bytes_per_param(stack, plans, a)
     zero = plans.zero

@@ -461,9 +461,14 @@ def _print_estimate(e: Any, title: str) -> None:
     con.print(f"[dim]{e.conventions}; efficiency: {e.efficiency_basis}[/dim]")
 
 
+MixOpt = typer.Option(None, "--mix", metavar="CHIP=COUNT", help="a mixed cluster: each chip type and its count "
+                                                               "(repeat, 2-4 types), e.g. --mix ascend-910b=2048 "
+                                                               "--mix h100-sxm=512; replaces --chip/--chips")
+
+
 @app.command()
-def estimate(chip_id: str = typer.Option(..., "--chip", "-c"),
-             chips: int = _num(..., "--chips", "-n", name="chips", help="chips in the job"),
+def estimate(chip_id: str = typer.Option(None, "--chip", "-c", help="chip id; required without --mix"),
+             chips: int = _num(None, "--chips", "-n", name="chips", help="chips in the job; required without --mix"),
              model_id: str = ModelOpt, tokens: float = TokensOpt, seq_len: int = SeqOpt, global_batch: int = GbsOpt,
              precision: str = PrecOpt, tp: int = _num(1, "--tp", name="tp", help="tensor parallel"),
              pp: int = _num(1, "--pp", name="pp", help="pipeline stages"),
@@ -489,13 +494,29 @@ def estimate(chip_id: str = typer.Option(..., "--chip", "-c"),
                                                     help="optimizer state in host memory"),
              framework: str = FrameworkOpt, framework_version: str = FrameworkVersionOpt,
              calibration: str = CalibrationOpt, assume: list[str] = AssumeOpt, json_out: bool = JsonOpt,
-             catalog: list[str] = CatalogOpt, phase: list[str] = PhaseOpt, workload: str = WorkloadOpt) -> None:
+             catalog: list[str] = CatalogOpt, phase: list[str] = PhaseOpt, workload: str = WorkloadOpt,
+             mix: list[str] = MixOpt,
+             block: list[str] = typer.Option(None, "--block", metavar="CHIP:tpT:sS:lL[:epE]",
+                                             help="with --mix: one pipeline block per chip type, in order (tensor "
+                                                  "parallel, stages, layers, expert parallel), e.g. --block "
+                                                  "h100-sxm:tp8:s1:l32"),
+             dp: int = _num(None, "--dp", name="dp", help="with --mix: pipeline replicas")) -> None:
     """Predict one given plan: step time and its breakdown, tokens/s, MFU, memory per device. With --phase or
     --workload: each phase on that plan and the programme's total, or the phase the plan cannot run."""
     from accelplan.api import estimate as run_estimate
     from accelplan.catalog.schema import Plan
     from accelplan.errors import PlanError
 
+    if mix or block:
+        if chip_id or chips:
+            raise PlanError("--mix gives the chips and their counts: leave out --chip and --chips")
+        if not (mix and block and dp):
+            raise PlanError("a mixed plan needs --mix CHIP=COUNT per type, --block per type and --dp")
+        _estimate_mixed(mix, block, dp, model_id, tokens, seq_len, global_batch, precision, micro_batch, recompute,
+                        framework, framework_version, calibration, assume, json_out, catalog)
+        return
+    if chip_id is None or chips is None:
+        raise PlanError(f"estimate needs {'--chip' if chip_id is None else '--chips'} (or --mix with --block)")
     _positive_chips(chips)
     cat = _catalog(catalog)
     tpcp = tp * pp * cp
@@ -613,6 +634,35 @@ def _validate_mixed(runs_file: str | None, assume: list[str] | None, json_out: b
               f"Spearman rank correlation {rho(res.spearman)} (source planner: {rho(res.baseline_spearman)})")
     con.print(f"failed runs predicted not to fit: {res.failed_predicted_not_to_fit} of {res.failed}; runs that ran "
               f"but are predicted not to fit: {res.ran_predicted_not_to_fit}")
+
+
+def _estimate_mixed(mix: list[str], block: list[str], dp: int, model_id: str, tokens: float | None,
+                    seq_len: int | None, global_batch: int | None, precision: str, micro_batch: int, recompute: str,
+                    framework: str | None, framework_version: str | None, calibration: str | None,
+                    assume: list[str] | None, json_out: bool, catalog: list[str] | None) -> None:
+    """`estimate --mix ... --block ...`: one given mixed plan."""
+    from rich.markup import escape
+
+    from accelplan.plan.mixed import estimate_mixed, parse_block
+
+    cat = _catalog(catalog)
+    w = _workload(model_id, tokens, seq_len, global_batch, precision, cat)
+    parts = _mix_parts(mix, framework, framework_version, cat)
+    e = estimate_mixed(w, parts, [parse_block(b) for b in block], dp, micro_batch, recompute, assumptions_of(assume),
+                       calibration_of(calibration))
+    if json_out:
+        _dump(e)
+        return
+    con = _console()
+    con.print(f"{w.model.id} at {w.seq_len:,} x {w.global_batch:,} on " + " + ".join(
+        f"{p.count:,} x {p.chip.id}" for p in parts))
+    con.print(f"step {e.step_time_s:.3f} s   tokens/s {e.tokens_per_s:,.0f}   {e.micro_batches} micro-batches   "
+              f"bubble {e.bubble_s:.3f} s   cross-type sends {e.boundary_s * 1e3:.1f} ms per micro-batch   "
+              f"gradient exchange + optimizer {e.dp_exposed_s:.3f} s")
+    for b in e.blocks:
+        con.print(escape(f"  {b.chip}: tp{b.tp} ep{b.ep} x {b.stages} stages, {b.layers} layers, {b.chips:,} chips "
+                         f"({b.idle_chips:,} idle); stage {b.stage_time_s * 1e3:.1f} ms per micro-batch, busy "
+                         f"{b.busy_share:.0%}; memory {b.memory_gb:.1f} of {b.capacity_gb:.0f} GB"))
 
 
 def _mix_parts(mix: list[str], framework: str | None, framework_version: str | None, cat: Any) -> list[Any]:
@@ -755,11 +805,6 @@ def _print_programme(con: Any, res: Any, title: str) -> None:
 
 
 TEXT_TOP_MAX = 100  # plan rows printed as a table (rendering thousands takes rich a minute); --json has all
-
-
-MixOpt = typer.Option(None, "--mix", metavar="CHIP=COUNT", help="a mixed cluster: each chip type and its count "
-                                                               "(repeat, 2-4 types), e.g. --mix ascend-910b=2048 "
-                                                               "--mix h100-sxm=512; replaces --chip/--chips")
 
 
 @app.command("plan")

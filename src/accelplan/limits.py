@@ -18,6 +18,7 @@ LIMITS: dict[str, tuple[float, float, str]] = {
     "tp": (1, 1024, "tensor-parallel degree"),
     "pp": (1, 1024, "pipeline stages"),
     "cp": (1, 1024, "context-parallel degree"),
+    "dp": (1, 1_048_576, "data-parallel replicas (of a mixed pipeline)"),
     "ep": (1, 65536, "expert-parallel degree"),
     "vpp": (1, 256, "virtual pipeline stages per stage"),
     "micro_batch": (1, 65536, "sequences per micro-batch"),

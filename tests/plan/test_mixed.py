@@ -118,3 +118,20 @@ def test_the_search_is_vectorized_over_splits(catalog, dense):
     shapes = {(e.dp, e.micro_batch, e.recompute, tuple((b.chip, b.tp, b.stages) for b in e.blocks)) for e in best}
     assert n > len(shapes) and len({tuple(b.layers for b in e.blocks) for e in best}) > 1
     assert np.isfinite([e.step_time_s for e in best]).all()
+
+
+def test_estimate_of_the_searched_plan_gives_the_same_answer(catalog, dense):
+    from accelplan.plan.mixed import BlockSpec, estimate_mixed, parse_block
+
+    parts = [_part(catalog, "ascend-910b", 256), _part(catalog, "h100-sxm", 128)]
+    best = search_mixed(dense, parts, top=1)[0][0]
+    blocks = [BlockSpec(chip=b.chip, tp=b.tp, stages=b.stages, layers=b.layers, ep=b.ep) for b in best.blocks]
+    e = estimate_mixed(dense, parts, blocks, best.dp, best.micro_batch, best.recompute)
+    assert e.step_time_s == pytest.approx(best.step_time_s, rel=1e-9)
+    assert parse_block("h100-sxm:tp8:s2:l40:ep4") == BlockSpec(chip="h100-sxm", tp=8, stages=2, layers=40, ep=4)
+    with pytest.raises(PlanError, match="layers"):
+        estimate_mixed(dense, parts, [blocks[0].model_copy(update={"layers": blocks[0].layers + 1}), blocks[1]],
+                       best.dp, best.micro_batch)
+    more = [b.model_copy(update={"stages": b.stages * 2}) for b in blocks]  # twice the chips each type has
+    with pytest.raises(PlanError, match="exceeds its"):
+        estimate_mixed(dense, parts, more, best.dp, best.micro_batch)

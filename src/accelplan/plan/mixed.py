@@ -521,3 +521,75 @@ def compare_mixed(workload: Workload, parts: list[Part], options: object | None 
             notes.append(f"no public cloud price for {', '.join(missing)}: the mixed job's cost is unknown "
                          "(--price CHIP=USD sets one)")
     return MixedComparison(result=res, rows=rows, tokens=workload.tokens, notes=notes)
+
+
+class BlockSpec(BaseModel):
+    """One block of a given mixed plan: a chip type, its TP (and EP), stages and layers."""
+
+    chip: str
+    tp: int = Field(ge=1, le=1_024)
+    stages: int = Field(ge=1, le=1_024)
+    layers: int = Field(ge=1, le=1_024)
+    ep: int = Field(default=1, ge=1, le=65_536)
+
+
+def parse_block(text: str) -> BlockSpec:
+    """`CHIP:tpT:sS:lL[:epE]` (e.g. h100-sxm:tp8:s1:l32) from --block; a bad one names the flag and the form."""
+    chip, *fields = text.split(":")
+    vals: dict[str, int] = {}
+    names = {"tp": "tp", "s": "stages", "l": "layers", "ep": "ep"}
+    try:
+        for f in fields:
+            key = next(k for k in sorted(names, key=len, reverse=True) if f.startswith(k))
+            vals[names[key]] = int(f[len(key):])
+        return BlockSpec(chip=chip, **vals)
+    except (StopIteration, ValueError, TypeError):
+        raise PlanError(f"--block '{text}' is not CHIP:tpT:sS:lL[:epE] with whole numbers >= 1 (tensor parallel, "
+                        "stages, layers, expert parallel), e.g. --block h100-sxm:tp8:s1:l32") from None
+
+
+def estimate_mixed(workload: Workload, parts: list[Part], blocks: list[BlockSpec], dp: int, micro_batch: int,
+                   recompute: str = "none", assumptions: Assumptions = DEFAULT,
+                   calibration: Calibration | None = None) -> MixedEstimate:
+    """One given mixed plan: `blocks` in pipeline order, one per part; refused (naming the field) where it breaks
+    the plan space's rules, or does not fit."""
+    m = workload.model
+    by_chip = {p.chip.id: p for p in parts}
+    if sorted(b.chip for b in blocks) != sorted(by_chip):
+        raise PlanError(f"--block must name each --mix chip once, in pipeline order: {', '.join(by_chip)}")
+    if sum(b.layers for b in blocks) != m.layers:
+        raise PlanError(f"the blocks hold {sum(b.layers for b in blocks)} layers; {m.id} has {m.layers}")
+    if workload.global_batch % (dp * micro_batch):
+        raise PlanError(f"global_batch={workload.global_batch} is not a multiple of dp x micro_batch = "
+                        f"{dp * micro_batch}")
+    ordered = [by_chip[b.chip] for b in blocks]
+    for b, p in zip(blocks, ordered, strict=True):
+        if b.tp not in _tp_options(workload, p):
+            raise PlanError(f"--block {b.chip}: tp={b.tp} is not allowed (allowed: {_tp_options(workload, p)})")
+        if b.ep not in _ep_options(workload) or dp % b.ep:
+            raise PlanError(f"--block {b.chip}: ep={b.ep} must divide the experts and dp={dp}")
+        if b.layers < b.stages:
+            raise PlanError(f"--block {b.chip}: {b.stages} stages need at least as many layers (got {b.layers})")
+        if dp * b.stages * b.tp > p.count:
+            raise PlanError(f"--block {b.chip}: dp x stages x tp = {dp * b.stages * b.tp} exceeds its "
+                            f"{p.count} chips")
+    costs = model_costs(m, workload.seq_len)
+    rc = RECOMPUTE_CODE[recompute]
+    rates = [_part_rates(workload, p, [b.tp], [micro_batch], [rc], assumptions, calibration, costs)
+             for b, p in zip(blocks, ordered, strict=True)]
+    idx = [r.keys[(b.tp, micro_batch, rc, b.ep if m.moe else 1)] for b, r in zip(blocks, rates, strict=True)]
+    one = np.ones(1, dtype=int)
+    layers = [one * b.layers for b in blocks]
+    stages = [one * b.stages for b in blocks]
+    tp = [one * b.tp for b in blocks]
+    ep = [one * b.ep for b in blocks]
+    micro = one * (workload.global_batch // (dp * micro_batch))
+    res = _evaluate(workload, ordered, layers, stages, tp, ep, [r.layer_s[[i]] for r, i in zip(rates, idx, strict=True)],
+                    rates[-1].head_s[[idx[-1]]], rates[0].send_bytes[[idx[0]]], one * dp, one * micro_batch,
+                    one * rc, micro, assumptions, costs, [r.hbm_bytes_per_s for r in rates])
+    est = _estimate(workload, ordered, res, 0, layers, stages, tp, ep, one * dp, one * micro_batch, one * rc, micro)
+    if not est.fits:
+        over = [f"{b.chip} {b.memory_gb:.1f} of {b.capacity_gb:.0f} GB" for b in est.blocks
+                if b.memory_gb > b.capacity_gb]
+        raise PlanError(f"plan does not fit: {'; '.join(over)}")
+    return est

@@ -107,3 +107,26 @@ def test_a_workload_grid_gives_no_models_and_no_single_phase_fields():
     for bad, word in (({"models": ["llama3.1-8b"]}, "models"), ({"tokens": [1e12]}, "tokens")):
         with pytest.raises(AccelplanError, match=word):
             parse_grid({"workloads": ["openpangu-2.0"], "chips": ["h100-sxm"], "cluster_sizes": [64], **bad})
+
+
+def test_a_mixed_cluster_grid_runs_each_mix_beside_its_parts():
+    import json
+
+    from accelplan.errors import AccelplanError
+    from accelplan.sweep.grid import parse_grid
+
+    g = parse_grid({"models": ["llama3.1-8b"], "mixes": [{"h100-sxm": 32, "ascend-910b": 64}],
+                    "seq_len": [4096], "global_batch": [64], "tokens": [1e11]})
+    (s,) = g.scenarios()
+    assert s.mix == "ascend-910b=64,h100-sxm=32" and s.chip == "mixed" and s.cluster_size == 96
+    r = run_scenario(s)
+    assert set(r) == set(COLUMNS)
+    assert r["feasible"] and r["mode"] == "mix" and 0 < r["mix_efficiency"] < 2
+    blocks = json.loads(r["mix_blocks"])
+    assert {b["chip"] for b in blocks} == {"h100-sxm", "ascend-910b"}
+    assert sum(b["layers"] for b in blocks) == 32
+    assert r["tokens_per_s"] == pytest.approx(64 * 4096 / r["step_time_s"])
+    for bad, word in (({"chips": ["h100-sxm"]}, "leave out chips"), ({"mixes": [{"h100-sxm": 8}]}, "2 to 4"),
+                      ({"mixes": [{"h100-sxm": 8, "mi300x": 0}]}, "whole number")):
+        with pytest.raises(AccelplanError, match=word):
+            parse_grid({"models": ["llama3.1-8b"], "mixes": [{"h100-sxm": 8, "mi300x": 8}], **bad})

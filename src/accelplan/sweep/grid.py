@@ -20,6 +20,10 @@ A grid of programmes gives `workloads` (preset ids or workload files) instead of
 `workloads: [openpangu-2.0]`. A scenario with phases or a workload leaves tokens, seq_len and global_batch to its
 phases; its row carries the programme's total and each phase's days (`phase_days`, JSON).
 
+A grid of mixed clusters gives `mixes` instead of `chips` and a size: each mix maps chip ids to counts,
+`mixes: [{ascend-910b: 2048, h100-sxm: 512}]`, and is planned as one job over them (accelplan.plan.mixed; one phase).
+Its row carries the mix, the efficiency against the sum of the parts run alone, and the blocks (JSON).
+
 A scenario's id is a hash of its canonical dimension values, leaving out those that are null, so a
 dimension added later with a null default keeps the ids (and the finished results) of older sweeps.
 """
@@ -53,6 +57,7 @@ DIMENSIONS: dict[str, str] = {
     "models": "model", "chips": "chip", "cluster_sizes": "cluster_size", "deadline_days": "deadline_days",
     "tokens": "tokens", "seq_len": "seq_len", "global_batch": "global_batch", "precision": "precision",
     "region": "region", "prices": "price", "frameworks": "framework", "workloads": "workload", "phases": "phases",
+    "mixes": "mix",
 }
 FIELDS: dict[str, str] = {v: k for k, v in DIMENSIONS.items()}  # scenario field -> grid key
 _FLOAT_FIELDS = ("deadline_days", "tokens", "price")
@@ -82,6 +87,7 @@ class Scenario:
     framework: str | None = None  # training stack id; None: the default for the chip's runtime
     workload: str | None = None  # a programme: preset id or workload file
     phases: str | None = None  # a programme on `model`: its --phase values, comma-separated
+    mix: str | None = None  # a mixed cluster: CHIP=COUNT,... (chip is then "mixed", cluster_size the total)
 
     def values(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,7 +127,7 @@ class Grid(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     models: list[str] | None = Field(default=None, min_length=1)
-    chips: list[str] = Field(min_length=1)
+    chips: list[str] | None = Field(default=None, min_length=1)
     cluster_sizes: list[PositiveInt] | None = Field(default=None, min_length=1)
     deadline_days: list[PositiveFloat] | None = Field(default=None, min_length=1)
     tokens: list[PositiveFloat] = Field(default=[DEFAULT_TOKENS], min_length=1)
@@ -133,6 +139,7 @@ class Grid(BaseModel):
     frameworks: list[str | None] = Field(default=[None], min_length=1)
     workloads: list[str] | None = Field(default=None, min_length=1)
     phases: list[list[str] | None] = Field(default=[None], min_length=1)
+    mixes: list[str] | None = Field(default=None, min_length=1)  # canonical CHIP=COUNT,... (written as mappings)
     exclude: list[dict[str, Any]] = Field(default_factory=list)
 
     @model_validator(mode="before")
@@ -147,10 +154,23 @@ class Grid(BaseModel):
             for i, v in enumerate(out.get(key) or []):
                 if isinstance(v, bool):  # pydantic would read true as 1
                     raise ValueError(f"{key}[{i}]: {str(v).lower()} (a YAML boolean) is not a value of {key}")
+        if isinstance(out.get("mixes"), list):
+            out["mixes"] = [mix_text(m, i) for i, m in enumerate(out["mixes"])]
         return out
 
     @model_validator(mode="after")
     def _one_size_dimension(self) -> Grid:
+        if self.mixes is not None:
+            if self.chips is not None or self.cluster_sizes is not None or self.deadline_days is not None:
+                raise ValueError("mixes give the chips and their counts: leave out chips, cluster_sizes and "
+                                 "deadline_days")
+            if self.workloads is not None or self.phases != [None]:
+                raise ValueError("a mixed cluster plans one phase: leave out workloads and phases")
+            if self.models is None:
+                raise ValueError("models is required (a list of values)")
+            return self
+        if self.chips is None:
+            raise ValueError("chips is required (a list of values), or mixes for mixed clusters")
         if (self.cluster_sizes is None) == (self.deadline_days is None):
             raise ValueError("give exactly one of cluster_sizes (time on N chips) or deadline_days "
                              "(chips needed to finish in time)")
@@ -173,6 +193,8 @@ class Grid(BaseModel):
     def scenarios(self) -> list[Scenario]:
         """Every combination not excluded, in grid order, duplicates (same id) dropped."""
         rules = [_exclude_rule(r, i, self) for i, r in enumerate(self.exclude)]
+        if self.mixes is not None:
+            return self._mixed_scenarios(rules)
         sizes: list[tuple[int | None, float | None]] = (
             [(n, None) for n in self.cluster_sizes] if self.cluster_sizes else [(None, d) for d in self.deadline_days or []])
         seen: set[str] = set()
@@ -181,7 +203,7 @@ class Grid(BaseModel):
             [(None, w, None) for w in self.workloads] if self.workloads else
             [(m, None, None if ph is None else ",".join(ph)) for m in self.models or [] for ph in self.phases])
         for (model, workload, phases), chip, (n, days), tokens, seq, gbs, prec, region, prices, fw in itertools.product(
-                programmes, self.chips, sizes, self.tokens, self.seq_len, self.global_batch, self.precision,
+                programmes, self.chips or [], sizes, self.tokens, self.seq_len, self.global_batch, self.precision,
                 self.region, self.prices, self.frameworks):
             price = (prices or {}).get(chip)  # a price assumption that does not name this chip leaves it published
             single = workload is None and phases is None  # a programme's phases give tokens, seq_len and batch
@@ -197,6 +219,44 @@ class Grid(BaseModel):
                 seen.add(s.id)
                 out.append(s)
         return out
+
+
+    def _mixed_scenarios(self, rules: list[dict[str, list[Any]]]) -> list[Scenario]:
+        seen: set[str] = set()
+        out: list[Scenario] = []
+        for model, mix, tokens, seq, gbs, prec, region, fw in itertools.product(
+                self.models or [], self.mixes or [], self.tokens, self.seq_len, self.global_batch, self.precision,
+                self.region, self.frameworks):
+            total = sum(int(part.split("=")[1]) for part in mix.split(","))
+            s = Scenario(model=model, chip="mixed", cluster_size=total, deadline_days=None, tokens=float(tokens),
+                         seq_len=seq, global_batch=gbs, precision=prec, region=region, framework=fw, mix=mix)
+            values = s.values()
+            if any(all(values[f] in allowed for f, allowed in rule.items()) for rule in rules):
+                continue
+            if s.id not in seen:
+                seen.add(s.id)
+                out.append(s)
+        return out
+
+
+def mix_text(mix: Any, i: int) -> str:
+    """A mix as canonical text, CHIP=COUNT,... in chip order, from a mapping {chip: count} or such text."""
+    if isinstance(mix, str):
+        pairs = [p.partition("=") for p in mix.split(",")]
+        mix = {c.strip(): n for c, _, n in pairs}
+    if not isinstance(mix, dict) or not 2 <= len(mix) <= 4:
+        raise ValueError(f"mixes[{i}]: a mapping of 2 to 4 chip ids to counts, e.g. {{ascend-910b: 2048, "
+                         "h100-sxm: 512}")
+    out = []
+    for chip, n in sorted(mix.items()):
+        try:
+            count = int(n)
+        except (TypeError, ValueError):
+            count = 0
+        if isinstance(n, bool) or count < 1 or str(count) != str(n).strip():
+            raise ValueError(f"mixes[{i}].{chip}: {n!r} is not a whole number of chips >= 1")
+        out.append(f"{chip}={count}")
+    return ",".join(out)
 
 
 _SIZE_KEYS = ("cluster_sizes", "deadline_days")
@@ -299,7 +359,16 @@ def check_grid(grid: Grid, source: str = "grid", catalog: Catalog | None = None)
                     parse_phase(text)
                 except AccelplanError as exc:
                     raise AccelplanError(f"{source}: phases[{i}][{j}]: {exc}") from None
-    chips = list(dict.fromkeys(chip_id(f"chips[{i}]", c) for i, c in enumerate(grid.chips)))
+    chips = (None if grid.chips is None else
+             list(dict.fromkeys(chip_id(f"chips[{i}]", c) for i, c in enumerate(grid.chips))))
+    mixes = None
+    if grid.mixes is not None:
+        mixes = []
+        for i, mix in enumerate(grid.mixes):
+            pairs = {chip_id(f"mixes[{i}].{c}", c): n for c, _, n in (p.partition("=") for p in mix.split(","))}
+            if len(pairs) < len(mix.split(",")):
+                raise AccelplanError(f"{source}: mixes[{i}]: names a chip twice (aliases included)")
+            mixes.append(mix_text(pairs, i))
     excludes = []
     for i, rule in enumerate(grid.exclude):
         if not rule:
@@ -309,6 +378,13 @@ def check_grid(grid: Grid, source: str = "grid", catalog: Catalog | None = None)
             if key in rule:
                 vals = rule[key] if isinstance(rule[key], list) else [rule[key]]
                 rule[key] = [chip_id(f"exclude[{i}].{key}", v) for v in vals]
+        for key in ("mix", "mixes"):  # a mix as a mapping or text, canonical like the grid's
+            if key in rule:
+                vals = rule[key] if isinstance(rule[key], list) else [rule[key]]
+                try:
+                    rule[key] = [mix_text(v, i) for v in vals]
+                except ValueError as exc:
+                    raise AccelplanError(f"{source}: exclude[{i}].{key}: {exc}") from None
         excludes.append(rule)
     prices = []
     for i, mapping in enumerate(grid.prices):
@@ -329,7 +405,7 @@ def check_grid(grid: Grid, source: str = "grid", catalog: Catalog | None = None)
         except AccelplanError as exc:
             raise AccelplanError(f"{source}: frameworks[{i}]: {exc}") from None
     checked = grid.model_copy(update={"chips": chips, "exclude": excludes, "prices": prices,
-                                      "frameworks": frameworks})
+                                      "frameworks": frameworks, "mixes": mixes})
     for i, rule in enumerate(excludes):
         try:
             _exclude_rule(rule, i, checked)

@@ -51,6 +51,10 @@ COLUMNS: dict[str, str] = {
     # a programme (a workload or phases): its preset or file, its phases, and each phase's days and plan (JSON); the
     # columns above are then the programme's totals, and the plan columns its dominant phase's (the most days)
     "workload": "string", "phases": "string", "phase_days": "string",
+    # a mixed cluster (accelplan.plan.mixed): the mix, mixed tokens/s over the sum of its parts run alone, the gain
+    # over its fastest part alone, the verdict, and the blocks of the best plan (JSON)
+    "mix": "string", "mix_efficiency": "float64", "mix_gain_over_best_part": "float64", "mix_verdict": "string",
+    "mix_blocks": "string",
     "accelplan_version": "string",
     "model_fingerprint": "string",
 }
@@ -90,6 +94,8 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
     Bad combinations (a plan the frameworks cannot run, no plan that fits) give a row with
     feasible=False and the reason in `note`; anything else is a bug and propagates.
     """
+    if scenario.mix:
+        return _run_mixed(scenario)
     cat = load_catalog()
     request = scenario.request()
     if request.programme is not None:
@@ -204,4 +210,47 @@ def _run_programme(scenario: Scenario, request: CompareRequest) -> dict[str, Any
                                      **{f: getattr(p.estimate.plan, f) for f in ("tp", "pp", "dp", "cp", "ep")}}
                                     for p in res.phases])
     _economics_row(row, res.economics)
+    return row
+
+
+def _run_mixed(scenario: Scenario) -> dict[str, Any]:
+    """A mixed cluster: the best plan over its chip types, beside each part alone (accelplan.plan.mixed)."""
+    from accelplan.api import make_workload
+    from accelplan.economics.options import EconomicsOptions
+    from accelplan.plan.mixed import Part, compare_mixed, parse_mix
+
+    cat = load_catalog()
+    workload = make_workload(str(scenario.model), float(scenario.tokens or 0), scenario.seq_len,
+                             int(scenario.global_batch or 0), scenario.precision, cat)
+    costs = model_costs(workload.model, workload.seq_len)
+    row: dict[str, Any] = dict.fromkeys(COLUMNS)
+    row.update(scenario.values())
+    row.update(scenario_id=scenario.id, seq_len=workload.seq_len, mode="mix", params_total=costs.params_total,
+               params_active=costs.params_active, accelplan_version=accelplan.__version__,
+               model_fingerprint=model_fingerprint())
+    notes: list[str] = []
+    try:
+        parts = []
+        for chip_id, n in parse_mix(str(scenario.mix).replace(",", " ").split()):
+            c = cat.chip(chip_id)
+            fw = scenario.framework if scenario.framework and c.runtime in cat.stack(scenario.framework).runtimes \
+                else None
+            stack, note = resolve_stack(c, fw, None, cat)
+            parts.append(Part(c, cat.default_system(c), n, stack, note))
+        res = compare_mixed(workload, parts, EconomicsOptions(region=scenario.region))
+    except (PlanError, CatalogError) as exc:
+        row.update(feasible=False, note=str(exc))
+        return row
+    m = res.result
+    mixed = res.rows[-1] if m.best is not None else None
+    row.update(feasible=m.best is not None, mix_efficiency=m.efficiency, mix_gain_over_best_part=m.gain_over_best_part,
+               mix_verdict=m.verdict, note="; ".join([*notes, *res.notes]))
+    if m.best is None or mixed is None:
+        return row
+    b = m.best
+    row.update(chips=mixed.chips, tokens_per_s=b.tokens_per_s, step_time_s=b.step_time_s, days=mixed.compute_days,
+               effective_days=mixed.elapsed_days, goodput_pct=mixed.goodput_pct, cost_usd=mixed.cloud_cost_usd,
+               energy_mwh=mixed.energy_mwh, dp=b.dp, micro_batch=b.micro_batch, recompute=b.recompute,
+               micro_batches=b.micro_batches,
+               mix_blocks=json.dumps([blk.model_dump() for blk in b.blocks]))
     return row

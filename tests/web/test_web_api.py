@@ -367,3 +367,26 @@ def test_a_bad_field_is_422_naming_it_and_what_it_allows(client, field, bad, wor
 def test_an_unknown_field_names_the_fields_there_are(client):
     msg = errors_by_field(client.post("/api/compare", json={**SMALL, "tokenz": 5}))["tokenz"]
     assert "tokens" in msg and "n_chips" in msg
+
+
+def test_mixed_answers_the_mix_beside_its_parts(client):
+    body = {"mix": {"ascend-910b": 64, "h100-sxm": 32}, "model": "llama3.1-8b", "seq_len": 4096, "global_batch": 64}
+    r = client.post("/api/mixed", json=body)
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert 0 < data["efficiency"] < 2 and data["verdict"]
+    assert [row["cluster"] for row in data["rows"]][:2] == ["64 x ascend-910b", "32 x h100-sxm"]
+    assert sum(b["layers"] for b in data["best"]["blocks"]) == 32
+    assert any("DLSlime" in a for a in data["assumptions"])
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"mix": {"h100-sxm": 8}}, "mix"),
+    ({"mix": {"h100-sxm": 8, "h10-sxm": 8}}, "mix"),
+    ({"mix": {"h100-sxm": 0, "mi300x": 8}}, "mix"),
+    ({"mix": {"h100-sxm": 8, "mi300x": 8}, "seq_len": 0}, "seq_len"),
+])
+def test_mixed_refuses_bad_input_naming_the_field(client, body, field):
+    r = client.post("/api/mixed", json=body)
+    assert r.status_code == 422
+    assert field in r.json()["detail"][0]["loc"]

@@ -215,3 +215,31 @@ def test_the_page_defaults_to_the_programme_and_draws_days_per_phase(base_url, b
     assert page.input_value("#workload") == ""
     ctx.close()
     assert problems == []
+
+
+def test_the_mixed_cluster_panel_plans_a_mix_beside_its_parts(base_url, browser):
+    """The "mixed cluster" option: pick two chip types and counts, plan the mix, read the verdict and the table."""
+    ctx = browser.new_context(viewport=VIEWPORT)
+    page = ctx.new_page()
+    problems = watch(page)
+    page.goto(f"{base_url}/?model=llama3.1-8b&tokens=1e11&n=64&chips=h100-sxm&seq=4096&gbs=64")
+    page.wait_for_selector("#mix-chip-0 option", state="attached")
+    page.click("#mixed > summary")
+    page.select_option("#mix-chip-0", "ascend-910b")
+    page.fill("#mix-n-0", "64")
+    page.select_option("#mix-chip-1", "h100-sxm")
+    page.fill("#mix-n-1", "32")
+    page.click("#mix-run")
+    page.wait_for_selector("body[data-mix='done']", timeout=120_000)
+    rows = page.locator("#mix-table tbody tr")
+    assert rows.count() == 3  # each part alone, then the mix
+    assert rows.nth(2).inner_text().startswith("mixed:")
+    verdict = page.inner_text("#mix-verdict")
+    assert "efficiency" in verdict and ("mixing adds" in verdict or "not worth it" in verdict)
+    # a mix of one type is refused beside the panel, naming the field
+    page.select_option("#mix-chip-1", "")
+    page.click("#mix-run")
+    page.wait_for_selector("#err-mix:not(:empty)")
+    assert "mix" in page.inner_text("#err-mix")
+    ctx.close()
+    assert problems == []

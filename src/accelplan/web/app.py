@@ -225,6 +225,28 @@ def request_model(chip_ids: list[str], model_ids: list[str], regions: list[str],
     )
 
 
+def mixed_model(chip_ids: list[str], model_ids: list[str], regions: list[str]) -> type[BaseModel]:
+    """The /api/mixed body: a mixed cluster (2 to 4 chip types and their counts) and one phase of a model."""
+    chip_t: Any = Literal[tuple(chip_ids)]
+    model_t: Any = Literal[tuple(model_ids)]
+    precision_t: Any = Literal[PRECISIONS]
+    region_t: Any = Annotated[Literal[tuple(regions)], BeforeValidator(_upper)] if regions else RegionText
+    return create_model(
+        "MixedRequest",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__="One training job over several chip types (accelplan.plan.mixed), beside each type alone.",
+        mix=(dict[chip_t, Annotated[int, Field(ge=1, le=MAX_CLUSTER)]],
+             Field(..., min_length=2, max_length=4, description="chip id -> count, 2 to 4 chip types")),
+        model=(model_t, Field(DEFAULT_MODEL, description="model preset id")),
+        tokens=(float | None, Field(None, ge=MIN_TOKENS, le=MAX_TOKENS, description="training tokens")),
+        seq_len=(int | None, Field(None, ge=MIN_SEQ, le=MAX_SEQ, description="sequence length (null: the model's, "
+                                                                              "capped)")),
+        global_batch=(int | None, Field(None, ge=1, le=MAX_GLOBAL_BATCH, description="sequences per step")),
+        precision=(precision_t | None, Field(None, description="training precision (null: bf16)")),
+        region=(region_t | None, Field(None, description="region group or country code for the economics")),
+    )
+
+
 def _as_request(name: str, **bounds: Any) -> Any:
     """A body field with the default and description of CompareRequest's field `name`, and this server's bounds."""
     field = CompareRequest.model_fields[name]
@@ -377,6 +399,7 @@ def create_app(in_processes: bool = True) -> FastAPI:
     region_groups = known_regions()
     regions = list(region_groups)
     compare_request = request_model(chip_ids, model_ids, regions, sorted(cat.stacks), sorted(cat.workloads))
+    mixed_request = mixed_model(chip_ids, model_ids, regions)
     plotly_js = plotly_js_path()
     children = ChildProcesses(CONCURRENT_COMPARISONS, warm=comparing.warm) if in_processes else None
     queue = WorkQueue(CONCURRENT_COMPARISONS, WAITING_COMPARISONS, children)
@@ -456,6 +479,21 @@ def create_app(in_processes: bool = True) -> FastAPI:
         if isinstance(request_or_error, JSONResponse):
             return request_or_error
         work = functools.partial(comparing.compare_json, request_or_error)
+        try:
+            status, content = await queue.run(work, functools.partial(_client_gone, request))
+        except Busy as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after_s)})
+        except ClientGone:
+            return Response(status_code=CLIENT_CLOSED_REQUEST)
+        return Response(content, status_code=status, media_type="application/json")
+
+    @app.post("/api/mixed", summary="One job over several chip types, beside each type alone",
+              responses={400: {"description": "body is not readable JSON"},
+                         413: {"description": "request body over 256 KB"},
+                         503: {"description": "busy: the queue of comparisons is full; try again after the "
+                                              "Retry-After header's seconds"}})
+    async def mixed(req: mixed_request, request: Request) -> Any:  # type: ignore[valid-type]
+        work = functools.partial(comparing.mixed_json, req.model_dump())  # type: ignore[attr-defined]
         try:
             status, content = await queue.run(work, functools.partial(_client_gone, request))
         except Busy as exc:

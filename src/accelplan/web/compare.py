@@ -65,3 +65,34 @@ def compare_json(request: CompareRequest) -> tuple[int, bytes]:
            "figures": plotly_figures(res, spec), "notes": [*res.notes, *notes, *disclaimers(res)]}
     # Plain JSON, not re-validated: inf/NaN (no plan) become null, which the response model cannot hold.
     return 200, dump(jsonable_encoder(jsonable(out)))
+
+
+def mixed_json(body: dict[str, Any]) -> tuple[int, bytes]:
+    """(200, the answer) or (422, the field at fault) for one mixed cluster (/api/mixed): the best plan over its
+    chip types beside each part alone (accelplan.plan.mixed.compare_mixed)."""
+    from fastapi.encoders import jsonable_encoder
+
+    from accelplan.api import make_workload, resolve_stack
+    from accelplan.catalog.loader import load_catalog
+    from accelplan.defaults import DEFAULT_GLOBAL_BATCH, DEFAULT_TOKENS
+    from accelplan.economics.options import EconomicsOptions
+    from accelplan.plan.mixed import Part, compare_mixed
+
+    try:
+        cat = load_catalog()
+        w = make_workload(body["model"], body.get("tokens") or DEFAULT_TOKENS, body.get("seq_len"),
+                          body.get("global_batch") or DEFAULT_GLOBAL_BATCH, body.get("precision") or "bf16", cat)
+        parts = []
+        for chip_id, n in body["mix"].items():
+            c = cat.chip(chip_id)
+            st, note = resolve_stack(c, catalog=cat)
+            parts.append(Part(c, cat.default_system(c), int(n), st, note))
+        res = compare_mixed(w, parts, EconomicsOptions(region=body.get("region")))
+    except AccelplanError as exc:
+        return 422, field_error_body(error_field(exc) or ["mix"], str(exc))
+    m = res.result
+    out = {"model": w.model.id, "tokens": w.tokens, "seq_len": w.seq_len, "global_batch": w.global_batch,
+           "efficiency": m.efficiency, "gain_over_best_part": m.gain_over_best_part, "verdict": m.verdict,
+           "rows": [r.model_dump() for r in res.rows], "best": None if m.best is None else m.best.model_dump(),
+           "assumptions": m.assumptions, "caveats": m.caveats, "notes": res.notes}
+    return 200, dump(jsonable_encoder(out))

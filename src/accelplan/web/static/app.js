@@ -263,10 +263,104 @@
     Promise.all(drawn).then(() => document.body.setAttribute("data-plots", String(drawn.length)));
   }
 
+  // ---- mixed cluster: /api/mixed ----
+  const MIX_DEFAULT = [["ascend-910b", 2048], ["h100-sxm", 512]];
+
+  function buildMix(o) {
+    const rows = $("mix-rows");
+    rows.replaceChildren();
+    MIX_DEFAULT.concat([["", 0]]).forEach(([chip, n], i) => {
+      const sel = el("select", { id: `mix-chip-${i}`, "aria-label": `chip type ${i + 1}` });
+      sel.append(el("option", { value: "" }, i < 2 ? "choose a chip" : "(none)"));
+      o.chips.forEach((c) => sel.append(el("option", { value: c.id }, `${c.id} (${c.vendor})`)));
+      sel.value = chip;
+      const count = el("input", { id: `mix-n-${i}`, class: "short", inputmode: "numeric",
+                                  "aria-label": `count of chip type ${i + 1}` });
+      count.value = n ? String(n) : "";
+      const row = el("div", { class: "field" });
+      row.append(sel, document.createTextNode(" x "), count);
+      rows.append(row);
+    });
+  }
+
+  function mixBody() {
+    const mix = {};
+    for (let i = 0; i < 3; i++) {
+      const chip = $(`mix-chip-${i}`).value;
+      const n = $(`mix-n-${i}`).value.trim();
+      if (chip) mix[chip] = number(n);
+    }
+    const body = { mix, model: $("model").value || options.defaults.model };
+    const w = options.workloads.find((x) => x.id === $("workload").value);
+    if (w) body.model = w.model;  // a programme: its model, one phase at the form's (or the default) batch
+    for (const f of ["tokens", "seq_len", "global_batch"]) {
+      const v = $(f).value.trim();
+      if (v && !w) body[f] = number(v);
+    }
+    if ($("precision").value) body.precision = $("precision").value;
+    if ($("region").value.trim()) body.region = $("region").value.trim();
+    return body;
+  }
+
+  async function runMix() {
+    $("err-mix").textContent = "";
+    const body = mixBody();
+    if (Object.keys(body.mix).length < 2) {
+      $("err-mix").textContent = "mix: pick 2 to 4 chip types, each with its count";
+      return;
+    }
+    $("mix-status").textContent = "planning the mix...";
+    $("mix-run").disabled = true;
+    try {
+      const resp = await fetch("/api/mixed", { method: "POST", headers: { "Content-Type": "application/json" },
+                                               body: JSON.stringify(body) });
+      const data = await resp.json();
+      if (!resp.ok) {
+        const d = Array.isArray(data.detail) ? data.detail[0] : { msg: data.detail, loc: [] };
+        $("err-mix").textContent = `${(d.loc || []).slice(1).join(".") || "request"}: ${d.msg}`;
+        return;
+      }
+      renderMix(data);
+    } catch (e) {
+      $("err-mix").textContent = `the server did not answer: ${e.message}`;
+    } finally {
+      $("mix-status").textContent = "";
+      $("mix-run").disabled = false;
+    }
+  }
+
+  function renderMix(data) {
+    $("mix-verdict").textContent = data.verdict +
+      (data.efficiency ? ` (efficiency ${(100 * data.efficiency).toFixed(0)}% of the sum of the parts)` : "");
+    const head = ["cluster", "tokens/s", "days", "goodput", "cloud $ on-demand", "MWh", "plan"];
+    const thead = $("mix-table").querySelector("thead");
+    const tbody = $("mix-table").querySelector("tbody");
+    thead.replaceChildren(el("tr"));
+    head.forEach((h) => thead.firstChild.append(el("th", {}, h)));
+    tbody.replaceChildren();
+    const fmt = (v, d) => (v === null || v === undefined ? "-" : Number(v).toLocaleString(undefined,
+      { maximumFractionDigits: d }));
+    data.rows.forEach((r) => {
+      const tr = el("tr");
+      [r.cluster, fmt(r.tokens_per_s, 0), fmt(r.elapsed_days, 1), r.goodput_pct ? `${fmt(r.goodput_pct, 1)}%` : "-",
+       r.cloud_cost_usd ? `$${fmt(r.cloud_cost_usd / 1e6, 1)}M` : "unknown", r.energy_mwh ? fmt(r.energy_mwh, 0) : "unknown",
+       r.plan].forEach((v) => tr.append(el("td", {}, String(v))));
+      tbody.append(tr);
+    });
+    const notes = $("mix-notes");
+    notes.replaceChildren();
+    data.assumptions.concat(data.notes).forEach((n) => notes.append(el("li", {}, `assumed: ${n}`)));
+    data.caveats.forEach((n) => notes.append(el("li", { class: "caveat" }, `caveat: ${n}`)));
+    $("mix-results").hidden = false;
+    document.body.setAttribute("data-mix", "done");
+  }
+
   async function init() {
     const resp = await fetch("/api/options");
     options = await resp.json();
     buildForm(options);
+    buildMix(options);
+    $("mix-form").addEventListener("submit", (ev) => { ev.preventDefault(); runMix(); });
     const fromLink = readURL();
     document.querySelectorAll('input[name="source"]').forEach((r) => r.addEventListener("change", () => {
       syncSource();

@@ -74,3 +74,24 @@ def test_report_rejects_an_unknown_precision_naming_the_allowed_ones(tmp_path):
     r = subprocess.run([sys.executable, "-m", "accelplan", "report", *ARGS, "--precision", "fp4", "--html",
                         str(tmp_path / "x.html")], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "bf16, fp16, fp8" in r.stderr
+
+
+def test_a_mixed_cluster_report_opens_offline_with_its_verdict_and_plot(tmp_path):
+    out = tmp_path / "mix.html"
+    r = CliRunner().invoke(app, ["report", "--mix", "ascend-910b=64", "--mix", "h100-sxm=32", "-m", "llama3.1-8b",
+                                 "--seq-len", "4096", "--global-batch", "64", "--html", str(out)],
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    text = out.read_text(encoding="utf-8")
+    assert not re.search(r"""<(script|link|img|iframe)[^>]+(src|href)=["']?https?:""", text)
+    assert "<h2 id=verdict>" in text and "sum of the parts" in text and "DLSlime" in text
+    assert text.count("<tr><td>") >= 3  # each part alone and the mix
+    require_browser()
+    with chromium() as browser:
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(out.as_uri())
+        page.wait_for_selector("body[data-plots='rendered']", timeout=30_000)
+        assert page.locator("#plot-mixed .barlayer .trace").count() == 1
+    assert errors == []

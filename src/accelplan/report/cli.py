@@ -44,7 +44,10 @@ def report(chip_ids: list[str] = ChipsOpt, model_id: str = CompareModelOpt, toke
            assume: list[str] = AssumeOpt,
            html_out: str = typer.Option(None, "--html", help="write a self-contained HTML report to this file"),
            png_dir: str = typer.Option(None, "--png", help="write the plots as PNG files into this folder"),
-           catalog: list[str] = CatalogOpt) -> None:
+           catalog: list[str] = CatalogOpt,
+           mix: list[str] = typer.Option(None, "--mix", metavar="CHIP=COUNT",
+                                         help="a mixed cluster (repeat, 2-4 types): the report of `compare --mix` "
+                                              "(HTML only)")) -> None:
     """The comparison of `compare` as one HTML file (tables and plots, opens offline) and/or PNG plots: the same
     flags, the same request (accelplan.request.CompareRequest)."""
     import sys
@@ -54,6 +57,10 @@ def report(chip_ids: list[str] = ChipsOpt, model_id: str = CompareModelOpt, toke
 
     if not html_out and not png_dir:
         raise AccelplanError("report needs --html FILE and/or --png FOLDER")
+    if mix:
+        _report_mixed(mix, html_out, png_dir, model_id, tokens, seq_len, global_batch, precision, region, price,
+                      power, kwh_price, pue, years, checkpoint, framework, framework_version, assume, catalog)
+        return
     req = compare_request(chips=chip_ids, model=model_id, tokens=tokens, days=days, n_chips=chips, seq_len=seq_len,
                           global_batch=global_batch, precision=precision, phase=phase, workload=workload, region=region,
                           available_only=available_only, price=price, power=power, kwh_price=kwh_price, pue=pue,
@@ -95,3 +102,37 @@ def report(chip_ids: list[str] = ChipsOpt, model_id: str = CompareModelOpt, toke
 
         for p in write_png(res, model, png_dir, cat):
             sys.stdout.write(f"wrote {p}\n")
+
+
+def _report_mixed(mix: list[str], html_out: str | None, png_dir: str | None, model_id: str | None,
+                  tokens: float | None, seq_len: int | None, global_batch: int | None, precision: str | None,
+                  region: str | None, price: list[str] | None, power: list[str] | None, kwh_price: float | None,
+                  pue: float | None, years: float | None, checkpoint: str, framework: str | None,
+                  framework_version: str | None, assume: list[str] | None, catalog: list[str] | None) -> None:
+    """`report --mix`: the mixed job beside its parts as one HTML file."""
+    from accelplan.api import make_workload, resolve_stack
+    from accelplan.catalog.loader import load_catalog
+    from accelplan.defaults import DEFAULT_GLOBAL_BATCH, DEFAULT_MODEL, DEFAULT_TOKENS
+    from accelplan.errors import AccelplanError
+    from accelplan.flags import assumptions, economics_options
+    from accelplan.paths import output_file
+    from accelplan.plan.mixed import Part, compare_mixed, parse_mix
+    from accelplan.report.html import plotly_js_path, render_mixed
+
+    if png_dir or not html_out:
+        raise AccelplanError("report --mix writes --html FILE only (no --png)")
+    plotly_js_path()
+    out = output_file(html_out, "--html")
+    cat = load_catalog(catalog or None)
+    w = make_workload(model_id or DEFAULT_MODEL, tokens or DEFAULT_TOKENS, seq_len, global_batch or DEFAULT_GLOBAL_BATCH,
+                      precision or "bf16", cat)
+    parts = []
+    for chip_id, n in parse_mix(mix):
+        c = cat.chip(chip_id)
+        fw = framework if framework and c.runtime in cat.stack(framework).runtimes else None
+        st, note = resolve_stack(c, fw, framework_version if fw else None, cat)
+        parts.append(Part(c, cat.default_system(c), n, st, note))
+    res = compare_mixed(w, parts, economics_options(region, price, kwh_price, pue, years, checkpoint, power),
+                        assumptions(assume))
+    out.write_text(render_mixed(res, w), encoding="utf-8")
+    print(out)

@@ -106,3 +106,76 @@ def write(comparison: Any, model: Any, path: str | Path, notes: list[str] | None
     out = output_file(path, "--html")
     out.write_text(render(comparison, model, notes, catalog), encoding="utf-8")
     return out
+
+
+def render_mixed(comparison: Any, workload: Any) -> str:
+    """A mixed cluster (accelplan.plan.mixed.MixedComparison) as one HTML page: verdict, parts and mix, the best
+    plans' blocks, a bar plot of tokens/s (each part, their sum, the mix), assumptions and caveats."""
+    from accelplan import __version__
+
+    res = comparison.result
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    mix = " + ".join(f"{n:,} x {c}" for c, n in res.parts.items())
+    title = f"{workload.model.id} on {mix}"
+
+    def num(v: Any, digits: int = 0) -> str:
+        return "-" if v is None else f"{v:,.{digits}f}"
+
+    rows = "".join(
+        f"<tr><td>{html.escape(r.cluster)}</td><td class=num>{num(r.tokens_per_s)}</td>"
+        f"<td class=num>{num(r.elapsed_days, 1)}</td><td class=num>{num(r.goodput_pct, 1)}</td>"
+        f"<td class=num>{'unknown' if r.cloud_cost_usd is None else '$' + num(r.cloud_cost_usd / 1e6, 1) + 'M'}</td>"
+        f"<td class=num>{'unknown' if r.energy_mwh is None else num(r.energy_mwh)}</td>"
+        f"<td>{html.escape(r.plan)}</td></tr>" for r in comparison.rows)
+    parts_table = ("<table id=mixed-table><thead><tr><th>cluster</th><th class=num>tokens/s</th><th class=num>days"
+                   "</th><th class=num>goodput %</th><th class=num>cloud $ on-demand</th><th class=num>MWh</th>"
+                   f"<th>plan</th></tr></thead><tbody>{rows}</tbody></table>")
+    def shape(e: Any) -> str:
+        return " | ".join(f"{b.chip}: tp{b.tp}/ep{b.ep} x{b.stages}, {b.layers}L" for b in e.blocks)
+
+    blocks = "".join(
+        f"<tr><td class=num>{i}</td><td>{html.escape(shape(e))}"
+        f"</td><td class=num>{e.dp}</td><td class=num>{e.micro_batch}</td><td>{e.recompute}</td>"
+        f"<td class=num>{num(e.tokens_per_s)}</td><td class=num>{e.bubble_s:.2f}</td>"
+        f"<td class=num>{e.boundary_s * 1e3:.1f}</td>"
+        f"<td>{html.escape(' / '.join(f'{b.busy_share:.0%}' for b in e.blocks))}</td></tr>"
+        for i, e in enumerate(res.top, 1))
+    plans_table = ("<table id=mixed-plans><thead><tr><th class=num>#</th><th>blocks in pipeline order</th>"
+                   "<th class=num>dp</th><th class=num>mb</th><th>recompute</th><th class=num>tokens/s</th>"
+                   "<th class=num>bubble s</th><th class=num>cross-type ms</th><th>busy</th></tr></thead>"
+                   f"<tbody>{blocks}</tbody></table>")
+    names = [f"{n:,} x {c}" for c, n in res.parts.items()]
+    values = [res.alone_tokens_per_s.get(c) or 0.0 for c in res.parts]
+    if res.sum_of_parts_tokens_per_s:
+        names.append("sum of the parts")
+        values.append(res.sum_of_parts_tokens_per_s)
+    if res.best:
+        names.append("mixed")
+        values.append(res.best.tokens_per_s)
+    fig = {"data": [{"type": "bar", "x": names, "y": values, "marker": {"color": "#4e79a7"}}],
+           "layout": {"yaxis": {"title": {"text": "tokens/s"}}, "margin": {"t": 20}}}
+    notes = [*(f"assumed: {a}" for a in [*res.assumptions, *comparison.notes]), *(f"caveat: {c}" for c in res.caveats)]
+    parts = [
+        "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>accelplan mixed cluster: {html.escape(title)}</title>", f"<style>{CSS}</style>",
+        f"<script>{plotly_js_path().read_text(encoding='utf-8')}</script>", "</head><body>",
+        "<h1>accelplan mixed cluster</h1>",
+        f'<div class="meta">{html.escape(title)}: {workload.tokens:,.3g} tokens at {workload.seq_len:,} x '
+        f"{workload.global_batch:,}, {workload.precision}<br>generated {stamp} by accelplan {__version__}</div>",
+        f"<h2 id=verdict>{html.escape(res.verdict)}</h2>",
+        parts_table,
+        "<h2>fastest mixed plans</h2>", plans_table,
+        '<h2>tokens/s: each part alone, their sum, the mix</h2><div class="plot" id="plot-mixed"></div>',
+        '<div class="notes">' + "<br>".join(html.escape(n) for n in notes) + "</div>",
+        f'<script type="application/json" id="comparison">{_script_json(comparison.model_dump(mode="json"))}</script>',
+        f'<script type="application/json" id="figure">{_script_json(fig)}</script>',
+        """<script>
+(function () {
+  var f = JSON.parse(document.getElementById("figure").textContent);
+  Plotly.newPlot("plot-mixed", f.data, f.layout, {displaylogo: false, responsive: true});
+  document.body.setAttribute("data-plots", "rendered");
+})();
+</script>""",
+        "</body></html>",
+    ]
+    return "\n".join(parts)

@@ -57,7 +57,8 @@ def convert_amp(r: dict) -> dict:
         "baseline_predicted_s": p.get("amp_predicted_iteration_s"),  # AMP's own prediction, for comparison
         "notes": ("converted by tools/convert_mixed_runs.py; the AMP launch script "
                   "(DeepSpeedExamples Megatron-LM-v1.1.5-3D_parallelism/examples/ds_pretrain_gpt2_pipe.sh in "
-                  "DachengLi1/AMP) passes no --checkpoint-activations (recompute none) and its ds_config.json is not read here (ZeRO 0 assumed); placement: "
+                  "DachengLi1/AMP) passes no --checkpoint-activations (recompute none) and its ds_config.json is "
+                  "not read here (ZeRO 0 assumed); placement: "
                   "DeepSpeed's pipe/data/model rank order. " + str(r.get("notes", ""))),
     }
 

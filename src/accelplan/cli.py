@@ -28,6 +28,7 @@ from accelplan.flags import (
     FrameworkOpt,
     FrameworkVersionOpt,
     KwhOpt,
+    MixOpt,
     NChipsOpt,
     PhaseOpt,
     PowerOpt,
@@ -459,11 +460,6 @@ def _print_estimate(e: Any, title: str) -> None:
         con.print(f"[yellow]network: {note}[/yellow]")
     con.print(f"[dim]{e.stack}[/dim]")
     con.print(f"[dim]{e.conventions}; efficiency: {e.efficiency_basis}[/dim]")
-
-
-MixOpt = typer.Option(None, "--mix", metavar="CHIP=COUNT", help="a mixed cluster: each chip type and its count "
-                                                               "(repeat, 2-4 types), e.g. --mix ascend-910b=2048 "
-                                                               "--mix h100-sxm=512; replaces --chip/--chips")
 
 
 @app.command()

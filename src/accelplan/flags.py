@@ -60,6 +60,9 @@ CalibrationOpt = typer.Option(None, "--calibration", help="calibration profile f
 AssumeOpt = typer.Option(None, "--assume", metavar="NAME=VALUE", help="override a modelling assumption (repeat), e.g. "
                                                                       "ep_overlap=1 for a framework that hides MoE "
                                                                       "all-to-all; see `accelplan assumptions`")
+MixOpt = typer.Option(None, "--mix", metavar="CHIP=COUNT", help="a mixed cluster: each chip type and its count "
+                                                               "(repeat, 2-4 types), e.g. --mix ascend-910b=2048 "
+                                                               "--mix h100-sxm=512; replaces --chip/--chips")
 
 
 def pairs(flag: str, items: list[str] | None, unit: str, example: str) -> dict[str, float]:

@@ -22,6 +22,7 @@ from accelplan.flags import (
     FrameworkOpt,
     FrameworkVersionOpt,
     KwhOpt,
+    MixOpt,
     NChipsOpt,
     PhaseOpt,
     PowerOpt,
@@ -45,9 +46,7 @@ def report(chip_ids: list[str] = ChipsOpt, model_id: str = CompareModelOpt, toke
            html_out: str = typer.Option(None, "--html", help="write a self-contained HTML report to this file"),
            png_dir: str = typer.Option(None, "--png", help="write the plots as PNG files into this folder"),
            catalog: list[str] = CatalogOpt,
-           mix: list[str] = typer.Option(None, "--mix", metavar="CHIP=COUNT",
-                                         help="a mixed cluster (repeat, 2-4 types): the report of `compare --mix` "
-                                              "(HTML only)")) -> None:
+           mix: list[str] = MixOpt) -> None:
     """The comparison of `compare` as one HTML file (tables and plots, opens offline) and/or PNG plots: the same
     flags, the same request (accelplan.request.CompareRequest)."""
     import sys

@@ -721,8 +721,14 @@ def _print_mixed(res: Any, w: Any, seconds: float | None = None) -> None:
     if res.sum_of_parts_tokens_per_s:
         a.add_row("sum of the parts", f"{res.sum_of_parts_tokens_per_s:,.0f}", "run separately")
     if res.best:
-        eff = f" ({res.efficiency:.0%} of the sum)" if res.efficiency else ""
-        a.add_row("mixed", f"{res.best.tokens_per_s:,.0f}", f"one job{eff}")
+        a.add_row("mixed: pipeline blocks", f"{res.best.tokens_per_s:,.0f}", "the fastest plan above")
+    if res.data_split:
+        d = res.data_split
+        a.add_row("mixed: batch shares", f"{d.tokens_per_s:,.0f}", escape(
+            " | ".join(f"{x.chip}: {x.sequences:,} seq, {x.plan}" for x in d.shares)
+            + f"; cross-type all-reduce {d.exchange_s:.2f} s"))
+    if res.efficiency:
+        a.add_row("efficiency", f"{res.efficiency:.0%}", "the faster mix over the sum of the parts")
     con.print(a)
     con.print(f"[bold]{escape(res.verdict)}[/bold]")
     for x in res.assumptions:

@@ -62,10 +62,13 @@ def test_a_mix_of_one_chip_type_matches_the_homogeneous_step_model(catalog, dens
 
 def test_the_verdict_compares_with_the_fastest_part_alone(catalog, dense):
     res = plan_mixed(dense, [_part(catalog, "ascend-910b", 256), _part(catalog, "h100-sxm", 128)])
-    assert res.best is not None and res.sum_of_parts_tokens_per_s
+    assert res.best is not None and res.sum_of_parts_tokens_per_s and res.data_split is not None
+    # the mix is the faster of the two ways to mix
+    assert res.mixed_tokens_per_s == max(res.best.tokens_per_s, res.data_split.tokens_per_s)
+    assert res.mode == ("data" if res.data_split.tokens_per_s > res.best.tokens_per_s else "pipeline")
     fastest = max(v for v in res.alone_tokens_per_s.values() if v)
-    assert res.gain_over_best_part == pytest.approx(res.best.tokens_per_s / fastest - 1)
-    assert res.efficiency == pytest.approx(res.best.tokens_per_s / res.sum_of_parts_tokens_per_s)
+    assert res.gain_over_best_part == pytest.approx(res.mixed_tokens_per_s / fastest - 1)
+    assert res.efficiency == pytest.approx(res.mixed_tokens_per_s / res.sum_of_parts_tokens_per_s)
     assert ("mixing adds" in res.verdict) == (res.gain_over_best_part > 0.02)
     assert any("slower side's scale-out" in x for x in res.assumptions)
     assert any("do not interoperate" in x for x in res.caveats)  # cann + cuda
@@ -135,3 +138,18 @@ def test_estimate_of_the_searched_plan_gives_the_same_answer(catalog, dense):
     more = [b.model_copy(update={"stages": b.stages * 2}) for b in blocks]  # twice the chips each type has
     with pytest.raises(PlanError, match="exceeds its"):
         estimate_mixed(dense, parts, more, best.dp, best.micro_batch)
+
+
+def test_a_data_split_shares_the_batch_and_pays_the_cross_type_all_reduce(catalog, dense):
+    from accelplan.plan.mixed import split_data
+
+    parts = [_part(catalog, "ascend-910b", 256), _part(catalog, "h100-sxm", 128)]
+    res = plan_mixed(dense, parts)
+    d = split_data(dense, parts, res.alone_tokens_per_s)
+    assert d is not None
+    assert sum(x.sequences for x in d.shares) == dense.global_batch and all(x.sequences > 0 for x in d.shares)
+    assert d.step_time_s == pytest.approx(max(x.step_time_s for x in d.shares) + d.exchange_s)
+    assert d.tokens_per_s == pytest.approx(dense.global_batch * dense.seq_len / d.step_time_s)
+    assert d.exchange_s > 0
+    # neither part alone on its share is slower than the step: the split is balanced to within one 1/64 share
+    assert d.tokens_per_s <= res.sum_of_parts_tokens_per_s * (1 + 1e-9)

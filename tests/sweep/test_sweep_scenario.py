@@ -124,7 +124,10 @@ def test_a_mixed_cluster_grid_runs_each_mix_beside_its_parts():
     assert r["feasible"] and r["mode"] == "mix" and 0 < r["mix_efficiency"] < 2
     blocks = json.loads(r["mix_blocks"])
     assert {b["chip"] for b in blocks} == {"h100-sxm", "ascend-910b"}
-    assert sum(b["layers"] for b in blocks) == 32
+    if r["mix_mode"] == "pipeline":
+        assert sum(b["layers"] for b in blocks) == 32
+    else:
+        assert r["mix_mode"] == "data" and sum(b["sequences"] for b in blocks) == 64
     assert r["tokens_per_s"] == pytest.approx(64 * 4096 / r["step_time_s"])
     for bad, word in (({"chips": ["h100-sxm"]}, "leave out chips"), ({"mixes": [{"h100-sxm": 8}]}, "2 to 4"),
                       ({"mixes": [{"h100-sxm": 8, "mi300x": 0}]}, "whole number")):

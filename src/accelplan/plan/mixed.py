@@ -19,6 +19,7 @@ micro-batch, recompute and the layer split (a window around the split that balan
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,6 +92,26 @@ class MixedEstimate(BaseModel):
     fits: bool
 
 
+class DataShare(BaseModel):
+    """One chip type's share of the global batch, on its own best plan."""
+
+    chip: str
+    sequences: int  # sequences per step this type trains
+    plan: str
+    step_time_s: float  # its own step on that share, before the cross-type exchange
+
+
+class DataSplit(BaseModel):
+    """The other way to mix: whole-model replicas on each type with uneven batch shares, and a gradient all-reduce
+    across the types every step, which needs a cross-vendor collective library."""
+
+    shares: list[DataShare]
+    exchange_s: float  # the cross-type gradient all-reduce per step (exposed)
+    step_time_s: float
+    tokens_per_s: float
+    searches: int  # homogeneous plan searches it took
+
+
 class MixedResult(BaseModel):
     """The best mixed plan beside each part alone, and the verdict."""
 
@@ -99,6 +120,9 @@ class MixedResult(BaseModel):
     best: MixedEstimate | None
     top: list[MixedEstimate] = Field(default_factory=list)
     candidates: int = 0
+    data_split: DataSplit | None = None  # uneven data-parallel shares across the types (2 types), where one exists
+    mode: str = "pipeline"  # which way of mixing is faster: pipeline (blocks per type) or data (batch shares)
+    mixed_tokens_per_s: float | None = None  # the faster of the two
     alone_tokens_per_s: dict[str, float | None] = Field(default_factory=dict)  # each part's best plan on its own
     alone_plans: dict[str, str] = Field(default_factory=dict)
     sum_of_parts_tokens_per_s: float | None = None
@@ -349,19 +373,24 @@ def _estimate(workload: Workload, parts: list[Part], res: dict[str, Array], i: i
 def verdict(result: MixedResult) -> str:
     """A plain sentence: does mixing add throughput over the fastest part alone, and what idles."""
     b = result.best
-    if b is None:
+    tps = result.mixed_tokens_per_s or (b.tokens_per_s if b else None)
+    if not tps:
         return "no mixed plan fits: every layer split leaves some block over its memory or the batch indivisible"
     alone = {k: v for k, v in result.alone_tokens_per_s.items() if v}
     if not alone:
-        return f"mixed: {b.tokens_per_s:,.0f} tokens/s; no part runs this job alone"
+        return f"mixed: {tps:,.0f} tokens/s; no part runs this job alone"
     top_chip, top_tps = max(alone.items(), key=lambda kv: kv[1])
-    gain = b.tokens_per_s / top_tps - 1.0
-    idle = min(b.blocks, key=lambda x: x.busy_share)
+    gain = tps / top_tps - 1.0
+    how = ("as pipeline blocks per type" if result.mode == "pipeline" else
+           "as whole replicas per type with uneven batch shares, which needs a cross-vendor all-reduce")
     if gain > 0.02:
-        return (f"mixing adds {gain:.0%} over the {result.parts[top_chip]:,} {top_chip} alone "
-                f"({result.efficiency:.0%} of the parts' sum run separately)")
-    return (f"not worth it: {gain:+.0%} against the {result.parts[top_chip]:,} {top_chip} alone; the {idle.chip} "
-            f"idle {1 - idle.busy_share:.0%} of the step")
+        eff = f"; {result.efficiency:.0%} of the parts' sum run separately" if result.efficiency else ""
+        return f"mixing adds {gain:.0%} over the {result.parts[top_chip]:,} {top_chip} alone ({how}{eff})"
+    if b is not None and result.mode == "pipeline":
+        idle = min(b.blocks, key=lambda x: x.busy_share)
+        return (f"not worth it: {gain:+.0%} against the {result.parts[top_chip]:,} {top_chip} alone; the {idle.chip} "
+                f"idle {1 - idle.busy_share:.0%} of the step")
+    return f"not worth it: {gain:+.0%} against the {result.parts[top_chip]:,} {top_chip} alone (mixed {how})"
 
 
 def caveats(parts: list[Part]) -> list[str]:
@@ -404,19 +433,103 @@ def plan_mixed(workload: Workload, parts: list[Part], assumptions: Assumptions =
     known = [v for v in alone.values() if v]
     total = sum(known) if len(known) == len(parts) else None
     b = best[0] if best else None
+    split = split_data(workload, parts, alone, assumptions, calibration) if len(parts) == 2 and len(known) == 2 \
+        else None
+    mixed = max([x for x in (b.tokens_per_s if b else None, split.tokens_per_s if split else None) if x],
+                default=None)
+    mode = "data" if split and mixed == split.tokens_per_s and (not b or split.tokens_per_s > b.tokens_per_s) \
+        else "pipeline"
     out = MixedResult(workload=workload.model.id, parts={p.chip.id: p.count for p in parts}, best=b, top=best,
-                      candidates=evaluated, alone_tokens_per_s=alone, alone_plans=plans,
+                      candidates=evaluated, data_split=split, mode=mode, mixed_tokens_per_s=mixed,
+                      alone_tokens_per_s=alone, alone_plans=plans,
                       sum_of_parts_tokens_per_s=total,
-                      efficiency=b.tokens_per_s / total if b and total else None,
-                      gain_over_best_part=b.tokens_per_s / max(known) - 1.0 if b and known else None,
+                      efficiency=mixed / total if mixed and total else None,
+                      gain_over_best_part=mixed / max(known) - 1.0 if mixed and known else None,
                       assumptions=[CROSS_LINK_ASSUMPTION,
-                                   "tensor and expert parallelism stay inside one chip type; data-parallel groups "
-                                   "are of one type (no cross-vendor collective); each type runs its own default "
-                                   "training stack's kernels and overlaps; context parallelism is not mixed",
+                                   "tensor and expert parallelism stay inside one chip type; in pipeline mode the "
+                                   "data-parallel groups are of one type (no cross-vendor collective); each type runs "
+                                   "its own default training stack's kernels and overlaps; context parallelism is not "
+                                   "mixed",
+                                   "data mode (whole replicas per type, uneven batch shares): the cross-type gradient "
+                                   "all-reduce runs over the slower side's aggregate scale-out, exposed, and needs a "
+                                   "cross-vendor collective library (HetCCL, FlagCX; their maintainers call such "
+                                   "collectives untested or restricted)",
                                    *[f"{p.chip.id}: {p.stack_note}" for p in parts if p.stack_note]],
                       caveats=caveats(parts))
     out.verdict = verdict(out)
     return out
+
+
+def split_data(workload: Workload, parts: list[Part], alone: dict[str, float | None],
+               assumptions: Assumptions = DEFAULT, calibration: Calibration | None = None) -> DataSplit | None:
+    """Two chip types as whole-model replicas with uneven shares of the global batch: each share on its type's best
+    plan, the step the slower of the two plus the cross-type gradient all-reduce. Shares are multiples of 1/64 of
+    the batch; the balanced one (where the two steps cross) is found by bisection from the split proportional to
+    each type's throughput alone."""
+    from accelplan.plan.search import search
+
+    gbs = workload.global_batch
+    if gbs < 2 or len(parts) != 2:
+        return None
+    q = max(1, gbs // 64)
+    slots = gbs // q  # shares are j x q sequences for type 0 and the rest for type 1
+    memo: dict[tuple[int, int], tuple[float, str] | None] = {}
+
+    def step(i: int, seqs: int) -> tuple[float, str] | None:
+        key = (i, seqs)
+        if key not in memo:
+            p = parts[i]
+            w = workload.model_copy(update={"global_batch": seqs})
+            r = search(w, p.system, p.chip, p.count, assumptions=assumptions, calibration=calibration, stack=p.stack)
+            if r.best is None or r.arrays is None:
+                memo[key] = None
+            else:
+                pl = r.arrays.plans.plan(r.best)
+                memo[key] = (float(r.arrays.step_time_s[r.best]), f"tp{pl.tp} pp{pl.pp} dp{pl.dp} cp{pl.cp} ep{pl.ep}")
+        return memo[key]
+
+    def both(j: int) -> tuple[float, float] | None:
+        a, b = step(0, j * q), step(1, gbs - j * q)
+        return None if a is None or b is None else (a[0], b[0])
+
+    t0, t1 = alone.get(parts[0].chip.id) or 0.0, alone.get(parts[1].chip.id) or 0.0
+    lo, hi = 1, slots - 1
+    if hi < lo:
+        return None
+    guess = min(hi, max(lo, round(slots * t0 / (t0 + t1)))) if t0 + t1 > 0 else slots // 2
+    # bisection on the sign of step0 - step1 (type 0's step grows with its share, type 1's shrinks)
+    candidates = {guess}
+    while lo < hi:
+        mid = (lo + hi) // 2
+        x = both(mid)
+        candidates.add(mid)
+        if x is None or x[0] >= x[1]:
+            hi = mid
+        else:
+            lo = mid + 1
+    candidates |= {lo, lo - 1} & set(range(1, slots))
+    m = workload.model
+    costs = model_costs(m, workload.seq_len)
+    grad = max(p.stack.memory.grad_bytes for p in parts)
+    fabs = [Fabric.of(p.system, assumptions) for p in parts]
+    agg = min(f.out_bytes_per_s * p.count for f, p in zip(fabs, parts, strict=True))
+    # a two-party all-reduce: each side sends half the gradient and receives half, reduce-scatter then all-gather
+    exchange = costs.params_total * grad / agg + 2 * max(f.out_alpha_s for f in fabs) if agg > 0 else math.inf
+    best: DataSplit | None = None
+    for j in sorted(candidates):
+        x = both(j)
+        if x is None:
+            continue
+        total = max(x) + exchange
+        tps = gbs * workload.seq_len / total
+        if best is None or tps > best.tokens_per_s:
+            a, b = step(0, j * q), step(1, gbs - j * q)
+            assert a is not None and b is not None
+            best = DataSplit(shares=[DataShare(chip=parts[0].chip.id, sequences=j * q, plan=a[1], step_time_s=a[0]),
+                                     DataShare(chip=parts[1].chip.id, sequences=gbs - j * q, plan=b[1],
+                                               step_time_s=b[0])],
+                             exchange_s=exchange, step_time_s=total, tokens_per_s=tps, searches=len(memo))
+    return best
 
 
 def parse_mix(items: list[str]) -> list[tuple[str, int]]:
@@ -501,8 +614,8 @@ def compare_mixed(workload: Workload, parts: list[Part], options: object | None 
     b = res.best
     notes = ["mixed job: goodput losses of the parts add (an interruption anywhere stops the whole job); cost and "
              "energy are each part's over the mixed job's elapsed time"]
-    if b is not None:
-        days = workload.tokens / b.tokens_per_s / 86400.0
+    if res.mixed_tokens_per_s:
+        days = workload.tokens / res.mixed_tokens_per_s / 86400.0
         per = [assess(p.chip, p.system, p.count, days, state_bytes=state, options=options)  # type: ignore[arg-type]
                for p in parts]
         goodput = max(0.01, 1.0 - sum(1.0 - e.goodput_pct / 100.0 for e in per))
@@ -511,11 +624,18 @@ def compare_mixed(workload: Workload, parts: list[Part], options: object | None 
         scale = [elapsed / e.effective_days if e.effective_days else None for e in per]
         cost = _scaled_sum(costs, scale)
         energy = _scaled_sum([e.energy_mwh for e in per], scale)
-        blocks = " | ".join(f"{x.chip}: tp{x.tp}/ep{x.ep} x{x.stages}, {x.layers}L" for x in b.blocks)
+        if res.mode == "data" and res.data_split is not None:
+            d = res.data_split
+            plan = ("data: " + " | ".join(f"{x.chip}: {x.sequences:,} seq, {x.plan}" for x in d.shares)
+                    + f"; cross-type all-reduce {d.exchange_s:.2f} s")
+        else:
+            assert b is not None
+            blocks = " | ".join(f"{x.chip}: tp{x.tp}/ep{x.ep} x{x.stages}, {x.layers}L" for x in b.blocks)
+            plan = f"pipeline: {blocks}; dp{b.dp} mb{b.micro_batch} {b.recompute}"
         rows.append(MixedRow(cluster="mixed: " + " + ".join(f"{p.count:,} x {p.chip.id}" for p in parts),
-                             chips=sum(p.count for p in parts), tokens_per_s=b.tokens_per_s, compute_days=days,
-                             elapsed_days=elapsed, goodput_pct=goodput * 100.0, cloud_cost_usd=cost,
-                             energy_mwh=energy, plan=f"{blocks}; dp{b.dp} mb{b.micro_batch} {b.recompute}"))
+                             chips=sum(p.count for p in parts), tokens_per_s=res.mixed_tokens_per_s,
+                             compute_days=days, elapsed_days=elapsed, goodput_pct=goodput * 100.0,
+                             cloud_cost_usd=cost, energy_mwh=energy, plan=plan))
         missing = [p.chip.id for p, c in zip(parts, costs, strict=True) if c is None]
         if missing:
             notes.append(f"no public cloud price for {', '.join(missing)}: the mixed job's cost is unknown "

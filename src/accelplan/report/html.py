@@ -150,8 +150,11 @@ def render_mixed(comparison: Any, workload: Any) -> str:
         names.append("sum of the parts")
         values.append(res.sum_of_parts_tokens_per_s)
     if res.best:
-        names.append("mixed")
+        names.append("mixed: pipeline")
         values.append(res.best.tokens_per_s)
+    if res.data_split:
+        names.append("mixed: batch shares")
+        values.append(res.data_split.tokens_per_s)
     fig = {"data": [{"type": "bar", "x": names, "y": values, "marker": {"color": "#4e79a7"}}],
            "layout": {"yaxis": {"title": {"text": "tokens/s"}}, "margin": {"t": 20}}}
     notes = [*(f"assumed: {a}" for a in [*res.assumptions, *comparison.notes]), *(f"caveat: {c}" for c in res.caveats)]

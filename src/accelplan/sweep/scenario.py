@@ -51,10 +51,11 @@ COLUMNS: dict[str, str] = {
     # a programme (a workload or phases): its preset or file, its phases, and each phase's days and plan (JSON); the
     # columns above are then the programme's totals, and the plan columns its dominant phase's (the most days)
     "workload": "string", "phases": "string", "phase_days": "string",
-    # a mixed cluster (accelplan.plan.mixed): the mix, mixed tokens/s over the sum of its parts run alone, the gain
-    # over its fastest part alone, the verdict, and the blocks of the best plan (JSON)
-    "mix": "string", "mix_efficiency": "float64", "mix_gain_over_best_part": "float64", "mix_verdict": "string",
-    "mix_blocks": "string",
+    # a mixed cluster (accelplan.plan.mixed): the mix, the faster way to mix it (pipeline blocks or data shares),
+    # mixed tokens/s over the sum of its parts run alone, the gain over its fastest part alone, the verdict, and the
+    # best plan's blocks or batch shares (JSON)
+    "mix": "string", "mix_mode": "string", "mix_efficiency": "float64", "mix_gain_over_best_part": "float64",
+    "mix_verdict": "string", "mix_blocks": "string",
     "accelplan_version": "string",
     "model_fingerprint": "string",
 }
@@ -242,15 +243,19 @@ def _run_mixed(scenario: Scenario) -> dict[str, Any]:
         row.update(feasible=False, note=str(exc))
         return row
     m = res.result
-    mixed = res.rows[-1] if m.best is not None else None
-    row.update(feasible=m.best is not None, mix_efficiency=m.efficiency, mix_gain_over_best_part=m.gain_over_best_part,
-               mix_verdict=m.verdict, note="; ".join([*notes, *res.notes]))
-    if m.best is None or mixed is None:
+    mixed = res.rows[-1] if m.mixed_tokens_per_s else None
+    row.update(feasible=mixed is not None, mix_efficiency=m.efficiency, mix_gain_over_best_part=m.gain_over_best_part,
+               mix_verdict=m.verdict, mix_mode=m.mode, note="; ".join([*notes, *res.notes]))
+    if mixed is None:
         return row
-    b = m.best
-    row.update(chips=mixed.chips, tokens_per_s=b.tokens_per_s, step_time_s=b.step_time_s, days=mixed.compute_days,
+    row.update(chips=mixed.chips, tokens_per_s=mixed.tokens_per_s, days=mixed.compute_days,
                effective_days=mixed.elapsed_days, goodput_pct=mixed.goodput_pct, cost_usd=mixed.cloud_cost_usd,
-               energy_mwh=mixed.energy_mwh, dp=b.dp, micro_batch=b.micro_batch, recompute=b.recompute,
-               micro_batches=b.micro_batches,
-               mix_blocks=json.dumps([blk.model_dump() for blk in b.blocks]))
+               energy_mwh=mixed.energy_mwh)
+    if m.mode == "data" and m.data_split is not None:
+        row.update(step_time_s=m.data_split.step_time_s,
+                   mix_blocks=json.dumps([x.model_dump() for x in m.data_split.shares]))
+    elif m.best is not None:
+        b = m.best
+        row.update(step_time_s=b.step_time_s, dp=b.dp, micro_batch=b.micro_batch, recompute=b.recompute,
+                   micro_batches=b.micro_batches, mix_blocks=json.dumps([blk.model_dump() for blk in b.blocks]))
     return row

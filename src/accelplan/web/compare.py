@@ -93,6 +93,8 @@ def mixed_json(body: dict[str, Any]) -> tuple[int, bytes]:
     m = res.result
     out = {"model": w.model.id, "tokens": w.tokens, "seq_len": w.seq_len, "global_batch": w.global_batch,
            "efficiency": m.efficiency, "gain_over_best_part": m.gain_over_best_part, "verdict": m.verdict,
-           "rows": [r.model_dump() for r in res.rows], "best": None if m.best is None else m.best.model_dump(),
+           "mode": m.mode, "rows": [r.model_dump() for r in res.rows],
+           "best": None if m.best is None else m.best.model_dump(),
+           "data_split": None if m.data_split is None else m.data_split.model_dump(),
            "assumptions": m.assumptions, "caveats": m.caveats, "notes": res.notes}
     return 200, dump(jsonable_encoder(out))

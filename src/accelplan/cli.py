@@ -663,16 +663,9 @@ def _estimate_mixed(mix: list[str], block: list[str], dp: int, model_id: str, to
 
 def _mix_parts(mix: list[str], framework: str | None, framework_version: str | None, cat: Any) -> list[Any]:
     """The parts of a --mix: each chip on its default system and its stack (--framework where it runs there)."""
-    from accelplan.api import resolve_stack
-    from accelplan.plan.mixed import Part, parse_mix
+    from accelplan.plan.mixed import parse_mix, parts_of
 
-    parts = []
-    for chip_id, n in parse_mix(mix):
-        c = cat.chip(chip_id)
-        st, note = resolve_stack(c, framework if framework and c.runtime in cat.stack(framework).runtimes else None,
-                                 framework_version if framework else None, cat)
-        parts.append(Part(c, cat.default_system(c), n, st, note))
-    return parts
+    return parts_of(parse_mix(mix), cat, framework, framework_version)
 
 
 def _plan_mixed(w: Any, mix: list[str], top: int, framework: str | None, framework_version: str | None,

@@ -100,6 +100,17 @@ class ModelCosts:
         return self.model.moe_layers
 
     @property
+    def params_dense_layer(self) -> float:
+        """Parameters of one dense layer: attention, MLP, norms."""
+        return self.params_attn_per_layer + self.params_dense_mlp_per_layer + self.params_norm_per_layer
+
+    @property
+    def params_moe_layer_nonexpert(self) -> float:
+        """Parameters of one MoE layer outside its routed experts: attention, norms, router, shared experts."""
+        return (self.params_attn_per_layer + self.params_norm_per_layer + self.params_router_per_layer
+                + self.params_shared_per_layer)
+
+    @property
     def params_total(self) -> float:
         m = self.model
         moe = m.moe

@@ -54,8 +54,7 @@ def layout(workload: Workload, plans: PlanArrays, c: ModelCosts, stack: Stack) -
     L = float(m.layers)
     frac_moe = c.n_moe_layers / L
     lps = np.ceil(L / pp)
-    dense = c.params_attn_per_layer + c.params_dense_mlp_per_layer + c.params_norm_per_layer
-    moe_nonexp = c.params_attn_per_layer + c.params_norm_per_layer + c.params_router_per_layer + c.params_shared_per_layer
+    dense, moe_nonexp = c.params_dense_layer, c.params_moe_layer_nonexpert
     emb = np.where(pp > 1, max(c.params_embedding, c.params_logits), c.params_embedding + c.params_logits) / tp
     p_nonexp = lps * ((1 - frac_moe) * dense + frac_moe * moe_nonexp) / tp + emb
     p_exp = lps * frac_moe * (m.moe.experts / ep if m.moe else 0.0) * c.params_expert / etp
@@ -240,8 +239,7 @@ def stage_memory_bytes(workload: Workload, chip: Chip, plans: PlanArrays, a: Ass
     lay = layout(workload, plans, c, stack)
     tp = plans.tp.astype(float)
     frac_moe = c.n_moe_layers / m.layers
-    dense = c.params_attn_per_layer + c.params_dense_mlp_per_layer + c.params_norm_per_layer
-    moe_nonexp = c.params_attn_per_layer + c.params_norm_per_layer + c.params_router_per_layer + c.params_shared_per_layer
+    dense, moe_nonexp = c.params_dense_layer, c.params_moe_layer_nonexpert
     # a tied output layer is a copy of the embedding on the last stage (once where one stage holds both)
     head = c.params_logits if c.params_logits else c.params_embedding * (not embedding)
     p_nonexp = layers * ((1 - frac_moe) * dense + frac_moe * moe_nonexp) / tp \

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, Field
 
+from accelplan.catalog.loader import Catalog
 from accelplan.catalog.schema import Chip, System, Workload
 from accelplan.catalog.stack import Stack
 from accelplan.errors import PlanError
@@ -174,9 +175,8 @@ def _part_rates(workload: Workload, part: Part, tps: list[int], mbs: list[int], 
                   send_bytes=r.send_bytes, hbm_bytes_per_s=r.hbm_bytes_per_s)
 
 
-def cross_link(a: Part, b: Part, assumptions: Assumptions = DEFAULT) -> tuple[float, float]:
-    """Bytes/s and latency (s) of a pipeline send between two parts: the slower scale-out, the larger latency."""
-    fa, fb = Fabric.of(a.system, assumptions), Fabric.of(b.system, assumptions)
+def cross_link(fa: Fabric, fb: Fabric) -> tuple[float, float]:
+    """Bytes/s and latency (s) of a send between two chip types: the slower scale-out, the larger latency."""
     return min(fa.out_bytes_per_s, fb.out_bytes_per_s), max(fa.out_alpha_s, fb.out_alpha_s)
 
 
@@ -242,7 +242,7 @@ def _search_order(workload: Workload, parts: list[Part], tps: list[list[int]], r
            for r, tc, ec in zip(rates, tp_cols, ep_cols, strict=True)]
     layer_s = [r.layer_s[i] for r, i in zip(rates, idx, strict=True)]
     head_s = rates[-1].head_s[idx[-1]]
-    send_bytes = rates[0].send_bytes[idx[0]] * tp_cols[0] / tp_cols[0]  # tokens x hidden per micro-batch (bf16)
+    send_bytes = rates[0].send_bytes[idx[0]]  # activations the first block sends per micro-batch
     # the layer split that balances stage times: layers_i proportional to stages_i / layer_s_i (head on the last)
     w = [s / t for s, t in zip(stages, layer_s, strict=True)]
     total_w = sum(w)
@@ -283,6 +283,8 @@ def _evaluate(workload: Workload, parts: list[Part], layers: list[Array], stages
     micro_f = micro.astype(float)
     stage_s, work_s, mem, cap, internal = [], [], [], [], []
     s0 = np.zeros_like(pp_total)  # index of the block's first stage in the pipeline
+    fabs = [Fabric.of(p.system, a) for p in parts]
+    overlaps = [Overlaps.of(p.stack, a) for p in parts]
     for i, p in enumerate(parts):
         last = i == k - 1
         st = stages[i].astype(float)
@@ -290,8 +292,7 @@ def _evaluate(workload: Workload, parts: list[Part], layers: list[Array], stages
         t = per_stage * layer_s[i]
         if last:  # the head on the last stage, spread as the homogeneous model does
             t = np.maximum(t, (layers[i] * layer_s[i] + head_s) / st)
-        fab = Fabric.of(p.system, a)
-        ov = Overlaps.of(p.stack, a)
+        fab, ov = fabs[i], overlaps[i]
         # sends between this block's own stages, on its fabric (stages are tp x dp ranks apart)
         send = 2.0 * (send_bytes / fab.out_bytes_per_s + fab.out_alpha_s) if fab.out_bytes_per_s else np.inf
         inner = (1.0 - ov.pp_1f1b) * send * (st > 1)
@@ -311,7 +312,7 @@ def _evaluate(workload: Workload, parts: list[Part], layers: list[Array], stages
     # cross-type sends at each block boundary: activations forward, gradients back, at the slower side's rate
     boundary = np.zeros_like(pp_total)
     for i in range(k - 1):
-        bw, alpha = cross_link(parts[i], parts[i + 1], a)
+        bw, alpha = cross_link(fabs[i], fabs[i + 1])
         boundary = boundary + (2.0 * (send_bytes / bw + alpha) if bw else np.inf)
     slowest = np.maximum.reduce(stage_s + [boundary / max(k - 1, 1)])
     fill = sum(work_s) + sum(internal) + boundary
@@ -321,14 +322,11 @@ def _evaluate(workload: Workload, parts: list[Part], layers: list[Array], stages
     tail = np.zeros_like(pp_total)
     dp_f = dp.astype(float)
     for i, p in enumerate(parts):
-        fab = Fabric.of(p.system, a)
-        ov = Overlaps.of(p.stack, a)
+        fab, ov = fabs[i], overlaps[i]
         m = workload.model
         per_stage = np.ceil(layers[i] / stages[i])
         frac_moe = costs.n_moe_layers / m.layers
-        dense = costs.params_attn_per_layer + costs.params_dense_mlp_per_layer + costs.params_norm_per_layer
-        moe_nonexp = (costs.params_attn_per_layer + costs.params_norm_per_layer + costs.params_router_per_layer
-                      + costs.params_shared_per_layer)
+        dense, moe_nonexp = costs.params_dense_layer, costs.params_moe_layer_nonexpert
         etp = np.where(p.stack.memory.expert_tensor_parallel == "tp", tp[i], 1.0)
         p_dense = per_stage * ((1 - frac_moe) * dense + frac_moe * moe_nonexp) / tp[i]
         p_exp = per_stage * frac_moe * (m.moe.experts / ep[i] if m.moe else 0.0) * costs.params_expert / etp
@@ -530,6 +528,19 @@ def split_data(workload: Workload, parts: list[Part], alone: dict[str, float | N
                                                step_time_s=b[0])],
                              exchange_s=exchange, step_time_s=total, tokens_per_s=tps, searches=len(memo))
     return best
+
+
+def parts_of(pairs: list[tuple[str, int]], catalog: Catalog, framework: str | None = None,
+             framework_version: str | None = None) -> list[Part]:
+    """The parts of a mix: each chip on its default system and its runtime's default stack, or `framework` (at
+    `framework_version`) for the chips whose runtime it runs on."""
+    out = []
+    for chip_id, n in pairs:
+        c = catalog.chip(chip_id)
+        fw = framework if framework and c.runtime in catalog.stack(framework).runtimes else None
+        st, note = catalog.resolve_stack(c, fw, framework_version if fw else None)
+        out.append(Part(c, catalog.default_system(c), n, st, note))
+    return out
 
 
 def parse_mix(items: list[str]) -> list[tuple[str, int]]:

@@ -109,13 +109,13 @@ def _report_mixed(mix: list[str], html_out: str | None, png_dir: str | None, mod
                   pue: float | None, years: float | None, checkpoint: str, framework: str | None,
                   framework_version: str | None, assume: list[str] | None, catalog: list[str] | None) -> None:
     """`report --mix`: the mixed job beside its parts as one HTML file."""
-    from accelplan.api import make_workload, resolve_stack
+    from accelplan.api import make_workload
     from accelplan.catalog.loader import load_catalog
     from accelplan.defaults import DEFAULT_GLOBAL_BATCH, DEFAULT_MODEL, DEFAULT_TOKENS
     from accelplan.errors import AccelplanError
     from accelplan.flags import assumptions, economics_options
     from accelplan.paths import output_file
-    from accelplan.plan.mixed import Part, compare_mixed, parse_mix
+    from accelplan.plan.mixed import compare_mixed, parse_mix, parts_of
     from accelplan.report.html import plotly_js_path, render_mixed
 
     if png_dir or not html_out:
@@ -125,12 +125,7 @@ def _report_mixed(mix: list[str], html_out: str | None, png_dir: str | None, mod
     cat = load_catalog(catalog or None)
     w = make_workload(model_id or DEFAULT_MODEL, tokens or DEFAULT_TOKENS, seq_len, global_batch or DEFAULT_GLOBAL_BATCH,
                       precision or "bf16", cat)
-    parts = []
-    for chip_id, n in parse_mix(mix):
-        c = cat.chip(chip_id)
-        fw = framework if framework and c.runtime in cat.stack(framework).runtimes else None
-        st, note = resolve_stack(c, fw, framework_version if fw else None, cat)
-        parts.append(Part(c, cat.default_system(c), n, st, note))
+    parts = parts_of(parse_mix(mix), cat, framework, framework_version)
     res = compare_mixed(w, parts, economics_options(region, price, kwh_price, pue, years, checkpoint, power),
                         assumptions(assume))
     out.write_text(render_mixed(res, w), encoding="utf-8")

@@ -212,12 +212,7 @@ class Grid(BaseModel):
                          global_batch=gbs if single else None, precision=prec, region=region,
                          price=None if price is None else float(price), framework=fw, workload=workload,
                          phases=phases)
-            values = s.values()
-            if any(all(values[f] in allowed for f, allowed in rule.items()) for rule in rules):
-                continue
-            if s.id not in seen:
-                seen.add(s.id)
-                out.append(s)
+            _keep(s, rules, seen, out)
         return out
 
 
@@ -230,13 +225,17 @@ class Grid(BaseModel):
             total = sum(int(part.split("=")[1]) for part in mix.split(","))
             s = Scenario(model=model, chip="mixed", cluster_size=total, deadline_days=None, tokens=float(tokens),
                          seq_len=seq, global_batch=gbs, precision=prec, region=region, framework=fw, mix=mix)
-            values = s.values()
-            if any(all(values[f] in allowed for f, allowed in rule.items()) for rule in rules):
-                continue
-            if s.id not in seen:
-                seen.add(s.id)
-                out.append(s)
+            _keep(s, rules, seen, out)
         return out
+
+
+def _keep(s: Scenario, rules: list[dict[str, list[Any]]], seen: set[str], out: list[Scenario]) -> None:
+    """Add scenario `s` to `out` unless an exclude rule matches it or an earlier scenario has its id."""
+    values = s.values()
+    if any(all(values[f] in allowed for f, allowed in rule.items()) for rule in rules) or s.id in seen:
+        return
+    seen.add(s.id)
+    out.append(s)
 
 
 def mix_text(mix: Any, i: int) -> str:

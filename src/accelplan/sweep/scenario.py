@@ -218,7 +218,7 @@ def _run_mixed(scenario: Scenario) -> dict[str, Any]:
     """A mixed cluster: the best plan over its chip types, beside each part alone (accelplan.plan.mixed)."""
     from accelplan.api import make_workload
     from accelplan.economics.options import EconomicsOptions
-    from accelplan.plan.mixed import Part, compare_mixed, parse_mix
+    from accelplan.plan.mixed import compare_mixed, parse_mix, parts_of
 
     cat = load_catalog()
     workload = make_workload(str(scenario.model), float(scenario.tokens or 0), scenario.seq_len,
@@ -231,13 +231,7 @@ def _run_mixed(scenario: Scenario) -> dict[str, Any]:
                model_fingerprint=model_fingerprint())
     notes: list[str] = []
     try:
-        parts = []
-        for chip_id, n in parse_mix(str(scenario.mix).replace(",", " ").split()):
-            c = cat.chip(chip_id)
-            fw = scenario.framework if scenario.framework and c.runtime in cat.stack(scenario.framework).runtimes \
-                else None
-            stack, note = resolve_stack(c, fw, None, cat)
-            parts.append(Part(c, cat.default_system(c), n, stack, note))
+        parts = parts_of(parse_mix(str(scenario.mix).split(",")), cat, scenario.framework)
         res = compare_mixed(workload, parts, EconomicsOptions(region=scenario.region))
     except (PlanError, CatalogError) as exc:
         row.update(feasible=False, note=str(exc))

@@ -17,22 +17,20 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from accelplan import paths, yamlio
 from accelplan.catalog.loader import Catalog
-from accelplan.catalog.refusal import explain
 from accelplan.catalog.schema import Chip, ModelSpec, System, Workload
 from accelplan.catalog.stack import Stack
-from accelplan.errors import CatalogError, PlanError
+from accelplan.errors import PlanError
 from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.collectives import Fabric, all_reduce_s, send_recv_s
-from accelplan.perf.costs import ModelCosts, model_costs
+from accelplan.perf.costs import model_costs
 from accelplan.perf.memory import stage_memory_bytes
 from accelplan.perf.plans import RECOMPUTE_CODE, PlanArrays
 from accelplan.perf.step import StageRates, stage_rates
-from accelplan.validate.runs import RunModel
+from accelplan.plan.mixed import cross_link
+from accelplan.validate.runs import RunModel, load_entries
 
 SHIPPED = Path(__file__).parent / "data" / "mixed_runs.yaml"
 
@@ -119,24 +117,7 @@ class MixedValidation(BaseModel):
 
 
 def load_mixed_runs(path: str | Path) -> list[MixedRun]:
-    p = Path(path)
-    if not p.exists():
-        raise CatalogError(str(p), None, None, "file not found")
-    try:
-        data = yamlio.safe_load(paths.read_text(p, "mixed runs file"))
-    except yaml.YAMLError as exc:
-        raise CatalogError(str(p), None, None, yamlio.describe(exc)) from None
-    if not isinstance(data, list):
-        raise CatalogError(str(p), None, None, f"expected a YAML list of runs, got {type(data).__name__}")
-    out = []
-    for i, entry in enumerate(data):
-        try:
-            out.append(MixedRun.model_validate(entry))
-        except ValidationError as err:
-            loc, msg = explain(err, MixedRun)
-            rid = entry.get("id", f"#{i}") if isinstance(entry, dict) else f"#{i}"
-            raise CatalogError(str(p), str(rid)[:80], loc or None, msg) from None
-    return out
+    return load_entries(path, MixedRun, "mixed runs file")
 
 
 def _model(run: MixedRun) -> ModelSpec:
@@ -228,7 +209,7 @@ def _predict(run: MixedRun, cat: Catalog, a: Assumptions) -> tuple[float, bool, 
         step = max(step, fill + (micro - 1) * max(cycle))
     # each stage's gradient all-reduce over its replicas, then the optimizer step; the slowest stage ends the step
     tail = 0.0
-    per_layer = _params_per_layer(costs)
+    per_layer = costs.params_dense_layer
     worst, fits, worst_share = "", True, 0.0
     for s, stage in enumerate(p.stages):
         params = (stage.layers * per_layer + costs.params_embedding * stage.embedding
@@ -256,18 +237,13 @@ def _predict(run: MixedRun, cat: Catalog, a: Assumptions) -> tuple[float, bool, 
     return step + tail, fits, worst
 
 
-def _params_per_layer(c: ModelCosts) -> float:
-    return c.params_attn_per_layer + c.params_dense_mlp_per_layer + c.params_norm_per_layer
-
-
 def _link_s(types: list[_Type], rank_type: list[int], rank_node: list[tuple[int, int]], a: int, b: int,
             nbytes: float) -> float:
     """A blocking send of `nbytes` forward and its gradient back between ranks a and b (per micro-batch)."""
     ta, tb = types[rank_type[a]], types[rank_type[b]]
     if rank_node[a] == rank_node[b]:
         return 2.0 * float(send_recv_s(ta.fab, np.array([nbytes]), np.array([1.0]))[0])
-    bw = min(ta.fab.out_bytes_per_s, tb.fab.out_bytes_per_s)
-    alpha = max(ta.fab.out_alpha_s, tb.fab.out_alpha_s)
+    bw, alpha = cross_link(ta.fab, tb.fab)
     return 2.0 * (nbytes / bw + alpha) if bw else math.inf
 
 

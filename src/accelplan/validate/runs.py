@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import yaml
@@ -149,27 +149,36 @@ class RunResult(BaseModel):
     error: str | None = None
 
 
-def load_runs(path: str | Path) -> list[Run]:
-    """The runs of a runs file; one-line CatalogError (file, run, field, allowed values) for the first bad one."""
+E = TypeVar("E", bound=BaseModel)
+
+
+def load_entries(path: str | Path, model: type[E], what: str = "runs file") -> list[E]:
+    """The entries of a YAML list of runs, each validated as `model`; one-line CatalogError (file, entry id, field,
+    allowed values) for the first bad one."""
     p = Path(path)
     if not p.exists():
         raise CatalogError(str(p), None, None, "file not found")
-    text = paths.read_text(p, "runs file")
+    text = paths.read_text(p, what)
     try:
         data = yamlio.safe_load(text)
     except yaml.YAMLError as exc:
         raise CatalogError(str(p), None, None, yamlio.describe(exc)) from None
     if not isinstance(data, list):
         raise CatalogError(str(p), None, None, f"expected a YAML list of runs, got {type(data).__name__}")
-    runs = []
+    out = []
     for i, entry in enumerate(data):
         try:
-            runs.append(Run.model_validate(entry))
+            out.append(model.model_validate(entry))
         except ValidationError as err:
-            loc, msg = explain(err, Run)
+            loc, msg = explain(err, model)
             rid = entry.get("id", f"#{i}") if isinstance(entry, dict) else f"#{i}"
             raise CatalogError(str(p), str(rid)[:80], loc or None, msg) from None
-    return runs
+    return out
+
+
+def load_runs(path: str | Path) -> list[Run]:
+    """The runs of a runs file; one-line CatalogError (file, run, field, allowed values) for the first bad one."""
+    return load_entries(path, Run)
 
 
 def run_model(run: Run) -> ModelSpec:

@@ -225,6 +225,14 @@ def request_model(chip_ids: list[str], model_ids: list[str], regions: list[str],
     )
 
 
+# what a heavy endpoint (a request through the work queue) may answer besides 200 and 422
+QUEUED_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "body is not readable JSON"},
+    413: {"description": "request body over 256 KB"},
+    503: {"description": "busy: the queue of comparisons is full; try again after the Retry-After header's seconds"},
+}
+
+
 def mixed_model(chip_ids: list[str], model_ids: list[str], regions: list[str]) -> type[BaseModel]:
     """The /api/mixed body: a mixed cluster (2 to 4 chip types and their counts) and one phase of a model."""
     chip_t: Any = Literal[tuple(chip_ids)]
@@ -469,16 +477,9 @@ def create_app(in_processes: bool = True) -> FastAPI:
     async def options() -> Response:
         return Response(offered_json, media_type="application/json")
 
-    @app.post("/api/compare", response_model=CompareResponse, summary="Compare chips on one workload",
-              responses={400: {"description": "body is not readable JSON"},
-                         413: {"description": "request body over 256 KB"},
-                         503: {"description": "busy: the queue of comparisons is full; try again after the "
-                                              "Retry-After header's seconds"}})
-    async def compare(req: compare_request, request: Request) -> Any:  # type: ignore[valid-type]
-        request_or_error = to_request(req)
-        if isinstance(request_or_error, JSONResponse):
-            return request_or_error
-        work = functools.partial(comparing.compare_json, request_or_error)
+    async def queued(work: Callable[[], tuple[int, bytes]], request: Request) -> Response:
+        """Run heavy work through the bounded queue: its answer, 503 with Retry-After when the queue is full, or
+        nothing for a client that left."""
         try:
             status, content = await queue.run(work, functools.partial(_client_gone, request))
         except Busy as exc:
@@ -487,19 +488,17 @@ def create_app(in_processes: bool = True) -> FastAPI:
             return Response(status_code=CLIENT_CLOSED_REQUEST)
         return Response(content, status_code=status, media_type="application/json")
 
+    @app.post("/api/compare", response_model=CompareResponse, summary="Compare chips on one workload",
+              responses=QUEUED_RESPONSES)
+    async def compare(req: compare_request, request: Request) -> Any:  # type: ignore[valid-type]
+        request_or_error = to_request(req)
+        if isinstance(request_or_error, JSONResponse):
+            return request_or_error
+        return await queued(functools.partial(comparing.compare_json, request_or_error), request)
+
     @app.post("/api/mixed", summary="One job over several chip types, beside each type alone",
-              responses={400: {"description": "body is not readable JSON"},
-                         413: {"description": "request body over 256 KB"},
-                         503: {"description": "busy: the queue of comparisons is full; try again after the "
-                                              "Retry-After header's seconds"}})
+              responses=QUEUED_RESPONSES)
     async def mixed(req: mixed_request, request: Request) -> Any:  # type: ignore[valid-type]
-        work = functools.partial(comparing.mixed_json, req.model_dump())  # type: ignore[attr-defined]
-        try:
-            status, content = await queue.run(work, functools.partial(_client_gone, request))
-        except Busy as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after_s)})
-        except ClientGone:
-            return Response(status_code=CLIENT_CLOSED_REQUEST)
-        return Response(content, status_code=status, media_type="application/json")
+        return await queued(functools.partial(comparing.mixed_json, req.model_dump()), request)  # type: ignore[attr-defined]
 
     return app

@@ -72,21 +72,17 @@ def mixed_json(body: dict[str, Any]) -> tuple[int, bytes]:
     chip types beside each part alone (accelplan.plan.mixed.compare_mixed)."""
     from fastapi.encoders import jsonable_encoder
 
-    from accelplan.api import make_workload, resolve_stack
+    from accelplan.api import make_workload
     from accelplan.catalog.loader import load_catalog
     from accelplan.defaults import DEFAULT_GLOBAL_BATCH, DEFAULT_TOKENS
     from accelplan.economics.options import EconomicsOptions
-    from accelplan.plan.mixed import Part, compare_mixed
+    from accelplan.plan.mixed import compare_mixed, parts_of
 
     try:
         cat = load_catalog()
         w = make_workload(body["model"], body.get("tokens") or DEFAULT_TOKENS, body.get("seq_len"),
                           body.get("global_batch") or DEFAULT_GLOBAL_BATCH, body.get("precision") or "bf16", cat)
-        parts = []
-        for chip_id, n in body["mix"].items():
-            c = cat.chip(chip_id)
-            st, note = resolve_stack(c, catalog=cat)
-            parts.append(Part(c, cat.default_system(c), int(n), st, note))
+        parts = parts_of([(c, int(n)) for c, n in body["mix"].items()], cat)
         res = compare_mixed(w, parts, EconomicsOptions(region=body.get("region")))
     except AccelplanError as exc:
         return 422, field_error_body(error_field(exc) or ["mix"], str(exc))

@@ -83,6 +83,16 @@ def model_fingerprint() -> str:
     return h.hexdigest()[:12]
 
 
+def _new_row(scenario: Scenario, costs: Any, **fields: Any) -> dict[str, Any]:
+    """A row with every column: the scenario's values, its id, the model's size, the code that computed it, and
+    `fields`; the figures are filled in by the caller."""
+    row: dict[str, Any] = dict.fromkeys(COLUMNS)
+    row.update(scenario.values())
+    row.update(scenario_id=scenario.id, params_total=costs.params_total, params_active=costs.params_active,
+               accelplan_version=accelplan.__version__, model_fingerprint=model_fingerprint(), **fields)
+    return row
+
+
 def _why_no_plan(workload: Any, chip: Any, system: Any, n: int, stack: Any) -> str:
     res = search_plans(workload, chip, n, system, framework=stack)
     why = ", ".join(f"{reason} ({count:,} plans)" for reason, count in sorted(res.reasons.items(), key=lambda r: -r[1]))
@@ -106,12 +116,8 @@ def run_scenario(scenario: Scenario) -> dict[str, Any]:
     workload = request_workloads(request, cat)[1][0]
     model = workload.model
     costs = model_costs(model, workload.seq_len)
-    row: dict[str, Any] = dict.fromkeys(COLUMNS)
-    row.update(scenario.values())
-    row.update(scenario_id=scenario.id, seq_len=workload.seq_len, system=system.id, vendor=chip.vendor,
-               chip_status=chip.status, params_total=costs.params_total, params_active=costs.params_active,
-               mode="chips" if scenario.cluster_size else "deadline", accelplan_version=accelplan.__version__,
-               model_fingerprint=model_fingerprint())
+    row = _new_row(scenario, costs, seq_len=workload.seq_len, system=system.id, vendor=chip.vendor,
+                   chip_status=chip.status, mode="chips" if scenario.cluster_size else "deadline")
     notes = [] if chip.status == "shipping" else [f"{chip.status}: figures are not measured products"]
     econ_options = request.economics_options()
     e = None
@@ -172,13 +178,9 @@ def _run_programme(scenario: Scenario, request: CompareRequest) -> dict[str, Any
     spec, ws, names = request_workloads(request, cat)
     model = ws[0].model
     costs = model_costs(model, ws[0].seq_len)
-    row: dict[str, Any] = dict.fromkeys(COLUMNS)
-    row.update(scenario.values())
-    row.update(scenario_id=scenario.id, model=model.id, tokens=sum(w.tokens for w in ws), seq_len=ws[0].seq_len,
-               global_batch=ws[0].global_batch, system=system.id, vendor=chip.vendor, chip_status=chip.status,
-               params_total=costs.params_total, params_active=costs.params_active,
-               mode="chips" if scenario.cluster_size else "deadline", accelplan_version=accelplan.__version__,
-               model_fingerprint=model_fingerprint())
+    row = _new_row(scenario, costs, model=model.id, tokens=sum(w.tokens for w in ws), seq_len=ws[0].seq_len,
+                   global_batch=ws[0].global_batch, system=system.id, vendor=chip.vendor, chip_status=chip.status,
+                   mode="chips" if scenario.cluster_size else "deadline")
     notes = [] if chip.status == "shipping" else [f"{chip.status}: figures are not measured products"]
     econ = request.economics_options()
     res = None
@@ -224,11 +226,7 @@ def _run_mixed(scenario: Scenario) -> dict[str, Any]:
     workload = make_workload(str(scenario.model), float(scenario.tokens or 0), scenario.seq_len,
                              int(scenario.global_batch or 0), scenario.precision, cat)
     costs = model_costs(workload.model, workload.seq_len)
-    row: dict[str, Any] = dict.fromkeys(COLUMNS)
-    row.update(scenario.values())
-    row.update(scenario_id=scenario.id, seq_len=workload.seq_len, mode="mix", params_total=costs.params_total,
-               params_active=costs.params_active, accelplan_version=accelplan.__version__,
-               model_fingerprint=model_fingerprint())
+    row = _new_row(scenario, costs, seq_len=workload.seq_len, mode="mix")
     notes: list[str] = []
     try:
         parts = parts_of(parse_mix(str(scenario.mix).split(",")), cat, scenario.framework)

@@ -37,8 +37,8 @@ def test_selective_recompute_with_sp_keeps_korthikanti_34sbh_less_the_dropout_ma
 
 def test_selective_recompute_frees_the_scores_only_without_flash_attention(catalog):
     # Korthikanti: the attention core keeps 5 a s^2 b bytes without flash (2 softmax + 1 dropout mask + 2 dropout
-    # output); dropout-free that is the 2 a s^2 b of the softmax output, half of it under a causal kernel that skips
-    # masked blocks. Selective recompute frees exactly that.
+    # output); dropout-free that is the 2 a s^2 b of the softmax output, the whole square: an unfused kernel masks
+    # the causal half, it does not skip it. Selective recompute frees exactly that.
     m = _gpt()
     s, heads = 2048, m.heads
     w = Workload(model=m, tokens=1e9, seq_len=s, global_batch=8, precision="bf16")
@@ -49,7 +49,7 @@ def test_selective_recompute_frees_the_scores_only_without_flash_attention(catal
                                                                 sequence_parallel=False)]), unfused)
                  for r in ("none", "selective"))
     freed = (none.memory["activations"][0] - sel.memory["activations"][0]) / m.layers
-    assert freed == pytest.approx(2 * heads * s * s / 2, rel=1e-9)
+    assert freed == pytest.approx(2 * heads * s * s, rel=1e-9)
 
 
 def test_the_issue_repro_llama3_8b_selective_on_8_h100_does_not_fit(catalog):

@@ -233,7 +233,7 @@ def model_costs(m: ModelSpec, seq_len: int | None = None) -> ModelCosts:
     act = Activations(
         seqpar_gemm_in=float(n_norms * h), seqpar_other=float(n_norms * h),
         attn_qkv=attn_qkv, attn_out_gemm_in=float(o_width), mlp_hidden=float(fin), mlp_out_gemm_in=float(f),
-        attn_latent=latent, scores_per_s=float(m.heads) / 2.0,  # causal: half of the s x s scores are kept
+        attn_latent=latent, scores_per_s=float(m.heads),  # the whole s x s softmax output (mask applied, not skipped)
         moe_in=float(moe_in), moe_act_out=float(moe_act_out), moe_fc1_out=float(moe_fc1_out), layer_input=float(h),
         qkv_keep=float(q_width + kv_width))
 

@@ -149,7 +149,7 @@ def activations_per_token(workload: Workload, plans: PlanArrays, c: ModelCosts, 
     eb_in = a.fp8_bytes_per_element if workload.precision == "fp8" else eb
     attn = ((act.seqpar_gemm_in * eb_in + act.seqpar_other * eb) / lay.sp_div
             + (act.attn_qkv * eb + act.attn_out_gemm_in * eb_in) / tp + act.attn_latent * eb)
-    if stack.kernels.attention == "unfused":  # the softmax output per head, s / cp keys per token (causal: half)
+    if stack.kernels.attention == "unfused":  # the softmax output per head, s / cp keys per token (the whole square)
         attn = attn + act.scores_per_s * float(workload.seq_len) / plans.cp * eb / tp
     dense_mlp = (act.mlp_hidden * eb + act.mlp_out_gemm_in * eb_in) / tp
     moe_mlp = (lay.tokens_moe / lay.tokens) * (act.moe_in * eb_in + (act.moe_act_out * eb_in + act.moe_fc1_out * eb)

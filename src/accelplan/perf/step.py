@@ -150,10 +150,11 @@ def _attention_time(c: ModelCosts, tokens: Array, tp: Array, cp: Array, r: Rates
     head_dim = float(m.attention.qk_nope_head_dim + m.attention.qk_rope_head_dim  # type: ignore[operator,union-attr]
                      if m.is_mla else m.d_head)
     if stack.kernels.attention == "unfused":
-        # scores materialised: QK^T and AV at the GEMM rate, and the s^2 softmax traffic (write scores, read them,
-        # write probabilities, read them for AV: 4 passes of bf16 per key of the causal half)
-        score_bytes = tokens / tp * m.heads * (seq_len / 2.0) * 4.0 * a.activation_bytes_per_element
-        fwd = flops / r.bf16_flops_per_s + score_bytes / r.hbm_bytes_per_s
+        # scores materialised: QK^T and AV as dense batched GEMMs over the whole s x s square (the causal mask is
+        # applied to the scores, not skipped: twice the causal FLOPs), and the s^2 softmax traffic (write scores,
+        # read them, write probabilities, read them for AV: 4 passes of bf16 per key)
+        score_bytes = tokens / tp * m.heads * seq_len * 4.0 * a.activation_bytes_per_element
+        fwd = 2.0 * flops / r.bf16_flops_per_s + score_bytes / r.hbm_bytes_per_s
         return fwd, a.gemm_backward_factor * fwd
     f_rate, b_rate = r.attention_rates(head_dim, seq_len, a)
     return flops / f_rate, a.flash_backward_factor * flops / b_rate

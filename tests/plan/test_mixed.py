@@ -153,3 +153,36 @@ def test_a_data_split_shares_the_batch_and_pays_the_cross_type_all_reduce(catalo
     assert d.exchange_s > 0
     # neither part alone on its share is slower than the step: the split is balanced to within one 1/64 share
     assert d.tokens_per_s <= res.sum_of_parts_tokens_per_s * (1 + 1e-9)
+
+
+def test_a_data_split_balances_three_types(catalog, dense):
+    # three types: shares cover the batch, the step is the slowest share's plus the exchange, and moving 1/64 of the
+    # batch from the slowest type to the fastest does not shorten the step (the polish's stopping rule, checked
+    # here with fresh searches)
+    from accelplan.plan.mixed import split_data
+    from accelplan.plan.search import search
+
+    parts = [_part(catalog, "ascend-910b", 256), _part(catalog, "h100-sxm", 128), _part(catalog, "mi300x", 64)]
+    alone = {}
+    for p in parts:
+        r = search(dense, p.system, p.chip, p.count, stack=p.stack)
+        assert r.best is not None and r.arrays is not None
+        alone[p.chip.id] = float(r.arrays.tokens_per_s[r.best])
+    d = split_data(dense, parts, alone)
+    assert d is not None and len(d.shares) == 3
+    assert sum(x.sequences for x in d.shares) == dense.global_batch and all(x.sequences > 0 for x in d.shares)
+    assert d.step_time_s == pytest.approx(max(x.step_time_s for x in d.shares) + d.exchange_s)
+    assert d.tokens_per_s <= sum(alone.values()) * (1 + 1e-9)
+    q = dense.global_batch // 64
+    t = [x.step_time_s for x in d.shares]
+    slow, fast = t.index(max(t)), t.index(min(t))
+    moved = [x.sequences for x in d.shares]
+    moved[slow] -= q
+    moved[fast] += q
+
+    def step(i: int, seqs: int) -> float:
+        r = search(dense.model_copy(update={"global_batch": seqs}), parts[i].system, parts[i].chip, parts[i].count,
+                   stack=parts[i].stack)
+        return float(r.arrays.step_time_s[r.best]) if r.best is not None and r.arrays is not None else float("inf")
+
+    assert max(step(i, k) for i, k in enumerate(moved)) >= max(t) * (1 - 1e-9)

@@ -431,8 +431,7 @@ def plan_mixed(workload: Workload, parts: list[Part], assumptions: Assumptions =
     known = [v for v in alone.values() if v]
     total = sum(known) if len(known) == len(parts) else None
     b = best[0] if best else None
-    split = split_data(workload, parts, alone, assumptions, calibration) if len(parts) == 2 and len(known) == 2 \
-        else None
+    split = split_data(workload, parts, alone, assumptions, calibration) if len(known) == len(parts) else None
     mixed = max([x for x in (b.tokens_per_s if b else None, split.tokens_per_s if split else None) if x],
                 default=None)
     mode = "data" if split and mixed == split.tokens_per_s and (not b or split.tokens_per_s > b.tokens_per_s) \
@@ -449,7 +448,7 @@ def plan_mixed(workload: Workload, parts: list[Part], assumptions: Assumptions =
                                    "its own default training stack's kernels and overlaps; context parallelism is not "
                                    "mixed",
                                    "data mode (whole replicas per type, uneven batch shares): the cross-type gradient "
-                                   "all-reduce runs over the slower side's aggregate scale-out, exposed, and needs a "
+                                   "all-reduce runs over the slowest type's aggregate scale-out, exposed, and needs a "
                                    "cross-vendor collective library (HetCCL, FlagCX; their maintainers call such "
                                    "collectives untested or restricted)",
                                    *[f"{p.chip.id}: {p.stack_note}" for p in parts if p.stack_note]],
@@ -460,74 +459,106 @@ def plan_mixed(workload: Workload, parts: list[Part], assumptions: Assumptions =
 
 def split_data(workload: Workload, parts: list[Part], alone: dict[str, float | None],
                assumptions: Assumptions = DEFAULT, calibration: Calibration | None = None) -> DataSplit | None:
-    """Two chip types as whole-model replicas with uneven shares of the global batch: each share on its type's best
-    plan, the step the slower of the two plus the cross-type gradient all-reduce. Shares are multiples of 1/64 of
-    the batch; the balanced one (where the two steps cross) is found by bisection from the split proportional to
-    each type's throughput alone."""
+    """Two or more chip types as whole-model replicas with uneven shares of the global batch: each share on its
+    type's best plan, the step the slowest type's plus the cross-type gradient all-reduce. Shares are multiples of
+    1/64 of the batch. They start proportional to each type's throughput alone and are re-split in proportion to
+    the rate each type reached on its last share (a fixed point where the types' steps are equal), then polished
+    one 1/64 at a time from the slowest type to the fastest while the step shortens."""
     from accelplan.plan.search import search
 
-    gbs = workload.global_batch
-    if gbs < 2 or len(parts) != 2:
-        return None
+    gbs, n = workload.global_batch, len(parts)
     q = max(1, gbs // 64)
-    slots = gbs // q  # shares are j x q sequences for type 0 and the rest for type 1
+    slots = gbs // q  # shares are u_i x q sequences; the last type also takes what rounding leaves
+    if n < 2 or slots < n or any(not alone.get(p.chip.id) for p in parts):
+        return None
     memo: dict[tuple[int, int], tuple[float, str] | None] = {}
 
-    def step(i: int, seqs: int) -> tuple[float, str] | None:
-        key = (i, seqs)
-        if key not in memo:
+    def seqs(units: list[int], i: int) -> int:
+        return units[i] * q + (gbs - slots * q if i == n - 1 else 0)
+
+    def step(i: int, k: int) -> tuple[float, str] | None:
+        if (i, k) not in memo:
             p = parts[i]
-            w = workload.model_copy(update={"global_batch": seqs})
-            r = search(w, p.system, p.chip, p.count, assumptions=assumptions, calibration=calibration, stack=p.stack)
+            r = search(workload.model_copy(update={"global_batch": k}), p.system, p.chip, p.count,
+                       assumptions=assumptions, calibration=calibration, stack=p.stack)
             if r.best is None or r.arrays is None:
-                memo[key] = None
+                memo[(i, k)] = None
             else:
                 pl = r.arrays.plans.plan(r.best)
-                memo[key] = (float(r.arrays.step_time_s[r.best]), f"tp{pl.tp} pp{pl.pp} dp{pl.dp} cp{pl.cp} ep{pl.ep}")
-        return memo[key]
+                memo[(i, k)] = (float(r.arrays.step_time_s[r.best]), f"tp{pl.tp} pp{pl.pp} dp{pl.dp} cp{pl.cp} ep{pl.ep}")
+        return memo[(i, k)]
 
-    def both(j: int) -> tuple[float, float] | None:
-        a, b = step(0, j * q), step(1, gbs - j * q)
-        return None if a is None or b is None else (a[0], b[0])
+    def times(units: list[int]) -> list[float]:
+        return [math.inf if (x := step(i, seqs(units, i))) is None else x[0] for i in range(n)]
 
-    t0, t1 = alone.get(parts[0].chip.id) or 0.0, alone.get(parts[1].chip.id) or 0.0
-    lo, hi = 1, slots - 1
-    if hi < lo:
+    def split(weights: list[float]) -> list[int]:
+        """`slots` units in proportion to `weights`, at least one each (largest remainders)."""
+        total = sum(weights)
+        raw = [slots * w / total if total > 0 else slots / n for w in weights]
+        units = [max(1, math.floor(x)) for x in raw]
+        for i in sorted(range(n), key=lambda i: raw[i] - math.floor(raw[i]), reverse=True):
+            if sum(units) >= slots:
+                break
+            units[i] += 1
+        while sum(units) > slots:  # the floors of one unit each can overshoot
+            units[max(range(n), key=lambda i: units[i] - raw[i])] -= 1
+        return units
+
+    tried: dict[tuple[int, ...], float] = {}
+
+    def best_tried() -> list[int]:
+        return list(min(tried.items(), key=lambda kv: kv[1])[0])
+
+    def worst(units: list[int]) -> float:
+        key = tuple(units)
+        if key not in tried:
+            tried[key] = max(times(units))
+        return tried[key]
+
+    units = split([float(alone[p.chip.id] or 0.0) for p in parts])
+    for _ in range(4):  # re-split by the rate each type reached on its share; a feasible share is never 0
+        t = times(units)
+        worst(units)
+        finite = [x for x in t if math.isfinite(x)]
+        if not finite:
+            return None
+        # a type with no plan on its share gets half the rate it would have at the slowest feasible step
+        nxt = split([u / x if math.isfinite(x) else 0.5 * u / max(finite) for u, x in zip(units, t, strict=True)])
+        if nxt == units:
+            break
+        units = nxt
+    units = best_tried()
+    for _ in range(2 * n):  # polish: one unit from the slowest type to the fastest while the step shortens
+        t = times(units)
+        slow, fast = max(range(n), key=lambda i: t[i]), min(range(n), key=lambda i: t[i])
+        if units[slow] <= 1 or slow == fast:
+            break
+        moved = list(units)
+        moved[slow] -= 1
+        moved[fast] += 1
+        if worst(moved) >= worst(units):
+            break
+        units = moved
+    units = best_tried()
+    if not math.isfinite(tried[tuple(units)]):
         return None
-    guess = min(hi, max(lo, round(slots * t0 / (t0 + t1)))) if t0 + t1 > 0 else slots // 2
-    # bisection on the sign of step0 - step1 (type 0's step grows with its share, type 1's shrinks)
-    candidates = {guess}
-    while lo < hi:
-        mid = (lo + hi) // 2
-        x = both(mid)
-        candidates.add(mid)
-        if x is None or x[0] >= x[1]:
-            hi = mid
-        else:
-            lo = mid + 1
-    candidates |= {lo, lo - 1} & set(range(1, slots))
     m = workload.model
     costs = model_costs(m, workload.seq_len)
     grad = max(p.stack.memory.grad_bytes for p in parts)
     fabs = [Fabric.of(p.system, assumptions) for p in parts]
     agg = min(f.out_bytes_per_s * p.count for f, p in zip(fabs, parts, strict=True))
-    # a two-party all-reduce: each side sends half the gradient and receives half, reduce-scatter then all-gather
-    exchange = costs.params_total * grad / agg + 2 * max(f.out_alpha_s for f in fabs) if agg > 0 else math.inf
-    best: DataSplit | None = None
-    for j in sorted(candidates):
-        x = both(j)
-        if x is None:
-            continue
-        total = max(x) + exchange
-        tps = gbs * workload.seq_len / total
-        if best is None or tps > best.tokens_per_s:
-            a, b = step(0, j * q), step(1, gbs - j * q)
-            assert a is not None and b is not None
-            best = DataSplit(shares=[DataShare(chip=parts[0].chip.id, sequences=j * q, plan=a[1], step_time_s=a[0]),
-                                     DataShare(chip=parts[1].chip.id, sequences=gbs - j * q, plan=b[1],
-                                               step_time_s=b[0])],
-                             exchange_s=exchange, step_time_s=total, tokens_per_s=tps, searches=len(memo))
-    return best
+    # a ring all-reduce among the n types, each type's whole scale-out one party: 2 (n - 1) / n of the gradient
+    # through the slowest party (a reduce-scatter then an all-gather), 2 (n - 1) latencies
+    exchange = (2.0 * (n - 1) / n * costs.params_total * grad / agg + 2 * (n - 1) * max(f.out_alpha_s for f in fabs)
+                if agg > 0 else math.inf)
+    shares = []
+    for i, p in enumerate(parts):
+        x = step(i, seqs(units, i))
+        assert x is not None
+        shares.append(DataShare(chip=p.chip.id, sequences=seqs(units, i), plan=x[1], step_time_s=x[0]))
+    total = max(x.step_time_s for x in shares) + exchange
+    return DataSplit(shares=shares, exchange_s=exchange, step_time_s=total,
+                     tokens_per_s=gbs * workload.seq_len / total, searches=len(memo))
 
 
 def parts_of(pairs: list[tuple[str, int]], catalog: Catalog, framework: str | None = None,

@@ -515,8 +515,17 @@ def _data_parallel(st: _Setup, comp: LayerCompute, pipe: PipelineTimes) -> DataP
     # sharded gradients (ZeRO-2 and -3) cannot accumulate over micro-batches: they are reduce-scattered after every
     # micro-batch's backward (DeepSpeed stage 2, FSDP); ZeRO-0/1 accumulate whole gradients and reduce once per step
     grad_syncs = np.where(zero >= 2, micro, 1.0)
-    per_step_exposed = (grad_syncs * np.maximum(grad_sync - ov.dp * bwd_mb_s, 0.0)
-                        + np.maximum(param_gather - ov.dp * fwd_mb_s, 0.0))
+    # what hides it: the critical (first) stage's last micro-batch, in forward for the parameter all-gather and in
+    # backward for the gradient reduce. An interleaved schedule widens that: each virtual chunk's gradients are
+    # final after its last backward and are reduced while the stage runs the other chunks' remaining backwards
+    # (Megatron-Core DDP buckets per virtual chunk, "the granularity of DP communication becomes the Transformer
+    # layers per virtual pipeline stage", Megatron-Bridge docs, Communication Overlap); the last pp micro-batches'
+    # backwards run chunk by chunk from the last to the first (Narayanan et al. 2021, sec. 2.2), so the reduces
+    # have pp micro-batches' backward to hide behind (no more than there are), and the gathers the warm-up's
+    # forwards; sharded gradients reduced every micro-batch hide behind that micro-batch's backward only
+    win = np.where(st.vpp > 1, np.minimum(st.pp, micro), 1.0)
+    per_step_exposed = (grad_syncs * np.maximum(grad_sync - ov.dp * np.where(zero >= 2, 1.0, win) * bwd_mb_s, 0.0)
+                        + np.maximum(param_gather - ov.dp * win * fwd_mb_s, 0.0))
     # ZeRO-3 / FSDP that regathers: weights gathered for forward and again for backward, gradients reduce-scattered,
     # every micro-batch. ZeRO-3 that keeps its gathered weights gathers them once per step.
     fsdp_mb = 2.0 * param_gather + grad_sync

@@ -3,11 +3,13 @@ traffic, overlap and memory, and the search chooses among the ones the training 
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accelplan.api import estimate, make_workload, search_plans
 from accelplan.catalog.schema import Plan
 from accelplan.perf.assumptions import DEFAULT
-from accelplan.perf.plans import PlanArrays, ulysses_degree
+from accelplan.perf.plans import CP_ALGO_CODE, PlanArrays, ulysses_degree
 from accelplan.perf.step import evaluate
 
 
@@ -102,3 +104,27 @@ def test_search_keeps_the_fastest_algorithm_for_each_shape(catalog):
             continue
     assert len(rates) >= 2
     assert best_tps == pytest.approx(max(rates.values()), rel=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(sorted(CP_ALGO_CODE.values())), st.sampled_from([1, 2, 3, 4, 6, 8, 16, 64]),
+                               st.sampled_from([1, 2, 3, 4, 6, 8, 12, 32, 40, 64, 96, 128]),
+                               st.sampled_from([1, 2, 4, 8, 16])), min_size=1, max_size=30))
+def test_ulysses_degree_is_the_largest_power_of_two_the_heads_allow_below_cp(rows):
+    # the definition, one plan at a time: Ulysses takes all cp ranks; a hybrid the largest power of two u >= 2 with
+    # u < cp that divides the heads per TP rank (1 if none); ring and all-gather none
+    def reference(algo: int, cp: int, heads: int, tp: int) -> float:
+        if algo == CP_ALGO_CODE["ulysses"]:
+            return float(cp)
+        if algo != CP_ALGO_CODE["hybrid"]:
+            return 1.0
+        best, u = 1, 2
+        while u < cp:
+            if heads % tp == 0 and (heads // tp) % u == 0:
+                best = u
+            u *= 2
+        return float(best)
+
+    algo, cp, heads, tp = (np.array(x) for x in zip(*rows, strict=True))
+    got = ulysses_degree(algo, cp.astype(float), heads / tp)
+    assert got.tolist() == [reference(*r) for r in rows]

@@ -91,10 +91,15 @@ def ulysses_degree(algo: Array, cp: Array, heads_per_rank: Array) -> Array:
     2024, arXiv 2405.07719, sec. 4); 1 for ring and all-gather. A hybrid whose heads allow no split gets 1 (the
     plan rules refuse it)."""
     cp = np.asarray(cp, dtype=float)
-    hybrid = np.ones_like(cp)
-    u = 2.0
-    top = float(np.max(cp)) if len(cp) else 1.0
-    while u < top:
-        hybrid = np.where((u < cp) & (np.mod(heads_per_rank, u) == 0), u, hybrid)
-        u *= 2.0
-    return np.where(algo == CP_ALGO_CODE["ulysses"], cp, np.where(algo == CP_ALGO_CODE["hybrid"], hybrid, 1.0))
+    algo = np.asarray(algo)
+    out = np.where(algo == CP_ALGO_CODE["ulysses"], cp, 1.0)
+    hyb = np.flatnonzero(algo == CP_ALGO_CODE["hybrid"])
+    if hyb.size:  # few rows are hybrid: the bit arithmetic runs on them only
+        c = cp[hyb]
+        h = np.broadcast_to(np.asarray(heads_per_rank, dtype=float), cp.shape)[hyb]
+        # the largest power of two dividing the heads per rank (0 where they are not whole) and the largest power
+        # of two below cp: u divides the heads and u < cp, at least 2
+        hi = np.where((h >= 1.0) & (np.floor(h) == h), h, 0.0).astype(np.int64)
+        u = np.minimum((hi & -hi).astype(float), np.exp2(np.ceil(np.log2(np.maximum(c, 1.0))) - 1.0))
+        out[hyb] = np.where(u >= 2.0, u, 1.0)
+    return out

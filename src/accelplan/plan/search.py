@@ -14,6 +14,7 @@ per plan), filtered by the divisibility rules, then handed to `perf.step.evaluat
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,7 +55,9 @@ class SearchResult:
 
 
 def _divisors(n: int, limit: int | None = None) -> list[int]:
-    out = [d for d in range(1, n + 1) if n % d == 0]
+    """The divisors of n in ascending order (up to `limit`): pairs (d, n / d) for d up to sqrt(n)."""
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    out = small + [n // d for d in reversed(small) if d * d != n]
     return [d for d in out if limit is None or d <= limit]
 
 
@@ -226,6 +229,7 @@ def search(workload: Workload, system: System, chip: Chip, chips: int, fixed: di
     costs = model_costs(workload.model, workload.seq_len)
     # memory first (cheap): only plans that fit are timed
     mem = memory_of(workload, chip, cand, stack, assumptions, costs)
+    pieces = [(cand, mem)]  # kept apart until the fitting plans are taken: concatenating all of them costs more
     f = fixed or {}
     if f.get("recompute") is None and f.get("recompute_layers") is None:
         # partial full recompute helps only where full recompute fits and selective does not (where selective
@@ -236,20 +240,31 @@ def search(workload: Workload, system: System, chip: Chip, chips: int, fixed: di
                     & (cand.mb[sel] == cand.mb[full]) & (cand.zero[sel] == cand.zero[full])]
         if len(need):
             part = _partial_variants(cand.take(need), workload.model.layers)
-            cand = cand.concat(part)
-            mem = mem.concat(memory_of(workload, chip, part, stack, assumptions, costs))
-    fit = mem.fits
+            pieces.append((part, memory_of(workload, chip, part, stack, assumptions, costs)))
+    n_cand = sum(len(c) for c, _ in pieces)
+    fit = np.concatenate([m.fits for _, m in pieces])
     n_mem = int((~fit).sum())
     if n_mem:
         reasons["does not fit in device memory"] = n_mem
     if not fit.any():
         if require_fit:
-            return SearchResult(chips=chips, candidates=len(cand), arrays=None, order=np.array([], int),
+            return SearchResult(chips=chips, candidates=n_cand, arrays=None, order=np.array([], int),
                                 reasons=reasons, dominated=dominated)
-        over_gb = np.ceil((mem.total - mem.capacity) / 1e9)
+        over_gb = np.ceil((np.concatenate([m.total for _, m in pieces]) - mem.capacity) / 1e9)
         fit = over_gb <= over_gb.min()
-    keep = np.flatnonzero(fit)
-    res = evaluate(workload, system, chip, cand.take(keep), assumptions, calibration, costs=costs, memory=mem.take(keep),
+    taken_plans, taken_mem, start = None, None, 0
+    for c, m in pieces:
+        mask = fit[start:start + len(c)]
+        start += len(c)
+        if not mask.any():
+            continue
+        if not mask.all():
+            idx = np.flatnonzero(mask)
+            c, m = c.take(idx), m.take(idx)
+        taken_plans = c if taken_plans is None else taken_plans.concat(c)
+        taken_mem = m if taken_mem is None else taken_mem.concat(m)
+    assert taken_plans is not None and taken_mem is not None
+    res = evaluate(workload, system, chip, taken_plans, assumptions, calibration, costs=costs, memory=taken_mem,
                    stack=stack)
     finite = np.isfinite(res.step_time_s)
     admitted = res.fits if require_fit else np.ones(len(res.fits), bool)
@@ -260,4 +275,4 @@ def search(workload: Workload, system: System, chip: Chip, chips: int, fixed: di
     idx = np.flatnonzero(good)
     key = -res.tokens_per_s[idx] if objective == "tokens_per_s" else res.memory_bytes[idx]
     order = idx[np.argsort(key, kind="stable")]
-    return SearchResult(chips=chips, candidates=len(cand), arrays=res, order=order, reasons=reasons, dominated=dominated)
+    return SearchResult(chips=chips, candidates=n_cand, arrays=res, order=order, reasons=reasons, dominated=dominated)

@@ -141,3 +141,20 @@ def test_an_interleaved_schedule_hides_the_gradient_reduce_behind_more_backward(
     plain, interleaved = dp_s(1), dp_s(2)
     assert plain > 0.0
     assert 0.0 <= interleaved < plain / 2
+
+
+@settings(max_examples=50, deadline=None)
+@given(n=st.sampled_from([300, 1000, 5000]), radices=st.lists(st.sampled_from([2, 3, 5, 64, 1000]), min_size=1,
+                                                                    max_size=4), seed=st.integers(0, 10_000))
+def test_distinct_maps_every_row_to_one_row_with_the_same_values(n, radices, seed):
+    # dense keys take the bitmap path, sparse ones np.unique: either way every row maps to a representative with its
+    # values, representatives are pairwise different, and they come in key order (as np.unique returns them)
+    from accelplan.perf.step import _distinct
+
+    rng = np.random.default_rng(seed)
+    cols = [rng.integers(1, r + 1, n) for r in radices]
+    first, back = _distinct(*cols)
+    rep = first[back]
+    assert all((c[rep] == c).all() for c in cols)
+    combos = [tuple(int(c[i]) for c in cols) for i in first]
+    assert len(set(combos)) == len(combos) and combos == sorted(combos)

@@ -606,8 +606,18 @@ def _distinct(*cols: Array) -> tuple[Array, Array]:
     for col in cols:
         ci = np.rint(np.asarray(col, dtype=float)).astype(np.int64)
         key = key * (int(ci.max()) + 1) + ci
-    _, first, back = np.unique(key, return_index=True, return_inverse=True)
-    return first, back
+    top = int(key.max()) + 1
+    if top > 8 * n:  # a sparse key: sort it
+        _, first, back = np.unique(key, return_index=True, return_inverse=True)
+        return first, back
+    # a dense key: mark the keys present, rank them in key order (as np.unique does) and keep one row of each (rows
+    # with one key hold the same values in these columns, so any of them will do)
+    present = np.zeros(top, dtype=bool)
+    present[key] = True
+    rank = np.cumsum(present) - 1
+    row = np.empty(top, dtype=np.int64)
+    row[key] = np.arange(n)
+    return row[present], rank[key]
 
 
 def _dp_bytes(stack: Stack, a: Assumptions) -> tuple[float, float]:

@@ -161,7 +161,8 @@ def _build(workload: Workload, system: System, chips: int, fixed: dict | None,
                        off_opt=np.full(shape, bool(fixed_now.get("offload_optimizer", False))), cpa=col["cpa"])
     # the enumeration above already avoids most invalid plans; the shared rules (which `estimate` applies too) drop
     # the rest, pinned values included
-    return plans.take(np.flatnonzero(plan_rules.valid(workload, system, plans, stack))), dominated
+    ok = plan_rules.valid(workload, system, plans, stack)
+    return (plans if ok.all() else plans.take(np.flatnonzero(ok))), dominated
 
 
 def _fastest_cp_algorithm(workload: Workload, system: System, stack: Stack, timing: _Timing,

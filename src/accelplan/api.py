@@ -17,7 +17,7 @@ from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.calibration import Calibration
 from accelplan.perf.collectives import Fabric
 from accelplan.perf.costs import ATTENTION_CONVENTION, model_costs
-from accelplan.perf.kernels import Rates, modelling_gap
+from accelplan.perf.kernels import Rates, modelling_gap, stack_on
 from accelplan.perf.step import MEMORY_TERMS, TIME_TERMS, PlanArrays, StepArrays, evaluate
 from accelplan.plan import sizing
 from accelplan.plan.search import SearchResult, search
@@ -192,6 +192,8 @@ def estimate_from(arr: StepArrays, i: int, chip: Chip, system: System, workload:
     tps = float(arr.tokens_per_s[i])
     n = int(arr.chips[i])
     st = stack if stack is not None else resolve_stack(chip)[0]
+    st, attention_note = stack_on(st, chip, workload.model)
+    stack_note = "; ".join(x for x in (stack_note, attention_note) if x)
     rates = Rates.of(chip, workload.precision, assumptions, calibration, st.kernels.attention)
     from accelplan.validate.fit import estimate_range
 

@@ -93,3 +93,35 @@ def test_a_stack_property_without_a_source_is_refused(catalog):
     data["field_sources"] = {k: v for k, v in data["field_sources"].items() if k != "overlap.dp"}
     with pytest.raises(ValueError, match="overlap.dp"):
         Stack.model_validate(data)
+
+
+def test_a_release_without_fused_attention_for_wide_heads_runs_them_unfused_on_that_architecture(catalog):
+    # Transformer Engine before 2.5 trains cuDNN fused attention on Blackwell only for head dims up to 128 and turns
+    # FlashAttention off for MLA (fused_attn.cpp, dot_product_attention/utils.py); TE 2.5 with cuDNN 9.11 adds MLA's
+    # 192/128. NeMo 25.04 therefore runs DeepSeek-V3 (MLA 192/128) and Nemotron-4 340B (192) unfused on GB200, not on
+    # H100, and 25.11 runs DeepSeek-V3 fused there but still not Nemotron's 192/192.
+    from accelplan.perf.kernels import head_dims, stack_on
+
+    dsv3, nemotron, llama = (catalog.model(m) for m in ("deepseek-v3", "nemotron4-340b", "llama3.1-70b"))
+    assert head_dims(dsv3) == (192, 128) and head_dims(nemotron) == (192, 192) and head_dims(llama) == (128, 128)
+    old, _ = catalog.stack("nemo").at_release("NeMo 25.04.01 container")
+    new, _ = catalog.stack("nemo").at_release("25.11")
+    gb200, h100 = catalog.chip("gb200"), catalog.chip("h100-sxm")
+    st, note = stack_on(old, gb200, dsv3)
+    assert st.kernels.attention == "unfused" and "192/128" in note and "Blackwell" in note
+    assert stack_on(old, h100, dsv3)[0].kernels.attention == old.kernels.attention == "vendor"
+    assert stack_on(old, gb200, llama) == (old, "")
+    assert stack_on(new, gb200, dsv3)[0].kernels.attention == "vendor"
+    assert stack_on(new, gb200, nemotron)[0].kernels.attention == "unfused"
+
+
+def test_an_unfused_fallback_costs_attention_time_in_the_step(catalog):
+    from accelplan.api import estimate, make_workload
+    from accelplan.catalog.schema import Plan
+
+    w = make_workload("deepseek-v3", seq_len=4096, global_batch=2048, catalog=catalog)
+    plan = Plan(tp=2, pp=4, dp=32, ep=64, micro_batch=1, recompute="selective", zero=1)
+    old = estimate(w, "gb200", plan, framework="nemo", framework_version="NeMo 25.04.01 container", catalog=catalog)
+    new = estimate(w, "gb200", plan, framework="nemo", framework_version="25.11", catalog=catalog)
+    assert "attention unfused" in old.stack and "attention unfused" not in new.stack
+    assert old.time_breakdown_s["compute_attention"] > 2 * new.time_breakdown_s["compute_attention"]

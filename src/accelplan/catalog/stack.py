@@ -82,6 +82,9 @@ class Kernels(Strict):
     fused_adam: bool
     grouped_gemm: bool  # one grouped GEMM for all local experts, rather than one GEMM per expert
     fused_moe_permute: bool = False  # MoE token permute and unpermute as fused kernels
+    # chip architecture family (the start of a chip's `architecture`, e.g. "Blackwell") -> the largest (q/k, v) head
+    # dimensions the release's fused attention trains on it; a model with larger heads runs attention unfused there
+    fused_attention_max_head_dim: dict[str, tuple[int, int]] = Field(default_factory=dict)
 
 
 class Fp8Recipe(Strict):
@@ -153,12 +156,15 @@ class Stack(Sourced):
             if sub is None:
                 continue
             for k, v in sub.model_dump().items():
+                if isinstance(v, dict) and not v:  # an empty table states nothing (as a null figure)
+                    continue
                 out[f"{group}.{k}"] = float(v) if isinstance(v, int | float) else 0.0  # a choice: its value is text
         return out
 
     @model_validator(mode="after")
     def _releases_name_properties(self) -> Stack:
-        known = set(self.figure_paths()) | {f"fp8.{k}" for k in Fp8Recipe.model_fields}
+        known = (set(self.figure_paths()) | {f"fp8.{k}" for k in Fp8Recipe.model_fields}
+                 | {f"kernels.{k}" for k in Kernels.model_fields})
         changes = [(f"release {r.version}", r.changes) for r in self.releases]
         changes += [(f"by_runtime.{rt}", rc.changes) for rt, rc in self.by_runtime.items()]
         for where, ch in changes:

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelplan.catalog.schema import Chip
+from accelplan.catalog.schema import Chip, ModelSpec
+from accelplan.catalog.stack import Stack
 from accelplan.errors import PlanError
 from accelplan.perf.assumptions import Assumptions
 from accelplan.perf.calibration import Calibration
@@ -147,6 +148,31 @@ def _attention_efficiency(chip: Chip, mm: float, a: Assumptions, kernel: str) ->
         return eff.attention_fwd, eff.attention_bwd, eff.attention_basis
     return (mm * a.attention_fwd_to_gemm, mm * a.attention_bwd_to_gemm,
             "default: no attention measurement for this chip; its MAMF x the median ratio of the measured chips")
+
+
+def head_dims(model: ModelSpec) -> tuple[int, int]:
+    """The (q/k, v) head dimensions attention runs at: MLA's no-rope plus rope part and its value width."""
+    att = model.attention
+    if model.is_mla and att is not None:
+        return (int(att.qk_nope_head_dim or 0) + int(att.qk_rope_head_dim or 0), int(att.v_head_dim or model.d_head))
+    return model.d_head, model.d_head
+
+
+def stack_on(stack: Stack, chip: Chip, model: ModelSpec) -> tuple[Stack, str]:
+    """The stack as it runs `model` on `chip`: its fused attention, unless the release's kernel does not train the
+    model's head dimensions on the chip's architecture (`kernels.fused_attention_max_head_dim`), where attention
+    falls back to the unfused path; and a note saying so (empty when nothing changes)."""
+    limits = stack.kernels.fused_attention_max_head_dim
+    if not limits or stack.kernels.attention == "unfused":
+        return stack, ""
+    qk, v = head_dims(model)
+    arch = chip.architecture or ""
+    for family, (max_qk, max_v) in limits.items():
+        if arch.startswith(family) and (qk > max_qk or v > max_v):
+            note = (f"attention unfused: {stack.id}{' ' + stack.version if stack.version else ''}'s fused attention "
+                    f"trains head dims up to {max_qk}/{max_v} on {family}, {model.id} has {qk}/{v}")
+            return stack.model_copy(update={"kernels": stack.kernels.model_copy(update={"attention": "unfused"})}), note
+    return stack, ""
 
 
 def modelling_gap(chip: Chip, precision: str) -> str | None:

@@ -17,6 +17,7 @@ from accelplan.catalog.schema import Chip, Workload
 from accelplan.catalog.stack import Stack
 from accelplan.perf.assumptions import Assumptions
 from accelplan.perf.costs import ModelCosts
+from accelplan.perf.kernels import stack_on
 from accelplan.perf.plans import CP_ALGO_CODE, PlanArrays, cp_algorithms, ulysses_degree
 
 Array = np.ndarray
@@ -176,6 +177,7 @@ def activations_per_token(workload: Workload, plans: PlanArrays, c: ModelCosts, 
 def memory_per_device(workload: Workload, chip: Chip, plans: PlanArrays, a: Assumptions, c: ModelCosts,
                       stack: Stack) -> Memory:
     m = workload.model
+    stack = stack_on(stack, chip, m)[0]
     lay = layout(workload, plans, c, stack)
     pp, vpp = plans.pp.astype(float), plans.vpp.astype(float)
     zero = plans.zero
@@ -236,6 +238,7 @@ def stage_memory_bytes(workload: Workload, chip: Chip, plans: PlanArrays, a: Ass
     and the embedding or the logits where it holds them: the fullest stage of `memory_per_device`, for pipelines
     whose stages differ (a mixed cluster's blocks). ZeRO stages shard over the plans' dp x cp ranks, as there."""
     m = workload.model
+    stack = stack_on(stack, chip, m)[0]
     lay = layout(workload, plans, c, stack)
     tp = plans.tp.astype(float)
     frac_moe = c.n_moe_layers / m.layers

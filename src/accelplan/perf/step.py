@@ -21,7 +21,7 @@ from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.calibration import Calibration
 from accelplan.perf.collectives import Fabric, all_reduce_s, all_to_all_s, reduce_scatter_s, send_recv_s
 from accelplan.perf.costs import Gemm, ModelCosts, model_costs
-from accelplan.perf.kernels import Rates
+from accelplan.perf.kernels import Rates, stack_on
 from accelplan.perf.memory import MEMORY_TERMS, Layout, Memory, full_recompute_fraction, layout, memory_per_device
 from accelplan.perf.plans import CP_ALGO_CODE, RECOMPUTE_CODE, PlanArrays
 
@@ -252,6 +252,7 @@ def _setup(workload: Workload, system: System, chip: Chip, plans: PlanArrays, a:
            calibration: Calibration | None, costs: ModelCosts | None, memory: Memory | None, stack: Stack,
            sustained: Array | None, with_memory: bool = True) -> _Setup:
     c = costs or model_costs(workload.model, workload.seq_len)
+    stack = stack_on(stack, chip, workload.model)[0]
     r = Rates.of(chip, workload.precision, a, calibration, stack.kernels.attention)
     if sustained is not None:
         r = r.scaled(np.asarray(sustained, dtype=float) / a.gemm_sustained_fraction)

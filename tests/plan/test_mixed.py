@@ -186,3 +186,18 @@ def test_a_data_split_balances_three_types(catalog, dense):
         return float(r.arrays.step_time_s[r.best]) if r.best is not None and r.arrays is not None else float("inf")
 
     assert max(step(i, k) for i, k in enumerate(moved)) >= max(t) * (1 - 1e-9)
+
+
+def test_four_types_rank_rows_at_their_balanced_split_and_find_what_the_whole_window_finds(catalog, monkeypatch):
+    # four types: only the fastest grid rows at their balanced layer split get the whole split window; on a mix small
+    # enough to search exhaustively (every row, every split) the beam finds the same best plan with fewer evaluations
+    import accelplan.plan.mixed as mixed
+
+    w = make_workload("llama3.1-8b", seq_len=4096, global_batch=16, catalog=catalog)
+    parts = [_part(catalog, c, 8) for c in ("h100-sxm", "ascend-910b", "mi300x", "gaudi3")]
+    monkeypatch.setattr(mixed, "SPLIT_WINDOW", 1)  # 27 splits a row rather than 343 keeps the exhaustive run short
+    beam, n_beam = search_mixed(w, parts, top=1)
+    monkeypatch.setattr(mixed, "BEAM_ROWS", 10**9)
+    full, n_full = search_mixed(w, parts, top=1)
+    assert beam and full and n_beam < n_full
+    assert beam[0].tokens_per_s == pytest.approx(full[0].tokens_per_s, rel=1e-9)

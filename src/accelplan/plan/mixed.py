@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -41,6 +42,7 @@ from accelplan.plan.rules import MAX_TP
 Array = np.ndarray
 MICRO_BATCHES = (1, 2, 4, 8)
 SPLIT_WINDOW = 3  # layer splits tried on each side of the one that balances the blocks
+BEAM_ROWS = 256  # with four types, the grid rows (at their balanced split) that get the whole split window
 RC_NAMES = {v: k for k, v in RECOMPUTE_CODE.items()}
 # the only measured cross-vendor device-direct RDMA matrix (DLSlime README, commits 17812c5..6d7cea5; shared/research/
 # mixed_clusters.md sec. 3): every cross-vendor entry equals the slower chip's own rate within -4% / +7%
@@ -152,6 +154,24 @@ class _Rates:
     send_bytes: Array
     hbm_bytes_per_s: float
 
+    def index(self, tp: Array, mb: Array, rc: Array, ep: Array) -> Array:
+        """Each row's position in these rates (every (tp, mb, rc, ep) of the rows must be a key)."""
+        cols = (tp, mb, rc, ep)
+        radix = [max(max(k[j] for k in self.keys), int(np.max(c))) + 1 for j, c in enumerate(cols)]
+        table = np.full(int(np.prod(radix)), -1, dtype=np.int64)
+
+        def code(vals: tuple[Any, ...]) -> Any:
+            out: Any = 0
+            for v, r in zip(vals, radix, strict=True):
+                out = out * r + v
+            return out
+
+        for key, i in self.keys.items():
+            table[code(key)] = i
+        found = table[code(tuple(np.asarray(c, dtype=np.int64) for c in cols))]
+        assert (found >= 0).all(), "a grid row has no per-layer rate"
+        return found
+
 
 def _ep_options(workload: Workload) -> list[int]:
     """Expert-parallel degrees (powers of two dividing the experts); 1 for a dense model."""
@@ -238,8 +258,7 @@ def _search_order(workload: Workload, parts: list[Part], tps: list[list[int]], r
     ep_cols = [e[sel] for e in ep_cols]
     stages = [np.minimum(s[sel], L) for s in stages]
     micro = gbs // (dp * mb)
-    idx = [np.array([r.keys[(int(t), int(b), int(c), int(e))] for t, b, c, e in zip(tc, mb, rc, ec, strict=True)])
-           for r, tc, ec in zip(rates, tp_cols, ep_cols, strict=True)]
+    idx = [r.index(tc, mb, rc, ec) for r, tc, ec in zip(rates, tp_cols, ep_cols, strict=True)]
     layer_s = [r.layer_s[i] for r, i in zip(rates, idx, strict=True)]
     head_s = rates[-1].head_s[idx[-1]]
     send_bytes = rates[0].send_bytes[idx[0]]  # activations the first block sends per micro-batch
@@ -247,31 +266,40 @@ def _search_order(workload: Workload, parts: list[Part], tps: list[list[int]], r
     w = [s / t for s, t in zip(stages, layer_s, strict=True)]
     total_w = sum(w)
     ideal = [L * wi / total_w for wi in w]
-    # a window of splits around the balanced one (the first k - 1 blocks; the last takes the rest)
-    offsets = list(itertools.product(range(-SPLIT_WINDOW, SPLIT_WINDOW + 1), repeat=k - 1))
-    n0 = len(dp)
-    rep = np.repeat(np.arange(n0), len(offsets))
-    off = np.tile(np.array(offsets).reshape(len(offsets), k - 1), (n0, 1))
-    layers = [np.round(ideal[i][rep]).astype(int) + off[:, i] for i in range(k - 1)]
-    layers.append(L - sum(layers))
-    stg = [s[rep] for s in stages]
-    valid = np.logical_and.reduce([(lay >= s) for lay, s in zip(layers, stg, strict=True)])
-    keep = np.flatnonzero(valid)
-    rep = rep[keep]
-    layers = [lay[keep] for lay in layers]
-    stg = [s[keep] for s in stg]
-    dp_r, mb_r, rc_r, micro_r = dp[rep], mb[rep], rc[rep], micro[rep]
-    tp_r = [t[rep] for t in tp_cols]
-    ep_r = [e[rep] for e in ep_cols]
-    lay_s = [t[rep] for t in layer_s]
-    head_r, send_r = head_s[rep], send_bytes[rep]
-    res = _evaluate(workload, parts, layers, stg, tp_r, ep_r, lay_s, head_r, send_r, dp_r, mb_r, rc_r, micro_r, a,
-                    costs, [r.hbm_bytes_per_s for r in rates])
+
+    def splits(rows: Array, offsets: list[tuple[int, ...]]) -> tuple[dict[str, Array], list[Array], list[Array], Array]:
+        """Every row of `rows` at each layer-split offset from its balanced split (the first k - 1 blocks; the last
+        takes the rest), evaluated; the results, the layers and stages per block, and each result's grid row."""
+        rep = np.repeat(rows, len(offsets))
+        off = np.tile(np.array(offsets).reshape(len(offsets), k - 1), (len(rows), 1))
+        lay = [np.round(ideal[i][rep]).astype(int) + off[:, i] for i in range(k - 1)]
+        lay.append(L - sum(lay))
+        stg = [s[rep] for s in stages]
+        keep = np.flatnonzero(np.logical_and.reduce([(x >= s) for x, s in zip(lay, stg, strict=True)]))
+        rep, lay, stg = rep[keep], [x[keep] for x in lay], [s[keep] for s in stg]
+        res = _evaluate(workload, parts, lay, stg, [t[rep] for t in tp_cols], [e[rep] for e in ep_cols],
+                        [t[rep] for t in layer_s], head_s[rep], send_bytes[rep], dp[rep], mb[rep], rc[rep], micro[rep],
+                        a, costs, [r.hbm_bytes_per_s for r in rates])
+        return res, lay, stg, rep
+
+    window = list(itertools.product(range(-SPLIT_WINDOW, SPLIT_WINDOW + 1), repeat=k - 1))
+    rows = np.arange(len(dp))
+    evaluated = 0
+    if k >= 4:
+        # four types: (2 x SPLIT_WINDOW + 1)^3 splits of every grid row are tens of millions of plans; the balanced
+        # split ranks the rows first and only the BEAM_ROWS fastest (fitting or not: a shifted split may fit where
+        # the balanced one does not) get the whole window
+        res0, _, _, rep0 = splits(rows, [(0,) * (k - 1)])
+        evaluated += len(rep0)
+        finite = np.flatnonzero(np.isfinite(res0["step_s"]))
+        rows = np.unique(rep0[finite[np.argsort(res0["step_s"][finite], kind="stable")[:BEAM_ROWS]]])
+    res, layers, stg, rep = splits(rows, window)
+    evaluated += len(rep)
     step, fits = res["step_s"], res["fits"]
     good = np.flatnonzero(fits & np.isfinite(step))
     order = good[np.argsort(step[good], kind="stable")][:top]
-    return [_estimate(workload, parts, res, i, layers, stg, tp_r, ep_r, dp_r, mb_r, rc_r, micro_r)
-            for i in order], len(step)
+    return [_estimate(workload, parts, res, i, layers, stg, [t[rep] for t in tp_cols], [e[rep] for e in ep_cols],
+                      dp[rep], mb[rep], rc[rep], micro[rep]) for i in order], evaluated
 
 
 def _evaluate(workload: Workload, parts: list[Part], layers: list[Array], stages: list[Array], tp: list[Array],

@@ -201,3 +201,23 @@ def test_four_types_rank_rows_at_their_balanced_split_and_find_what_the_whole_wi
     full, n_full = search_mixed(w, parts, top=1)
     assert beam and full and n_beam < n_full
     assert beam[0].tokens_per_s == pytest.approx(full[0].tokens_per_s, rel=1e-9)
+
+
+def test_a_data_split_never_gives_a_type_an_empty_share(catalog, monkeypatch):
+    # a type far faster than the others: the proportional start rounds the small ones up to one 1/64 each and must take
+    # the overshoot from the big one, never leave a type with no sequences (a batch of 0 is no workload: no search
+    # may be asked for one)
+    import accelplan.plan.search as search_module
+    from accelplan.plan.mixed import parts_of, split_data
+
+    real = search_module.search
+
+    def checked(w, *args, **kwargs):
+        assert w.global_batch >= 1, "a data split searched an empty share"
+        return real(w, *args, **kwargs)
+
+    monkeypatch.setattr(search_module, "search", checked)
+    w = make_workload("llama3.1-8b", seq_len=4096, global_batch=64, catalog=catalog)
+    parts = parts_of(parse_mix(["h100-sxm=64", "ascend-910b=8", "mi300x=8", "gaudi3=8"]), catalog)
+    d = split_data(w, parts, {"h100-sxm": 1e7, "ascend-910b": 1e4, "mi300x": 1e4, "gaudi3": 1e4})
+    assert d is not None and sum(x.sequences for x in d.shares) == 64 and min(x.sequences for x in d.shares) >= 1

@@ -528,8 +528,8 @@ def split_data(workload: Workload, parts: list[Part], alone: dict[str, float | N
             if sum(units) >= slots:
                 break
             units[i] += 1
-        while sum(units) > slots:  # the floors of one unit each can overshoot
-            units[max(range(n), key=lambda i: units[i] - raw[i])] -= 1
+        while sum(units) > slots:  # the floors of one unit each can overshoot: take from the most over-served
+            units[max((i for i in range(n) if units[i] > 1), key=lambda i: units[i] - raw[i])] -= 1
         return units
 
     tried: dict[tuple[int, ...], float] = {}

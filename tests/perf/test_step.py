@@ -149,11 +149,11 @@ def test_an_interleaved_schedule_hides_the_gradient_reduce_behind_more_backward(
 def test_distinct_maps_every_row_to_one_row_with_the_same_values(n, radices, seed):
     # dense keys take the bitmap path, sparse ones np.unique: either way every row maps to a representative with its
     # values, representatives are pairwise different, and they come in key order (as np.unique returns them)
-    from accelplan.perf.step import _distinct
+    from accelplan.perf.plans import distinct_rows
 
     rng = np.random.default_rng(seed)
     cols = [rng.integers(1, r + 1, n) for r in radices]
-    first, back = _distinct(*cols)
+    first, back = distinct_rows(*cols)
     rep = first[back]
     assert all((c[rep] == c).all() for c in cols)
     combos = [tuple(int(c[i]) for c in cols) for i in first]

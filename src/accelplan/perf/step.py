@@ -23,7 +23,7 @@ from accelplan.perf.collectives import Fabric, all_reduce_s, all_to_all_s, reduc
 from accelplan.perf.costs import Gemm, ModelCosts, model_costs
 from accelplan.perf.kernels import Rates, stack_on
 from accelplan.perf.memory import MEMORY_TERMS, Layout, Memory, full_recompute_fraction, layout, memory_per_device
-from accelplan.perf.plans import CP_ALGO_CODE, RECOMPUTE_CODE, PlanArrays
+from accelplan.perf.plans import CP_ALGO_CODE, RECOMPUTE_CODE, PlanArrays, distinct_rows
 
 Array = np.ndarray
 TIME_TERMS = ("compute_gemm", "compute_attention", "compute_elementwise", "recompute", "tp_comm", "cp_comm",
@@ -420,7 +420,7 @@ def cp_layer_cost_s(workload: Workload, system: System, chip: Chip, plans: PlanA
     with np.errstate(invalid="ignore", divide="ignore"):
         st = _setup(workload, system, chip, plans, assumptions, calibration, costs, None, stack, None,
                     with_memory=False)
-        first, back = _distinct(plans.tp, plans.cp, plans.mb, plans.ep, st.lay.etp, st.lay.sp_div, st.lay.cp_algo)
+        first, back = distinct_rows(plans.tp, plans.cp, plans.mb, plans.ep, st.lay.etp, st.lay.sp_div, st.lay.cp_algo)
         comp = _layer_compute(st, first, back)
         cp_s, hideable_s = _context_parallel(st, comp, first, back)
         hidden = np.minimum(st.ov.cp * cp_s, hideable_s)
@@ -456,7 +456,7 @@ def stage_rates(workload: Workload, system: System, chip: Chip, plans: PlanArray
     with np.errstate(invalid="ignore", divide="ignore"):
         st = _setup(workload, system, chip, plans, assumptions, calibration, costs, None, stack, None,
                     with_memory=False)
-        first, back = _distinct(plans.tp, plans.cp, plans.mb, plans.ep, st.lay.etp, st.lay.sp_div, st.lay.cp_algo)
+        first, back = distinct_rows(plans.tp, plans.cp, plans.mb, plans.ep, st.lay.etp, st.lay.sp_div, st.lay.cp_algo)
         comp = _layer_compute(st, first, back)
         comm = _layer_comm(st, comp, first, back)
         return StageRates(layer_s=comp.total_s + comm.exposed_s + comm.contention_s, head_s=_head_s(st),
@@ -501,7 +501,7 @@ def _data_parallel(st: _Setup, comp: LayerCompute, pipe: PipelineTimes) -> DataP
     bwd_mb_s = pipe.microbatch_s * (1.0 - fwd_share)
     # a reduce-scatter (= all-gather) of the rank's dense and expert parameters over their data-parallel ranks, once per
     # distinct placement (tp, pp, dp, cp, ep, etp): its time is latency + bytes x a rate, so two sizes give both
-    first, back = _distinct(plans.tp, plans.pp, plans.dp, plans.cp, plans.ep, lay.etp)
+    first, back = distinct_rows(plans.tp, plans.pp, plans.dp, plans.cp, plans.ep, lay.etp)
     parts = []
     for params, group, stride in ((lay.p_nonexp, lay.shard, st.tp), (lay.p_exp, lay.exp_shard, st.ep)):
         one = reduce_scatter_s(st.fab, params[first], group[first], stride[first])  # at 1 byte per parameter
@@ -546,7 +546,7 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
               sustained: Array | None = None) -> StepArrays:
     st = _setup(workload, system, chip, plans, a, calibration, costs, memory, stack, sustained)
     lay = st.lay
-    first, back = _distinct(plans.tp, plans.cp, plans.mb, plans.ep, lay.etp, lay.sp_div, lay.cp_algo)
+    first, back = distinct_rows(plans.tp, plans.cp, plans.mb, plans.ep, lay.etp, lay.sp_div, lay.cp_algo)
     comp = _layer_compute(st, first, back)
     comm = _layer_comm(st, comp, first, back)
     pipe = _pipeline(st, comp, comm)
@@ -595,30 +595,6 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     return StepArrays(plans=plans, step_time_s=step, time=time, memory=mem.memory, memory_bytes=mem.total,
                       capacity_bytes=mem.capacity, fits=mem.fits, valid=valid, tokens_per_s=tps, mfu=mfu, hfu=hfu,
                       micro_batches=micro, chips=chips.astype(float))
-
-
-def _distinct(*cols: Array) -> tuple[Array, Array]:
-    """The first row of each distinct combination of these positive whole-number columns, and for every row the index
-    of its combination among them (`np.unique` on one mixed-radix key, far cheaper than on rows)."""
-    n = len(cols[0])
-    if n < 256:
-        return np.arange(n), np.arange(n)
-    key = np.zeros(n, dtype=np.int64)
-    for col in cols:
-        ci = np.rint(np.asarray(col, dtype=float)).astype(np.int64)
-        key = key * (int(ci.max()) + 1) + ci
-    top = int(key.max()) + 1
-    if top > 8 * n:  # a sparse key: sort it
-        _, first, back = np.unique(key, return_index=True, return_inverse=True)
-        return first, back
-    # a dense key: mark the keys present, rank them in key order (as np.unique does) and keep one row of each (rows
-    # with one key hold the same values in these columns, so any of them will do)
-    present = np.zeros(top, dtype=bool)
-    present[key] = True
-    rank = np.cumsum(present) - 1
-    row = np.empty(top, dtype=np.int64)
-    row[key] = np.arange(n)
-    return row[present], rank[key]
 
 
 def _dp_bytes(stack: Stack, a: Assumptions) -> tuple[float, float]:

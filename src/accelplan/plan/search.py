@@ -24,7 +24,7 @@ from accelplan.catalog.stack import Stack
 from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.calibration import Calibration
 from accelplan.perf.costs import model_costs
-from accelplan.perf.plans import CP_ALGO_CODE, RECOMPUTE_CODE, PlanArrays
+from accelplan.perf.plans import CP_ALGO_CODE, RECOMPUTE_CODE, PlanArrays, distinct_rows
 from accelplan.perf.step import StepArrays, cp_layer_cost_s, evaluate, memory_of
 from accelplan.plan import rules as plan_rules
 from accelplan.plan.rules import MAX_TP
@@ -170,10 +170,7 @@ def _fastest_cp_algorithm(workload: Workload, system: System, stack: Stack, timi
     """For each candidate, the algorithm of `codes` with the least per-layer cost at its (tp, cp, micro-batch), without
     recompute (recompute adds one forward exchange to every algorithm alike); an algorithm the plan rules refuse
     there (Ulysses where the heads do not divide) is never chosen."""
-    key = np.zeros(len(col["tp"]), dtype=np.int64)
-    for name in ("tp", "cp", "mb"):  # one mixed-radix integer per (tp, cp, mb): np.unique on rows is far slower
-        key = key * (int(col[name].max()) + 1) + col[name].astype(np.int64)
-    _, first, back = np.unique(key, return_index=True, return_inverse=True)
+    first, back = distinct_rows(col["tp"], col["cp"], col["mb"])
     shapes = np.stack([col["tp"][first], col["cp"][first], col["mb"][first]], axis=1)
     n, k = len(shapes), len(codes)
     ones = np.ones(n * k, dtype=int)

@@ -12,6 +12,14 @@ from pydantic import BaseModel, Field
 from accelplan.catalog.loader import Catalog, load_catalog
 from accelplan.catalog.schema import Chip, ModelSpec, Plan, System, Workload
 from accelplan.catalog.stack import Stack
+from accelplan.defaults import (
+    DEFAULT_COMPARE_CHIPS,
+    DEFAULT_DAYS,
+    DEFAULT_GLOBAL_BATCH,
+    DEFAULT_MODEL,
+    DEFAULT_SEQ,
+    DEFAULT_TOKENS,
+)
 from accelplan.errors import AccelplanError, PlanError
 from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.calibration import Calibration
@@ -22,15 +30,7 @@ from accelplan.perf.step import MEMORY_TERMS, TIME_TERMS, PlanArrays, StepArrays
 from accelplan.plan import sizing
 from accelplan.plan.search import SearchResult, search
 from accelplan.plan.sizing import SECONDS_PER_DAY, check_plan, check_system, cluster_sizes
-from accelplan.request import (
-    DEFAULT_COMPARE_CHIPS,
-    DEFAULT_DAYS,
-    DEFAULT_GLOBAL_BATCH,
-    DEFAULT_MODEL,
-    DEFAULT_SEQ,
-    DEFAULT_TOKENS,
-    CompareRequest,
-)
+from accelplan.request import CompareRequest
 
 if TYPE_CHECKING:
     from accelplan.economics import Economics, EconomicsOptions

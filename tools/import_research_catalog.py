@@ -95,8 +95,9 @@ MEASURED_MATMUL_TFLOPS = {
     "ascend-910c": (645.0, "two dies x mamf-finder 322.5 TF bf16 on an Ascend910B2C (24 cube cores), the 910B-class die "
                            f"of which a 910C package has two, each one NPU to software ({KE_REF} sec. 4)"),
 }
-# Chips with no published matmul measurement get the median efficiency of the measured ones above. Measured elsewhere
-# than the MAMF table, and kept out of that median so the defaults stay as they were:
+# Chips with no published matmul measurement get the median efficiency of their own vendor's measured chips (the
+# same GEMM library and compiler: cuBLAS, hipBLASLt, CANN, SynapseAI, XLA), each distinct measurement counted once;
+# a vendor with none gets the median of all of them. Measured elsewhere than the MAMF table:
 MEASURED_MATMUL_OTHER = {
     "tpu-v5e": (181.8, "JAX docs, Pallas TPU 'Your First Matmul' guide (docs/pallas/tpu/matmul), XLA jnp.matmul bf16 "
                        "8192^3 on TPU v5e: 181.8 TF (timed with Python dispatch, so a lower bound)"),
@@ -152,7 +153,8 @@ COMPUTE_UNITS = {
     "ascend-910b3": (20, f"20 cube cores (CANN Ascend910B3.ini ai_core_cnt=20; {KE_REF} sec. 4)"),
     "ascend-910b4": (20, f"20 cube cores (CANN Ascend910B4.ini ai_core_cnt=20; {KE_REF} sec. 4)"),
 }
-MEASURED_MEDIAN = 0.8  # set by main() from the measured chips
+MEDIAN_OF_VENDOR: dict[str, float] = {}  # set by main() from the measured chips
+MEDIAN_ALL = 0.8  # set by main(): for a vendor with no measured chip
 MEMORY_EFF = 0.85
 MEMORY_BASIS = ("memory 0.85 is a default, not a measurement: device copy kernels typically reach "
                 "80-90% of HBM peak; replace with `accelplan bench`")
@@ -162,21 +164,40 @@ def _peak(peaks: dict, dtype: str) -> float | None:
     return peaks.get(dtype) or (peaks.get("fp16") if dtype == "bf16" else None)
 
 
-def _measured_effs(peaks_of: dict[str, dict]) -> list[float]:
-    return sorted(tf / p for cid, (tf, _) in MEASURED_MATMUL_TFLOPS.items() if (p := _peak(peaks_of.get(cid, {}), "bf16")))
+def _median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    mid = len(xs) // 2
+    return round(xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2, 3)
 
 
-def efficiency(cid: str, peaks: dict) -> dict:
+def _vendor_medians(peaks_of: dict[str, dict], vendor_of: dict[str, str]) -> tuple[dict[str, float], float]:
+    """Median measured matmul efficiency by vendor, and over all vendors; a measurement shared by several catalog
+    chips (one die under several names) counts once."""
+    seen: dict[str, set[float]] = {}
+    for cid, (tf, _) in {**MEASURED_MATMUL_TFLOPS, **MEASURED_MATMUL_OTHER}.items():
+        if (p := _peak(peaks_of.get(cid, {}), "bf16")) and cid in vendor_of:
+            seen.setdefault(vendor_of[cid], set()).add(round(tf / p, 3))
+    return ({v: _median(list(e)) for v, e in seen.items()},
+            _median([x for e in seen.values() for x in e]))
+
+
+def efficiency(cid: str, peaks: dict, vendor: str) -> dict:
     """Efficiency by kernel class for chip `cid`: each measured rate over the chip's own catalog peak, with its source;
-    the median of the measured chips where there is no measurement."""
+    the median of its vendor's measured chips where there is no measurement."""
     bf16 = _peak(peaks, "bf16")
     measured = {**MEASURED_MATMUL_TFLOPS, **MEASURED_MATMUL_OTHER}
     if cid in measured and bf16:
         tf, ref = measured[cid]
         mm, basis = round(tf / bf16, 3), f"matmul measured: {ref}, over the catalog's {bf16:g} TF bf16 peak"
     else:
-        mm, basis = MEASURED_MEDIAN, (f"matmul default: no published matmul measurement; median ({MEASURED_MEDIAN}) "
-                                      "of the measured chips in this catalog")
+        if vendor in MEDIAN_OF_VENDOR:
+            mm = MEDIAN_OF_VENDOR[vendor]
+            basis = (f"matmul default: no published matmul measurement; median ({mm}) of the {vendor} chips measured "
+                     "in this catalog (same GEMM library and compiler)")
+        else:
+            mm = MEDIAN_ALL
+            basis = (f"matmul default: no published matmul measurement, none for {vendor} either; median ({mm}) of "
+                     "the measured chips in this catalog")
     out: dict = {"matmul": mm, "memory": MEMORY_EFF, "basis": f"{basis}; {MEMORY_BASIS}"}
     p8 = _peak(peaks, "fp8")
     if cid in MEASURED_FP8_TFLOPS and p8:
@@ -242,7 +263,7 @@ def convert(entry: dict) -> dict:
     out["scaleup"] = {v: entry.get(k) for k, v in SCALEUP_KEYS.items() if entry.get(k) is not None}
     out["scaleout"] = {v: entry.get(k) for k, v in SCALEOUT_KEYS.items() if entry.get(k) is not None}
 
-    out["efficiency"] = efficiency(cid, out["peak_tflops"])
+    out["efficiency"] = efficiency(cid, out["peak_tflops"], entry["vendor"])
 
     notes = {k: str(v) for k, v in entry.items() if k.endswith("_note") or k == "note"}
     handled = set(PLAIN) | set(PEAK_KEYS) | set(SCALEUP_KEYS) | set(SCALEOUT_KEYS) | set(notes) | {
@@ -292,11 +313,11 @@ def convert(entry: dict) -> dict:
 
 
 def main(path: str) -> None:
-    global MEASURED_MEDIAN
+    global MEDIAN_OF_VENDOR, MEDIAN_ALL
     data = yaml.safe_load(Path(path).read_text())
     peaks_of = {canonical_id(e): {v: e.get(k) for k, v in PEAK_KEYS.items()} for e in data["chips"]}
-    effs = _measured_effs(peaks_of)
-    MEASURED_MEDIAN = round(effs[len(effs) // 2], 3)
+    vendor_of = {canonical_id(e): e["vendor"] for e in data["chips"]}
+    MEDIAN_OF_VENDOR, MEDIAN_ALL = _vendor_medians(peaks_of, vendor_of)
     OUT.mkdir(parents=True, exist_ok=True)
     for entry in data["chips"]:
         chip = convert(entry)

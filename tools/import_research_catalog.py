@@ -153,6 +153,14 @@ COMPUTE_UNITS = {
     "ascend-910b3": (20, f"20 cube cores (CANN Ascend910B3.ini ai_core_cnt=20; {KE_REF} sec. 4)"),
     "ascend-910b4": (20, f"20 cube cores (CANN Ascend910B4.ini ai_core_cnt=20; {KE_REF} sec. 4)"),
 }
+# Systolic matrix units: every GEMM operand dimension but the streamed rows is padded to a multiple of the side.
+_MXU_REF = ("jax-ml/scaling-book tpus.md ('How to Think About TPUs'), What Is a TPU?: 'TPU v6e (Trillium) has a "
+            "256x256 MXU, while all previous generations use 128x128'; Key Takeaways: weight matrices are padded to at "
+            "least 128 (256 on TPU v6) in all dimensions to fill the MXU")
+MATRIX_UNIT_DIM = {
+    **{c: (128, f"128x128 MXU ({_MXU_REF})") for c in ("tpu-v4", "tpu-v5e", "tpu-v5p")},
+    "tpu-v6e": (256, f"256x256 MXU ({_MXU_REF})"),
+}
 MEDIAN_OF_VENDOR: dict[str, float] = {}  # set by main() from the measured chips
 MEDIAN_ALL = 0.8  # set by main(): for a vendor with no measured chip
 MEMORY_EFF = 0.85
@@ -212,6 +220,8 @@ def efficiency(cid: str, peaks: dict, vendor: str) -> dict:
         out["attention_basis"] = f"measured: {ref}; fractions of the catalog's {bf16:g} TF bf16 peak"
     if cid in COMPUTE_UNITS:
         out["compute_units"], out["compute_units_basis"] = COMPUTE_UNITS[cid]
+    if cid in MATRIX_UNIT_DIM:
+        out["matrix_unit_dim"], out["matrix_unit_basis"] = MATRIX_UNIT_DIM[cid]
     return out
 
 

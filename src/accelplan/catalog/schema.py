@@ -153,7 +153,9 @@ class Efficiency(Strict):
     `matmul` is the best-shape GEMM rate (MAMF) over the dense bf16 peak; `attention_*` are fused attention forward and
     backward rates over the same peak, causal, head dim 128, 8k-16k tokens, the FLOP convention of the
     FlashAttention benchmarks (causal counted at half); `compute_units` (SMs, CUs, AI cores) sets GEMM wave
-    quantization. Each basis names the SKU, dtype, kernel and source it was measured on, or says it is a default."""
+    quantization; `matrix_unit_dim` is the side of a systolic matrix unit (TPU MXU) to which every GEMM operand
+    dimension but the streamed rows is padded. Each basis names the SKU, dtype, kernel and source it was measured on,
+    or says it is a default."""
 
     matmul: float = Field(gt=0, le=1)
     matmul_fp8: float | None = Field(default=None, gt=0, le=1)
@@ -166,6 +168,8 @@ class Efficiency(Strict):
     attention_basis: str = "default: no attention measurement; a median ratio to the chip's GEMM rate"
     compute_units: int | None = Field(default=None, gt=0, le=10_000)  # 20-304 shipped
     compute_units_basis: str = ""
+    matrix_unit_dim: int | None = Field(default=None, gt=0, le=4096)  # 128 or 256 shipped (TPUs)
+    matrix_unit_basis: str = ""
 
 
 class Chip(Sourced):

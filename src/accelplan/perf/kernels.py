@@ -5,11 +5,14 @@
       rate(M, N, K) = peak x MAMF x sustained x waves(M, N) x k(K) / (waves x k at MAMF's best shape)
       waves(M, N) = tiles / (ceil(tiles / compute units) x compute units), tiles = ceil(M/Tm) ceil(N/Tn)
       k(K) = K / (K + K0)
-  (NVIDIA "Matrix Multiplication Background User's Guide", tile and wave quantization). A GEMM also never runs
-  faster than its operands can be read and written (roofline).
+  (NVIDIA "Matrix Multiplication Background User's Guide", tile and wave quantization). On a chip with a systolic
+  matrix unit of side D (TPU MXU), N and K are padded to multiples of D: x pad(N) pad(K), pad(x) = x / (ceil(x/D) D)
+  (jax-ml/scaling-book, "How to Think About TPUs": 128x128 MXUs, 256x256 on v6e; smaller axes are padded). A GEMM
+  also never runs faster than its operands can be read and written (roofline).
 - Attention: the chip's measured fused-attention forward and backward rates (causal, head dim 128, long
   sequences) for the stack's kernel class, scaled for head dim and sequence length; a chip with no measurement
-  gets its MAMF times the median ratio of the chips that have one.
+  gets its MAMF times the median ratio of the chips that have one. Every attention matmul has the head dim as its
+  inner or output dimension, so on a systolic matrix unit it runs at pad(head dim).
 - Everything runs at `gemm_sustained_fraction` of its isolated rate inside a training step.
 """
 
@@ -50,6 +53,7 @@ class Rates:
     # and in bf16: where present they set the shape factor instead of the wave model (the bench measures the class)
     gemm_curve: tuple[Array, Array] | None = None
     gemm_curve_bf16: tuple[Array, Array] | None = None
+    matrix_unit_dim: int | None = None  # side of a systolic matrix unit: N and K pad to multiples of it
 
     @classmethod
     def of(cls, chip: Chip, precision: str, a: Assumptions, calibration: Calibration | None = None,
@@ -89,7 +93,7 @@ class Rates:
                    hbm_bytes_per_s=chip.hbm_bytes_per_s * mem,
                    attention_fwd_flops_per_s=bf16 * fwd * sustained, attention_bwd_flops_per_s=bf16 * bwd * sustained,
                    gemm_bytes=gemm_bytes, compute_units=eff.compute_units if eff else None, basis=basis,
-                   attention_basis=abasis)
+                   attention_basis=abasis, matrix_unit_dim=eff.matrix_unit_dim if eff else None)
 
     def scaled(self, factor: Array) -> Rates:
         """These rates with the compute rates (GEMM and attention) multiplied by `factor`, an array over the plans
@@ -108,6 +112,8 @@ class Rates:
             return np.interp(np.log(np.maximum(m * n * k, 1.0)), xs, ys) / ys.max()
         kfac = k / (k + a.gemm_k_overhead)
         best_k = MAMF_BEST_SHAPE / (MAMF_BEST_SHAPE + a.gemm_k_overhead)
+        if self.matrix_unit_dim:
+            kfac = kfac * matrix_unit_fill(n, self.matrix_unit_dim) * matrix_unit_fill(k, self.matrix_unit_dim)
         if not self.compute_units:
             return kfac / best_k
         cu = float(self.compute_units)
@@ -119,11 +125,20 @@ class Rates:
 
     def attention_rates(self, head_dim: float, seq_len: float, a: Assumptions) -> tuple[float | Array, float | Array]:
         """Forward and backward flash-attention FLOP/s at this head dim and (causal) key length."""
-        d = a.attention_head_dim_64_factor if head_dim <= 64 else 1.0
+        if self.matrix_unit_dim:  # the padding of a systolic array, not a GPU kernel's measured head-dim-64 loss
+            d = float(matrix_unit_fill(head_dim, self.matrix_unit_dim))
+        else:
+            d = a.attention_head_dim_64_factor if head_dim <= 64 else 1.0
         long = 8192.0
         s = (seq_len / (seq_len + a.attention_seq_half_tokens)) / (long / (long + a.attention_seq_half_tokens))
         f = d * min(s, 1.0)
         return self.attention_fwd_flops_per_s * f, self.attention_bwd_flops_per_s * f
+
+
+def matrix_unit_fill(x: Array | float, dim: int) -> Array:
+    """Fraction of a systolic matrix unit of side `dim` that an operand dimension `x` fills once padded."""
+    x = np.maximum(np.asarray(x, dtype=float), 1.0)
+    return x / (np.ceil(x / dim) * dim)
 
 
 def _profile_curve(calibration: Calibration | None, dtype: str) -> tuple[Array, Array] | None:

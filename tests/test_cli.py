@@ -145,3 +145,11 @@ def test_the_framework_is_an_input_and_the_estimate_names_it():
     assert bad.returncode == 2 and "unknown stack 'megatorn'" in bad.stderr and bad.stderr.count("\n") == 1
     wrong = cli("estimate", "-c", "ascend-910b", "-n", "8", "-m", "llama3.1-8b", "--framework", "nemo")
     assert wrong.returncode == 2 and "does not run on ascend-910b" in wrong.stderr
+
+
+def test_chip_shows_the_gemm_shape_facts_with_their_sources():
+    # the wave-quantization compute units and the TPU MXU padding change predictions, so `chip` prints them
+    v6e = run("chip", "tpu-v6e").stdout
+    assert "pad to multiples of 256" in v6e and "scaling-book" in v6e
+    h100 = run("chip", "h100-sxm").stdout
+    assert "132 compute units" in h100 and "pad to multiples" not in h100

@@ -224,6 +224,12 @@ def chip(chip_id: str = typer.Argument(..., help="chip id or alias, e.g. ascend-
     if c.efficiency:
         con.print(f"efficiency: matmul {c.efficiency.matmul:.3f}, memory {c.efficiency.memory:.2f} "
                   f"({c.efficiency.basis})")
+        if c.efficiency.compute_units:
+            con.print(f"GEMM wave quantization: {c.efficiency.compute_units} compute units "
+                      f"({c.efficiency.compute_units_basis})")
+        if c.efficiency.matrix_unit_dim:
+            con.print(f"GEMM padding: N and K pad to multiples of {c.efficiency.matrix_unit_dim} "
+                      f"({c.efficiency.matrix_unit_basis})")
     if c.export_control:
         con.print(f"export control (information, not legal advice): {c.export_control}")
     for k, v in c.notes.items():

@@ -149,6 +149,8 @@ COMPUTE_UNITS = {
        for c in ("b200-hgx", "gb200")},
     **{c: (304, "304 compute units (AMD CDNA 3 architecture whitepaper, MI300X)") for c in ("mi300x", "mi325x")},
     **{c: (256, "256 compute units (AMD Instinct MI350 series datasheet)") for c in ("mi350x", "mi355x")},
+    "v100-sxm2-32gb": (80, "80 SMs (NVIDIA Tesla V100 announcement, Table 1 'Comparison of NVIDIA Tesla GPUs': GV100 "
+                           "SMs 80, 5,120 FP32 cores, 640 Tensor Cores)"),
     "ascend-910b2": (24, f"24 cube cores (CANN Ascend910B2.ini ai_core_cnt=24; {KE_REF} sec. 4)"),
     "ascend-910b3": (20, f"20 cube cores (CANN Ascend910B3.ini ai_core_cnt=20; {KE_REF} sec. 4)"),
     "ascend-910b4": (20, f"20 cube cores (CANN Ascend910B4.ini ai_core_cnt=20; {KE_REF} sec. 4)"),

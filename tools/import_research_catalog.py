@@ -14,6 +14,7 @@ Usage: python tools/import_research_catalog.py ../shared/research/hardware_catal
 from __future__ import annotations
 
 import re
+import statistics
 import sys
 from pathlib import Path
 
@@ -109,6 +110,7 @@ MEASURED_MATMUL_OTHER = {
                                "third-party harness measured up to 1113.6 per device "
                                "(docs/research/kernel_efficiency_2.md sec. 1)"),
 }
+MEASURED_MATMUL_ALL = {**MEASURED_MATMUL_TFLOPS, **MEASURED_MATMUL_OTHER}
 MEASURED_FP8_TFLOPS = {  # same table, FP8 (float8_e4m3fn) section; AMD's MAF blog for MI300X/MI325X
     "h100-sxm": (1402.6, "H100 SXM 1402.6 TF"), "h800-sxm": (1402.6, "H100 SXM 1402.6 TF"),
     "h200-sxm": (1453.4, "H200 SXM 1453.4 TF"), "b200-hgx": (3432.5, "B200 SXM 3432.5 TF"),
@@ -174,40 +176,32 @@ def _peak(peaks: dict, dtype: str) -> float | None:
     return peaks.get(dtype) or (peaks.get("fp16") if dtype == "bf16" else None)
 
 
-def _median(xs: list[float]) -> float:
-    xs = sorted(xs)
-    mid = len(xs) // 2
-    return round(xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2, 3)
-
-
 def _vendor_medians(peaks_of: dict[str, dict], vendor_of: dict[str, str]) -> tuple[dict[str, float], float]:
     """Median measured matmul efficiency by vendor, and over all vendors; a measurement shared by several catalog
     chips (one die under several names) counts once."""
     seen: dict[str, set[float]] = {}
-    for cid, (tf, _) in {**MEASURED_MATMUL_TFLOPS, **MEASURED_MATMUL_OTHER}.items():
+    for cid, (tf, _) in MEASURED_MATMUL_ALL.items():
         if (p := _peak(peaks_of.get(cid, {}), "bf16")) and cid in vendor_of:
             seen.setdefault(vendor_of[cid], set()).add(round(tf / p, 3))
-    return ({v: _median(list(e)) for v, e in seen.items()},
-            _median([x for e in seen.values() for x in e]))
+    return ({v: round(statistics.median(e), 3) for v, e in seen.items()},
+            round(statistics.median([x for e in seen.values() for x in e]), 3))
 
 
 def efficiency(cid: str, peaks: dict, vendor: str) -> dict:
     """Efficiency by kernel class for chip `cid`: each measured rate over the chip's own catalog peak, with its source;
     the median of its vendor's measured chips where there is no measurement."""
     bf16 = _peak(peaks, "bf16")
-    measured = {**MEASURED_MATMUL_TFLOPS, **MEASURED_MATMUL_OTHER}
-    if cid in measured and bf16:
-        tf, ref = measured[cid]
+    if cid in MEASURED_MATMUL_ALL and bf16:
+        tf, ref = MEASURED_MATMUL_ALL[cid]
         mm, basis = round(tf / bf16, 3), f"matmul measured: {ref}, over the catalog's {bf16:g} TF bf16 peak"
+    elif vendor in MEDIAN_OF_VENDOR:
+        mm = MEDIAN_OF_VENDOR[vendor]
+        basis = (f"matmul default: no published matmul measurement; median ({mm}) of the {vendor} chips measured "
+                 "in this catalog (same GEMM library and compiler)")
     else:
-        if vendor in MEDIAN_OF_VENDOR:
-            mm = MEDIAN_OF_VENDOR[vendor]
-            basis = (f"matmul default: no published matmul measurement; median ({mm}) of the {vendor} chips measured "
-                     "in this catalog (same GEMM library and compiler)")
-        else:
-            mm = MEDIAN_ALL
-            basis = (f"matmul default: no published matmul measurement, none for {vendor} either; median ({mm}) of "
-                     "the measured chips in this catalog")
+        mm = MEDIAN_ALL
+        basis = (f"matmul default: no published matmul measurement, none for {vendor} either; median ({mm}) of "
+                 "the measured chips in this catalog")
     out: dict = {"matmul": mm, "memory": MEMORY_EFF, "basis": f"{basis}; {MEMORY_BASIS}"}
     p8 = _peak(peaks, "fp8")
     if cid in MEASURED_FP8_TFLOPS and p8:

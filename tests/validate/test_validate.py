@@ -3,9 +3,10 @@
 import json
 
 import pytest
+import yaml
 
 from accelplan.errors import CatalogError
-from accelplan.validate.runs import load_runs, validate
+from accelplan.validate.runs import load_runs, prepare_run, validate
 from accelplan.validate.shipped import shipped_runs_path
 
 # the runs shipped in the package (a test keeps them identical to ../shared/validation/runs.yaml), so the accuracy
@@ -137,3 +138,27 @@ def test_conformal_bounds_are_order_statistics_of_the_pool():
     # n = 19: the 2nd and the 18th
     lo, hi = range_factors(list(range(-90, 100, 10)))
     assert lo == pytest.approx(1 / 1.8) and hi == pytest.approx(1 / 0.2)
+
+
+@pytest.mark.parametrize(("stack", "version", "expected"), [
+    # torchtitan at 9dec370 (2024-12-26): as many micro-batches as pipeline stages, so 32 / 4 / 2 = 4 sequences each
+    ("torchtitan", "torchtitan 9dec370 (2024-12-26)", 4),
+    # from commit 5e2033c75 (2025-04-07): pipeline micro-batches of one sequence
+    ("torchtitan", "torchtitan v0.1.0 (2025-06-17)", 1),
+    ("megatron-lm", None, None),  # no documented default: the planner chooses
+])
+def test_an_unpublished_pipeline_micro_batch_is_the_stacks_default(catalog, tmp_path, stack, version, expected):
+    entry = yaml.safe_load(shipped_runs_path().read_text())[0]  # Megatron-LM 2021, 1.7B: a valid entry to vary
+    entry["plan"].update({"tp": 4, "pp": 2, "dp": 4, "micro_batch": None, "vpp": 1, "global_batch": 32,
+                          "framework": stack, "framework_version": version})
+    path = tmp_path / "runs.yaml"
+    path.write_text(yaml.safe_dump([entry]))
+    (run,) = load_runs(path)
+    res = prepare_run(run, catalog).result
+    said = [a for a in res.assumptions if a.startswith("micro_batch")]
+    if expected is None:
+        assert said == ["micro_batch: chosen by the planner (not published)"]
+    else:
+        assert res.plan["micro_batch"] == expected
+        assert said and "not published" in said[0] and stack in said[0]
+

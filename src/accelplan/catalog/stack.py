@@ -112,6 +112,15 @@ class Memory(Strict):
     activations_follow_sharding: bool = False
 
 
+class PlanDefaults(Strict):
+    """What the stack runs where a job leaves a plan field unset. Validation reads it for a published run that does
+    not state the field (what ran is then the stack's default, not the fastest choice); the planner still searches."""
+
+    # pipeline micro-batches of a job with pp > 1 that sets none: pp_degree = as many micro-batches as pipeline
+    # stages (micro-batch = local batch / pp), size_1 = micro-batches of one sequence; null = not documented
+    pipeline_microbatches: Literal["pp_degree", "size_1"] | None = None
+
+
 class Release(Strict):
     version: str
     date: str | None = None  # YYYY-MM-DD or YYYY-MM
@@ -143,6 +152,7 @@ class Stack(Sourced):
     kernels: Kernels
     fp8: Fp8Recipe | None = None  # None: the stack has no fp8 training
     memory: Memory
+    plan_defaults: PlanDefaults = Field(default_factory=PlanDefaults)
     releases: list[Release] = Field(default_factory=list)
     by_runtime: dict[Runtime, RuntimeChanges] = Field(default_factory=dict)
     notes: str = ""
@@ -151,12 +161,12 @@ class Stack(Sourced):
     def figure_paths(self) -> dict[str, float]:
         """Every property the model reads is a figure that needs a source, booleans and choices included."""
         out: dict[str, float] = {}
-        for group in ("execution", "overlap", "context_parallel", "kernels", "fp8", "memory"):
+        for group in ("execution", "overlap", "context_parallel", "kernels", "fp8", "memory", "plan_defaults"):
             sub = getattr(self, group)
             if sub is None:
                 continue
             for k, v in sub.model_dump().items():
-                if isinstance(v, dict) and not v:  # an empty table states nothing (as a null figure)
+                if v is None or (isinstance(v, dict) and not v):  # null or an empty table states nothing
                     continue
                 out[f"{group}.{k}"] = float(v) if isinstance(v, int | float) else 0.0  # a choice: its value is text
         return out
@@ -164,7 +174,8 @@ class Stack(Sourced):
     @model_validator(mode="after")
     def _releases_name_properties(self) -> Stack:
         known = (set(self.figure_paths()) | {f"fp8.{k}" for k in Fp8Recipe.model_fields}
-                 | {f"kernels.{k}" for k in Kernels.model_fields})
+                 | {f"kernels.{k}" for k in Kernels.model_fields}
+                 | {f"plan_defaults.{k}" for k in PlanDefaults.model_fields})
         changes = [(f"release {r.version}", r.changes) for r in self.releases]
         changes += [(f"by_runtime.{rt}", rc.changes) for rt, rc in self.by_runtime.items()]
         for where, ch in changes:
@@ -210,7 +221,8 @@ class Stack(Sourced):
 
 
 _GROUPS: dict[str, type[Strict]] = {"execution": Execution, "overlap": Overlap, "context_parallel": ContextParallel,
-                                    "kernels": Kernels, "fp8": Fp8Recipe, "memory": Memory}
+                                    "kernels": Kernels, "fp8": Fp8Recipe, "memory": Memory,
+                                    "plan_defaults": PlanDefaults}
 
 
 def _checked(data: dict[str, Any], changes: dict[str, Any], where: str) -> dict[str, Any]:

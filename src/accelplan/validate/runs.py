@@ -282,6 +282,10 @@ def prepare_run(run: Run, cat: Catalog, calibration: Calibration | None = None, 
     res.assumptions.append(note)
     fixed: dict[str, Any] = {"tp": p.tp, "pp": p.pp, "cp": p.cp, "ep": p.ep, "vpp": p.vpp, "micro_batch": p.micro_batch,
              "recompute": p.recompute, "zero": p.zero, "sequence_parallel": p.sequence_parallel, "dp": p.dp}
+    default_mb = _stack_micro_batch(stack, run, gbs)
+    if default_mb is not None:
+        fixed["micro_batch"], why = default_mb
+        res.assumptions.append(f"micro_batch: {default_mb[0]} (not published; {why})")
     for k, v in fixed.items():
         if v is None:
             res.assumptions.append(f"{k}: chosen by the planner (not published)")
@@ -330,6 +334,28 @@ def prepare_run(run: Run, cat: Catalog, calibration: Calibration | None = None, 
         return prep
     res.error_pct = prep.error_pct(tps)
     return prep
+
+
+def _stack_micro_batch(stack: Stack, run: Run, global_batch: int) -> tuple[int, str] | None:
+    """The micro-batch a published pipeline-parallel run ran with when it does not state one: its stack's documented
+    default (`plan_defaults.pipeline_microbatches`), or None where the stack documents none or the run leaves the
+    pipeline or data-parallel degree open (the planner then chooses, as for any unpublished field)."""
+    p, rule = run.plan, stack.plan_defaults.pipeline_microbatches
+    if rule is None or p.micro_batch is not None or p.pp is None or p.pp <= 1:
+        return None
+    dp = p.dp
+    if dp is None and None not in (p.tp, p.cp):
+        dp = run.chips // (p.tp * p.pp * p.cp)  # type: ignore[operator]
+    if not dp:
+        return None
+    local = global_batch // dp
+    name = f"{stack.id}{' ' + stack.version if stack.version else ''}"
+    if rule == "size_1":
+        return 1, f"{name} runs pipeline micro-batches of one sequence by default"
+    if local % p.pp:
+        return None
+    return local // p.pp, (f"{name} splits the local batch of {local} into as many micro-batches as pipeline "
+                           f"stages ({p.pp}) by default")
 
 
 def validate_run(run: Run, cat: Catalog, calibration: Calibration | None = None,

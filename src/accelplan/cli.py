@@ -553,34 +553,44 @@ def _compare_mixed(mix: list[str], chip_ids: list[str] | None, model_id: str | N
                    price: list[str] | None, power: list[str] | None, kwh_price: float | None, pue: float | None,
                    years: float | None, checkpoint: str, framework: str | None, framework_version: str | None,
                    calibration: str | None, assume: list[str] | None, json_out: bool, catalog: list[str] | None) -> None:
-    """`compare --mix`: the mixed job beside each part alone and the sum of the parts, with time, cost and energy."""
+    """`compare --mix`: the mixed job beside each part alone and the sum of the parts, with time, cost and energy;
+    on the same workload `compare` takes (a programme of phases by default, each phase on its own best plan)."""
     from rich.markup import escape
     from rich.table import Table
 
-    from accelplan.defaults import DEFAULT_GLOBAL_BATCH, DEFAULT_TOKENS
     from accelplan.errors import PlanError
-    from accelplan.flags import economics_options
+    from accelplan.flags import compare_request as request_of
+    from accelplan.phases import request_workloads
     from accelplan.plan.mixed import compare_mixed
 
-    for flag, given in (("--chips/-c", chip_ids), ("--phase", phase), ("--workload", workload), ("--n-chips", chips),
-                        ("--days", days)):
+    for flag, given in (("--chips/-c", chip_ids), ("--n-chips", chips), ("--days", days)):
         if given:
-            raise PlanError(f"--mix gives the cluster and plans one phase at its size: leave out {flag}")
+            raise PlanError(f"--mix gives the cluster and its size: leave out {flag}")
     cat = _catalog(catalog)
-    w = _workload(model_id or DEFAULT_MODEL, tokens or DEFAULT_TOKENS, seq_len, global_batch or DEFAULT_GLOBAL_BATCH,
-                  precision or "bf16", cat)
+    req = request_of(chips=None, model=model_id, tokens=tokens, days=None, n_chips=None, seq_len=seq_len,
+                     global_batch=global_batch, precision=precision, phase=phase, workload=workload, region=region,
+                     available_only=False, price=price, power=power, kwh_price=kwh_price, pue=pue, years=years,
+                     checkpoint=checkpoint, framework=framework, framework_version=framework_version,
+                     calibration_path=calibration, assume=assume)
+    spec, ws, names = request_workloads(req, cat)
     parts = _mix_parts(mix, framework, framework_version, cat)
-    econ = economics_options(region, price, kwh_price, pue, years, checkpoint, power)
-    res = compare_mixed(w, parts, econ, assumptions_of(assume), calibration_of(calibration))
+    res = compare_mixed(ws, parts, req.economics_options(), req.assumptions, req.calibration_profile(), names=names)
+    w = ws[0]
     if json_out:
-        _dump({"model": w.model.id, "tokens": w.tokens, "seq_len": w.seq_len, "global_batch": w.global_batch,
+        _dump({"model": w.model.id, "workload": spec.id if spec is not None else None, "tokens": res.tokens,
+               "seq_len": w.seq_len, "global_batch": w.global_batch,
                "efficiency": res.result.efficiency, "gain_over_best_part": res.result.gain_over_best_part,
                "verdict": res.result.verdict, "assumptions": res.result.assumptions, "caveats": res.result.caveats,
-               "rows": res.rows, "notes": res.notes, "mixed": res.result})
+               "rows": res.rows, "notes": res.notes, "phases": res.phases, "mixed": res.result})
         return
     con = _console()
-    con.print(f"{w.model.id} on {_tokens(w.tokens)} tokens, seq {w.seq_len}, global batch {w.global_batch}, "
-              f"{w.precision}: one mixed job beside each part alone")
+    if res.phases:
+        steps = " -> ".join(f"{_tokens(p.tokens)}@{_seq(p.seq_len)}" for p in res.phases)
+        con.print(f"{spec.id if spec is not None else 'phases'} ({w.model.id}, {w.precision}): {_tokens(res.tokens)} "
+                  f"tokens in {steps}: one mixed job beside each part alone, each phase on its own best plan")
+    else:
+        con.print(f"{w.model.id} on {_tokens(w.tokens)} tokens, seq {w.seq_len}, global batch {w.global_batch}, "
+                  f"{w.precision}: one mixed job beside each part alone")
     t = Table()
     for col in ("cluster", "tokens/s", "days", "goodput", "cloud $ on-demand", "MWh", "plan"):
         t.add_column(col, justify="left" if col in ("cluster", "plan") else "right")
@@ -594,6 +604,17 @@ def _compare_mixed(mix: list[str], chip_ids: list[str] | None, model_id: str | N
     if m.sum_of_parts_tokens_per_s:
         t.add_row("sum of the parts (run separately)", f"{m.sum_of_parts_tokens_per_s:,.0f}", "", "", "", "", "")
     con.print(t)
+    if res.phases:
+        pt = Table(title="per phase: tokens/s of the mixed job (its mode) and of each part alone")
+        chips_in = [p.chip.id for p in parts]
+        for col in ("phase", "mixed", *chips_in, "mixed plan"):
+            pt.add_column(col, justify="left" if col in ("phase", "mixed plan") else "right", overflow="fold")
+        for ph in res.phases:
+            pt.add_row(f"{escape(ph.name)} ({_tokens(ph.tokens)} @ {_seq(ph.seq_len)})",
+                       f"{ph.mixed_tokens_per_s:,.0f} {ph.mode}" if ph.mixed_tokens_per_s else "-",
+                       *[f"{v:,.0f}" if (v := ph.alone_tokens_per_s.get(c)) else "-" for c in chips_in],
+                       escape(ph.plan))
+        con.print(pt)
     if m.efficiency is not None:
         con.print(f"efficiency: the mix runs at {m.efficiency:.0%} of the sum of its parts run alone")
     con.print(f"[bold]{escape(m.verdict)}[/bold]")

@@ -221,3 +221,45 @@ def test_a_data_split_never_gives_a_type_an_empty_share(catalog, monkeypatch):
     parts = parts_of(parse_mix(["h100-sxm=64", "ascend-910b=8", "mi300x=8", "gaudi3=8"]), catalog)
     d = split_data(w, parts, {"h100-sxm": 1e7, "ascend-910b": 1e4, "mi300x": 1e4, "gaudi3": 1e4})
     assert d is not None and sum(x.sequences for x in d.shares) == 64 and min(x.sequences for x in d.shares) >= 1
+
+
+def test_compare_mix_on_a_programme_runs_each_phase_and_totals_them(catalog):
+    """A programme of two phases: each phase is planned on its own (mixed and alone), the totals are all tokens over
+    the phases' seconds, and every row's days hold the phase change."""
+    from accelplan.economics import assess
+    from accelplan.perf.costs import model_costs
+    from accelplan.plan.mixed import compare_mixed
+
+    ws = [make_workload("llama3.1-8b", 2e11, 4096, 64, "bf16", catalog),
+          make_workload("llama3.1-8b", 1e10, 16384, 16, "bf16", catalog)]
+    parts = [_part(catalog, "ascend-910b", 64), _part(catalog, "h100-sxm", 32)]
+    res = compare_mixed(ws, parts, names=["short", "long"])
+    assert [p.name for p in res.phases] == ["short", "long"] and res.tokens == pytest.approx(2.1e11)
+    one = [plan_mixed(w, parts) for w in ws]  # each phase on its own
+    for ph, r in zip(res.phases, one, strict=True):
+        assert ph.mixed_tokens_per_s == pytest.approx(r.mixed_tokens_per_s)
+        assert ph.alone_tokens_per_s == pytest.approx(r.alone_tokens_per_s)
+    seconds = 2e11 / one[0].mixed_tokens_per_s + 1e10 / one[1].mixed_tokens_per_s
+    assert res.result.mixed_tokens_per_s == pytest.approx(2.1e11 / seconds)
+    h100 = 2.1e11 / (2e11 / one[0].alone_tokens_per_s["h100-sxm"] + 1e10 / one[1].alone_tokens_per_s["h100-sxm"])
+    assert res.result.alone_tokens_per_s["h100-sxm"] == pytest.approx(h100)
+    assert res.result.efficiency == pytest.approx(res.result.mixed_tokens_per_s
+                                                  / sum(res.result.alone_tokens_per_s.values()))
+    # the H100 row: its compute days plus one phase change (write, restart, read back at the write rate)
+    row = next(r for r in res.rows if r.cluster == "32 x h100-sxm")
+    state = model_costs(ws[0].model, 4096).params_total * 14.0  # checkpoint bytes per parameter (Assumptions)
+    ec = assess(parts[1].chip, parts[1].system, 32, 2.1e11 / h100 / 86400, state_bytes=state)
+    change_days = (2 * ec.checkpoint_write_s + 60 * ec.restart_min) / 86400
+    assert row.compute_days == pytest.approx(2.1e11 / h100 / 86400 + change_days, rel=1e-6)
+    assert "long" not in res.rows[-1].plan and "(short)" in res.rows[-1].plan  # the phase with the most tokens
+    assert compare_mixed(ws[0], parts).phases == []  # one phase: no programme
+
+
+def test_compare_mix_takes_phases_and_refuses_a_deadline():
+    r = runner.invoke(app, ["compare", "--mix", "ascend-910b=64", "--mix", "h100-sxm=32", "--phase", "1e11@4096",
+                            "--phase", "5e9@16384", "-m", "llama3.1-8b", "--json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert [p["seq_len"] for p in data["phases"]] == [4096, 16384] and data["tokens"] == pytest.approx(1.05e11)
+    r = runner.invoke(app, ["compare", "--mix", "ascend-910b=64", "--mix", "h100-sxm=32", "--days", "30"])
+    assert isinstance(r.exception, PlanError) and "leave out --days" in str(r.exception)

@@ -637,11 +637,25 @@ class MixedRow(BaseModel):
     plan: str
 
 
+class MixedPhase(BaseModel):
+    """One phase of a programme under `compare --mix`: the mixed job's and each part's best throughput on it."""
+
+    name: str
+    tokens: float
+    seq_len: int
+    global_batch: int
+    mode: str  # pipeline or data: the faster way of mixing on this phase
+    mixed_tokens_per_s: float | None
+    alone_tokens_per_s: dict[str, float | None]
+    plan: str  # the mixed plan on this phase
+
+
 class MixedComparison(BaseModel):
-    result: MixedResult
+    result: MixedResult  # one phase: its plan_mixed result; a programme: the totals (best, split: its dominant phase)
     rows: list[MixedRow]
     tokens: float
     notes: list[str] = Field(default_factory=list)
+    phases: list[MixedPhase] = Field(default_factory=list)  # a programme's phases (empty for one phase)
 
 
 def _scaled_sum(values: list[float | None], scale: list[float | None]) -> float | None:
@@ -658,50 +672,127 @@ def _typical(r: object | None) -> float | None:
     return None if r is None else float(getattr(r, "typical", None) or 0.0) or None
 
 
-def compare_mixed(workload: Workload, parts: list[Part], options: object | None = None,
-                  assumptions: Assumptions = DEFAULT, calibration: Calibration | None = None) -> MixedComparison:
+def _mixed_plan_text(res: MixedResult) -> str:
+    if res.mode == "data" and res.data_split is not None:
+        d = res.data_split
+        return ("data: " + " | ".join(f"{x.chip}: {x.sequences:,} seq, {x.plan}" for x in d.shares)
+                + f"; cross-type all-reduce {d.exchange_s:.2f} s")
+    b = res.best
+    if b is None:
+        return "no mixed plan fits"
+    blocks = " | ".join(f"{x.chip}: tp{x.tp}/ep{x.ep} x{x.stages}, {x.layers}L" for x in b.blocks)
+    return f"pipeline: {blocks}; dp{b.dp} mb{b.micro_batch} {b.recompute}"
+
+
+def _programme_rate(ws: list[Workload], rates: list[float | None]) -> float | None:
+    """All the programme's tokens over the seconds its phases take at these rates; None if a phase has none."""
+    known = [r for r in rates if r]
+    if len(known) < len(rates):
+        return None
+    return sum(w.tokens for w in ws) / sum(w.tokens / r for w, r in zip(ws, known, strict=True))
+
+
+def _programme_result(ws: list[Workload], names: list[str], results: list[MixedResult]
+                      ) -> tuple[MixedResult, list[MixedPhase]]:
+    """A programme's totals from each phase's `plan_mixed`: every rate is all tokens over the phases' seconds at
+    each phase's own best plan; the plan, split and block shares shown are those of the phase with the most tokens."""
+    dom = max(range(len(ws)), key=lambda i: ws[i].tokens)
+    chips = list(results[0].parts)
+    alone = {c: _programme_rate(ws, [r.alone_tokens_per_s.get(c) for r in results]) for c in chips}
+    mixed = _programme_rate(ws, [r.mixed_tokens_per_s for r in results])
+    known = [v for v in alone.values() if v]
+    total = sum(known) if len(known) == len(chips) else None
+    modes = sorted({r.mode for r in results})
+    d = results[dom]
+    out = d.model_copy(update={
+        "mixed_tokens_per_s": mixed, "alone_tokens_per_s": alone, "sum_of_parts_tokens_per_s": total,
+        "efficiency": mixed / total if mixed and total else None,
+        "gain_over_best_part": mixed / max(known) - 1.0 if mixed and known else None,
+        "alone_plans": {c: f"{p} ({names[dom]})" for c, p in d.alone_plans.items()},
+        "assumptions": [*d.assumptions,
+                        f"programme: each of the {len(ws)} phases on its own best mixed plan and each part on its own "
+                        f"best plan per phase ({' and '.join(modes)} mode); the plan shown is that of {names[dom]}, "
+                        "the phase with the most tokens; every phase in phases[]"]})
+    out.verdict = verdict(out)
+    phases = [MixedPhase(name=n, tokens=w.tokens, seq_len=w.seq_len, global_batch=w.global_batch, mode=r.mode,
+                         mixed_tokens_per_s=r.mixed_tokens_per_s, alone_tokens_per_s=r.alone_tokens_per_s,
+                         plan=_mixed_plan_text(r))
+              for n, w, r in zip(names, ws, results, strict=True)]
+    return out, phases
+
+
+def _phase_changes_days(econ: Any, changes: int) -> float:
+    """Days a programme's phase changes add: each writes the checkpoint, restarts and reads it back resharded (at
+    the write rate), as accelplan.phases counts them for one chip type."""
+    return changes * (2.0 * float(econ.checkpoint_write_s) + 60.0 * float(econ.restart_min)) / 86400.0
+
+
+def compare_mixed(workload: Workload | list[Workload], parts: list[Part], options: object | None = None,
+                  assumptions: Assumptions = DEFAULT, calibration: Calibration | None = None,
+                  names: list[str] | None = None) -> MixedComparison:
     """`plan_mixed` with time, cost and energy for the workload's tokens: each part alone, and the mix, whose
     elapsed time loses what every part's failures cost it (goodput losses add: an interruption anywhere stops the
-    whole job) and whose cost and energy are the parts' over that time."""
+    whole job) and whose cost and energy are the parts' over that time. A list of workloads is a programme of
+    phases (`names` labels them): each phase runs on its own best plan, mixed and alone, and the phase changes
+    between them count as for one chip type."""
     from accelplan.economics import assess
 
-    res = plan_mixed(workload, parts, assumptions, calibration)
-    state = model_costs(workload.model, workload.seq_len).params_total * DEFAULT.checkpoint_bytes_per_param
+    ws = [workload] if isinstance(workload, Workload) else list(workload)
+    if not ws:
+        raise PlanError("compare --mix needs at least one phase")
+    labels = names or [f"phase {i + 1}" for i in range(len(ws))]
+    results = [plan_mixed(w, parts, assumptions, calibration) for w in ws]
+    phases: list[MixedPhase] = []
+    if len(ws) == 1:
+        res = results[0]
+    else:
+        res, phases = _programme_result(ws, labels, results)
+    changes = len(ws) - 1
+    tokens = sum(w.tokens for w in ws)
+    state = model_costs(ws[0].model, ws[0].seq_len).params_total * DEFAULT.checkpoint_bytes_per_param
+
+    def costed(p: Part, days: float) -> Any:
+        ec = assess(p.chip, p.system, p.count, days, state_bytes=state, options=options)  # type: ignore[arg-type]
+        if not changes:
+            return ec
+        return assess(p.chip, p.system, p.count, days + _phase_changes_days(ec, changes), state_bytes=state,
+                      options=options)  # type: ignore[arg-type]
+
     rows = []
     for p in parts:
         tps = res.alone_tokens_per_s.get(p.chip.id)
         if not tps:
             rows.append(MixedRow(cluster=f"{p.count:,} x {p.chip.id}", chips=p.count, tokens_per_s=None,
                                  compute_days=None, elapsed_days=None, goodput_pct=None, cloud_cost_usd=None,
-                                 energy_mwh=None, plan="no plan fits"))
+                                 energy_mwh=None, plan="no plan fits" + (" some phase" if changes else "")))
             continue
-        days = workload.tokens / tps / 86400.0
-        ec = assess(p.chip, p.system, p.count, days, state_bytes=state, options=options)  # type: ignore[arg-type]
-        rows.append(MixedRow(cluster=f"{p.count:,} x {p.chip.id}", chips=p.count, tokens_per_s=tps, compute_days=days,
-                             elapsed_days=ec.effective_days, goodput_pct=ec.goodput_pct,
+        ec = costed(p, tokens / tps / 86400.0)
+        rows.append(MixedRow(cluster=f"{p.count:,} x {p.chip.id}", chips=p.count, tokens_per_s=tps,
+                             compute_days=ec.compute_days, elapsed_days=ec.effective_days, goodput_pct=ec.goodput_pct,
                              cloud_cost_usd=_typical(ec.cloud_cost_usd), energy_mwh=ec.energy_mwh,
                              plan=res.alone_plans.get(p.chip.id, "")))
-    b = res.best
     notes = ["mixed job: goodput losses of the parts add (an interruption anywhere stops the whole job); cost and "
              "energy are each part's over the mixed job's elapsed time"]
+    if changes:
+        notes.append(f"{changes} phase change{'s' if changes > 1 else ''} (write the checkpoint, restart, read it back "
+                     "resharded for the next plan) counted in each row's days; the mixed job's take as long as its "
+                     "slowest part's")
     if res.mixed_tokens_per_s:
-        days = workload.tokens / res.mixed_tokens_per_s / 86400.0
+        days = tokens / res.mixed_tokens_per_s / 86400.0
         per = [assess(p.chip, p.system, p.count, days, state_bytes=state, options=options)  # type: ignore[arg-type]
                for p in parts]
+        if changes:
+            days += max(_phase_changes_days(e, changes) for e in per)
+            per = [assess(p.chip, p.system, p.count, days, state_bytes=state, options=options)  # type: ignore[arg-type]
+                   for p in parts]
         goodput = max(0.01, 1.0 - sum(1.0 - e.goodput_pct / 100.0 for e in per))
         elapsed = days / goodput
         costs = [_typical(e.cloud_cost_usd) for e in per]
         scale = [elapsed / e.effective_days if e.effective_days else None for e in per]
         cost = _scaled_sum(costs, scale)
         energy = _scaled_sum([e.energy_mwh for e in per], scale)
-        if res.mode == "data" and res.data_split is not None:
-            d = res.data_split
-            plan = ("data: " + " | ".join(f"{x.chip}: {x.sequences:,} seq, {x.plan}" for x in d.shares)
-                    + f"; cross-type all-reduce {d.exchange_s:.2f} s")
-        else:
-            assert b is not None
-            blocks = " | ".join(f"{x.chip}: tp{x.tp}/ep{x.ep} x{x.stages}, {x.layers}L" for x in b.blocks)
-            plan = f"pipeline: {blocks}; dp{b.dp} mb{b.micro_batch} {b.recompute}"
+        plan = _mixed_plan_text(res) + (f" ({labels[max(range(len(ws)), key=lambda i: ws[i].tokens)]})"
+                                        if changes else "")
         rows.append(MixedRow(cluster="mixed: " + " + ".join(f"{p.count:,} x {p.chip.id}" for p in parts),
                              chips=sum(p.count for p in parts), tokens_per_s=res.mixed_tokens_per_s,
                              compute_days=days, elapsed_days=elapsed, goodput_pct=goodput * 100.0,
@@ -710,7 +801,7 @@ def compare_mixed(workload: Workload, parts: list[Part], options: object | None 
         if missing:
             notes.append(f"no public cloud price for {', '.join(missing)}: the mixed job's cost is unknown "
                          "(--price CHIP=USD sets one)")
-    return MixedComparison(result=res, rows=rows, tokens=workload.tokens, notes=notes)
+    return MixedComparison(result=res, rows=rows, tokens=tokens, notes=notes, phases=phases)
 
 
 class BlockSpec(BaseModel):

@@ -158,3 +158,30 @@ def test_distinct_maps_every_row_to_one_row_with_the_same_values(n, radices, see
     assert all((c[rep] == c).all() for c in cols)
     combos = [tuple(int(c[i]) for c in cols) for i in first]
     assert len(set(combos)) == len(combos) and combos == sorted(combos)
+
+
+@pytest.mark.parametrize(("model", "ratio"), [
+    # Mixtral: every layer MoE. Where the MoE MLP hides like the rest, the stack hides (tp - 1) / tp of the TP traffic
+    # and leaves 1/4 at tp 4; hiding only the attention half (3/8) leaves 5/8: 2.5 times as much exposed (the layer's
+    # GEMMs are long enough to hide either)
+    ("mixtral-8x22b", 2.5),
+    ("llama2-7b", 1.0),  # dense: nothing changes
+])
+def test_a_stack_overlap_that_skips_the_moe_mlp_exposes_its_half_of_the_tp_traffic(catalog, model, ratio):
+    w = make_workload(model, seq_len=4096, global_batch=64, catalog=catalog)
+    chip = catalog.chip("ascend-910b")
+    system = catalog.default_system(chip)
+    base = catalog.stack("mindspeed-llm")  # MC2 fuses the dense matmuls with their collectives, not the MoE MLP's
+    assert base.overlap.tp == 1.0 and base.overlap.tp_moe_mlp == 0.0
+    same = base.model_copy(update={"overlap": base.overlap.model_copy(update={"tp_moe_mlp": None})})
+    plans = PlanArrays.from_plans([Plan(tp=4, pp=1, dp=1, micro_batch=1, recompute="none", zero=1,
+                                        sequence_parallel=True)])
+
+    def tp_per_layer(stack) -> float:
+        # per layer: the step's terms are per-layer times the critical stage's layers, which count the head as a
+        # share of a layer (and so move a little with the layer time); attention per layer is the same on both
+        t = evaluate(w, system, chip, plans, stack=stack).time
+        return float(t["tp_comm"][0] / t["compute_attention"][0])
+
+    assert tp_per_layer(same) > 0.0
+    assert tp_per_layer(base) == pytest.approx(ratio * tp_per_layer(same), rel=1e-9)

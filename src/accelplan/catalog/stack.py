@@ -45,6 +45,9 @@ class Overlap(Strict):
     model still hides no more than the compute beside it, and hidden traffic still slows that compute."""
 
     tp: float = Field(ge=0, le=1)  # tensor-parallel all-gather / reduce-scatter (userbuffers, async TP, MC2)
+    # the same for the expert MLP of a MoE layer where it differs from `tp` (MindSpeed's MC2 fuses the dense
+    # layers' matmuls with their collectives, not the MoE MLP's); null: as `tp`
+    tp_moe_mlp: float | None = Field(default=None, ge=0, le=1)
     dp: float = Field(ge=0, le=1)  # gradient reduce-scatter and parameter all-gather (bucketed DP / FSDP prefetch)
     pp: float = Field(ge=0, le=1)  # pipeline send/recv in the steady 1F1B phase
     pp_needs_interleaving: bool = False  # pipeline sends overlap only with the interleaved (virtual-stage) schedule

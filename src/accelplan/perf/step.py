@@ -57,6 +57,7 @@ class Overlaps:
     """Share of each collective the stack hides, after any --assume override."""
 
     tp: float
+    tp_moe_mlp: float  # the expert MLP's share of a MoE layer's tensor-parallel traffic
     dp: float
     pp_interleaved: float
     pp_1f1b: float
@@ -71,7 +72,9 @@ class Overlaps:
             return value if override is None else override
 
         pp = pick(a.pp_overlap, o.pp)
-        return cls(tp=pick(a.tp_overlap, o.tp), dp=pick(a.dp_overlap, o.dp), pp_interleaved=pp,
+        tp = pick(a.tp_overlap, o.tp)
+        tp_moe = tp if o.tp_moe_mlp is None or a.tp_overlap is not None else o.tp_moe_mlp
+        return cls(tp=tp, tp_moe_mlp=tp_moe, dp=pick(a.dp_overlap, o.dp), pp_interleaved=pp,
                    pp_1f1b=0.0 if (o.pp_needs_interleaving and a.pp_overlap is None) else pp,
                    ep=pick(a.ep_overlap, o.ep), cp=pick(a.cp_overlap, o.cp))
 
@@ -347,7 +350,10 @@ def _layer_comm(st: _Setup, comp: LayerCompute, first: Array, back: Array) -> La
     # the pieces of the neighbouring GEMM: the first chunk has nothing to hide behind, and no more than the layer's
     # GEMM time can hide the rest (Wang et al. 2023, ASPLOS, "Overlap communication with dependent computation via
     # decomposition")
-    tp_exposed = tp_s - np.minimum(ov.tp * tp_s * (1.0 - 1.0 / tp), comp.gemm_s)
+    # the MLP half of the MoE layers' collectives may hide less (a stack's fused overlap skipping the experts)
+    moe_mlp = 0.0 if m.parallel_block else 0.5 * n_moe / L
+    tp_hideable = (ov.tp * (1.0 - moe_mlp) + ov.tp_moe_mlp * moe_mlp) * tp_s * (1.0 - 1.0 / tp)
+    tp_exposed = tp_s - np.minimum(tp_hideable, comp.gemm_s)
     cp_s, cp_hideable_s = _context_parallel(st, comp, first, back)
     cp_hidden = np.minimum(ov.cp * cp_s, cp_hideable_s) * (cp > 1)
     cp_exposed = (cp_s - cp_hidden) * (cp > 1)

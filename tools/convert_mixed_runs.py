@@ -48,6 +48,7 @@ def convert_amp(r: dict) -> dict:
                   "linear_bias": "all"},
         "plan": {"tp": p["tp"], "pp": p["pp"], "dp": p["dp"], "micro_batch": p["micro_batch_size"],
                  "global_batch": p["global_batch_seqs"], "precision": "fp16", "recompute": "none", "zero": 0,
+                 "grad_reduce_dtype": "fp32",  # its ds_config.json: "fp32_allreduce": true
                  "framework": "megatron-deepspeed", "framework_version": "Megatron-LM v1.1.5 (DeepSpeedExamples)",
                  "placement": "pipe_data_model", "stages": amp_stages(p["layer_partition_boundaries"])},
         "measured": {"iteration_time_s": meas.get("iteration_time_s") if ok else None,
@@ -57,8 +58,9 @@ def convert_amp(r: dict) -> dict:
         "baseline_predicted_s": p.get("amp_predicted_iteration_s"),  # AMP's own prediction, for comparison
         "notes": ("converted by tools/convert_mixed_runs.py; the AMP launch script "
                   "(DeepSpeedExamples Megatron-LM-v1.1.5-3D_parallelism/examples/ds_pretrain_gpt2_pipe.sh in "
-                  "DachengLi1/AMP) passes no --checkpoint-activations (recompute none) and its ds_config.json is "
-                  "not read here (ZeRO 0 assumed); placement: "
+                  "DachengLi1/AMP) passes --fp16 and no --checkpoint-activations (recompute none); its DeepSpeed "
+                  "config (examples/ds_config.json @ 49afb8baf829) enables fp16, sets \"fp32_allreduce\": true "
+                  "(gradients all-reduced in fp32) and has no zero_optimization section (ZeRO stage 0); placement: "
                   "DeepSpeed's pipe/data/model rank order. " + str(r.get("notes", ""))),
     }
 

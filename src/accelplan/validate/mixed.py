@@ -35,6 +35,9 @@ from accelplan.validate.runs import RunModel, load_entries
 SHIPPED = Path(__file__).parent / "data" / "mixed_runs.yaml"
 
 
+REDUCE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0}
+
+
 class _Entry(BaseModel):
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
@@ -65,6 +68,9 @@ class MixedPlan(_Entry):
     precision: Literal["bf16", "fp16", "fp8"] = "bf16"
     recompute: Literal["none", "selective", "full"] = "none"
     zero: int = Field(default=0, ge=0, le=1)
+    # the gradients' dtype in the data-parallel all-reduce where the job sets one (DeepSpeed "fp32_allreduce": fp32);
+    # None: the stack's gradient bytes
+    grad_reduce_dtype: Literal["fp32", "bf16", "fp16"] | None = None
     framework: str | None = None
     framework_version: str | None = None
     placement: Literal["pipe_data_model"] = "pipe_data_model"
@@ -218,7 +224,7 @@ def _predict(run: MixedRun, cat: Catalog, a: Assumptions) -> tuple[float, bool, 
         slow = min((types[i] for i in set(members)), key=lambda ty: ty.fab.out_bytes_per_s or math.inf)
         nodes = {rank_node[rank(s, rep)] for rep in range(p.dp)}
         fab = slow.fab if len(nodes) > 1 else types[members[0]].fab
-        grad = slow.stack.memory.grad_bytes
+        grad = REDUCE_BYTES[p.grad_reduce_dtype] if p.grad_reduce_dtype else slow.stack.memory.grad_bytes
         sync = float(all_reduce_s(fab, np.array([params * grad]), np.array([float(p.dp)]),
                                   np.array([float(p.tp)]))[0]) if p.dp > 1 else 0.0
         opt = max(a.optimizer_traffic_bytes_per_param * params / float(types[i].rates.hbm_bytes_per_s)

@@ -125,3 +125,13 @@ def test_an_unfused_fallback_costs_attention_time_in_the_step(catalog):
     new = estimate(w, "gb200", plan, framework="nemo", framework_version="25.11", catalog=catalog)
     assert "attention unfused" in old.stack and "attention unfused" not in new.stack
     assert old.time_breakdown_s["compute_attention"] > 2 * new.time_breakdown_s["compute_attention"]
+
+
+@pytest.mark.parametrize("stages", [[], [0, 2], [2, 2]])
+def test_default_virtual_stages_must_be_distinct_counts_of_at_least_one(stages):
+    from pydantic import ValidationError
+
+    from accelplan.catalog.stack import PlanDefaults
+
+    with pytest.raises(ValidationError, match="distinct stage counts"):
+        PlanDefaults(pipeline_virtual_stages=stages)

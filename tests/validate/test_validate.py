@@ -162,3 +162,22 @@ def test_an_unpublished_pipeline_micro_batch_is_the_stacks_default(catalog, tmp_
         assert res.plan["micro_batch"] == expected
         assert said and "not published" in said[0] and stack in said[0]
 
+
+
+def test_unpublished_virtual_stages_are_those_the_stack_builds_by_default(catalog, tmp_path):
+    # torchtitan since cec7fb6fc (2024-10-10): without split points 1 stage per rank for single-stage schedules and 2
+    # for multi-stage ones; the run does not say which schedule ran, so the faster of the two
+    entry = yaml.safe_load(shipped_runs_path().read_text())[0]  # Megatron-LM 2021, 1.7B: 24 layers
+    entry["plan"].update({"tp": 1, "pp": 4, "dp": 8, "micro_batch": 1, "vpp": None, "global_batch": 256,
+                          "framework": "torchtitan", "framework_version": "torchtitan 9dec370 (2024-12-26)"})
+    path = tmp_path / "runs.yaml"
+    path.write_text(yaml.safe_dump([entry]))
+    (run,) = load_runs(path)
+    res = prepare_run(run, catalog).result
+    assert res.plan["vpp"] in (1, 2)
+    assert any(a.startswith("vpp: one of [1, 2]") for a in res.assumptions)
+    assert not any(a.startswith("vpp: chosen by the planner") for a in res.assumptions)
+    # before that commit split points were the user's to give: no default
+    old, _ = catalog.stack("torchtitan").at_release("torchtitan (2024-07-01)")
+    assert old.plan_defaults.pipeline_virtual_stages is None
+    assert old.plan_defaults.pipeline_microbatches == "pp_degree"

@@ -122,6 +122,16 @@ class PlanDefaults(Strict):
     # pipeline micro-batches of a job with pp > 1 that sets none: pp_degree = as many micro-batches as pipeline
     # stages (micro-batch = local batch / pp), size_1 = micro-batches of one sequence; null = not documented
     pipeline_microbatches: Literal["pp_degree", "size_1"] | None = None
+    # virtual pipeline stages per rank a job with pp > 1 that names none runs with, one per schedule kind the stack
+    # offers (torchtitan: 1 for single-stage schedules, 2 for multi-stage ones); null = not documented
+    pipeline_virtual_stages: list[int] | None = None
+
+    @field_validator("pipeline_virtual_stages")
+    @classmethod
+    def _stages(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and (not v or any(x < 1 for x in v) or len(set(v)) != len(v)):
+            raise ValueError(f"lists distinct stage counts >= 1, got {v}")
+        return v
 
 
 class Release(Strict):

@@ -292,8 +292,20 @@ def prepare_run(run: Run, cat: Catalog, calibration: Calibration | None = None, 
     fixed.update({"optimizer_dtype": p.optimizer_dtype, "offload_activations": p.offload_activations,
                   "offload_optimizer": p.offload_optimizer})
     res.assumptions.extend(Fabric.assumptions(system, assumptions, calibration))
-    found = search(w, system, chip, run.chips, fixed=fixed, assumptions=assumptions, calibration=calibration,
-                   require_fit=False, stack=stack)
+    stages = stack.plan_defaults.pipeline_virtual_stages
+    if p.vpp is None and p.pp is not None and p.pp > 1 and stages:
+        # what the stack builds when a job names no virtual stages, one count per schedule kind; which schedule ran
+        # is not published, so the faster
+        tries = [search(w, system, chip, run.chips, fixed={**fixed, "vpp": v}, assumptions=assumptions,
+                        calibration=calibration, require_fit=False, stack=stack) for v in stages]
+        found = max(tries, key=lambda t: -1.0 if t.best is None or t.arrays is None
+                    else float(t.arrays.tokens_per_s[t.best]))
+        res.assumptions = [x for x in res.assumptions if not x.startswith("vpp:")]
+        res.assumptions.append(f"vpp: one of {stages} (not published; the virtual stages {stack.id} builds by "
+                               "default, one per schedule kind), the faster")
+    else:
+        found = search(w, system, chip, run.chips, fixed=fixed, assumptions=assumptions, calibration=calibration,
+                       require_fit=False, stack=stack)
     if found.best is None or found.arrays is None:
         why = "; ".join(f"{n} {r}" for r, n in found.reasons.items()) or "no candidate"
         res.error = f"no plan consistent with the published fields ({why})"

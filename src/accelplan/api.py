@@ -262,7 +262,8 @@ def search_plans(workload: Workload, chip: Chip | str, chips: int, system: Syste
 def best_estimate(workload: Workload, chip: Chip, system: System, chips: int, assumptions: Assumptions = DEFAULT,
                   calibration: Calibration | None = None, stack: Stack | None = None) -> Estimate | None:
     st, note = resolve_stack(chip, stack)
-    res = search(workload, system, chip, chips, assumptions=assumptions, calibration=calibration, stack=st)
+    res = search(workload, system, chip, chips, assumptions=assumptions, calibration=calibration, stack=st,
+                 best_only=True)
     if res.best is None or res.arrays is None:
         return None
     return estimate_from(res.arrays, res.best, chip, system, workload, calibration, assumptions, st, note)

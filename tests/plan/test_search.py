@@ -4,6 +4,8 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accelplan.api import estimate, make_workload
 from accelplan.catalog.schema import Plan
@@ -56,6 +58,37 @@ def test_skipping_dominated_zero_stages_never_loses_the_best_plan(catalog, llama
     best_full = max(r.arrays.tokens_per_s[r.best] for r in full if r.best is not None)
     assert pruned.dominated > 0
     assert pruned.arrays.tokens_per_s[pruned.best] == pytest.approx(best_full, rel=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(case=st.sampled_from([("llama3.1-8b", "h100-sxm", 64, 8192, 256), ("llama3.1-70b", "ascend-910b", 256, 4096, 512),
+                             ("mixtral-8x7b", "mi300x", 128, 32768, 64), ("llama3.1-70b", "tpu-v5p", 512, 8192, 1024),
+                             ("deepseek-v3", "gb200", 512, 4096, 2048), ("llama2-7b", "gaudi3", 16, 4096, 64),
+                             ("llama3.1-405b", "h100-sxm", 1024, 131072, 64), ("qwen3-235b-a22b", "ascend-910c", 384,
+                                                                             4096, 1536)]))
+def test_not_timing_recompute_beside_a_fitting_twin_never_loses_the_best_plan(catalog, case):
+    # recompute only adds time in the step model, so a plan whose no-recompute twin fits is never the fastest
+    model, chip_id, chips, seq, gbs = case
+    w = make_workload(model, seq_len=seq, global_batch=gbs, catalog=catalog)
+    c = catalog.chip(chip_id)
+    s, stack = catalog.default_system(c), catalog.default_stack(c)
+    full = search(w, s, c, chips, stack=stack)
+    fast = search(w, s, c, chips, stack=stack, best_only=True)
+    assert (full.best is None) == (fast.best is None)
+    if full.best is not None:
+        assert fast.arrays.tokens_per_s[fast.best] == pytest.approx(full.arrays.tokens_per_s[full.best], rel=1e-12)
+        assert fast.arrays.plans.plan(fast.best) == full.arrays.plans.plan(full.best)
+        assert fast.dominated >= full.dominated and len(fast.order) <= len(full.order)
+
+
+def test_best_only_skips_the_recompute_twins_of_plans_that_fit(catalog):
+    w = make_workload("llama3.1-8b", seq_len=8192, global_batch=256, catalog=catalog)
+    c = catalog.chip("h100-sxm")
+    s, stack = catalog.default_system(c), catalog.default_stack(c)
+    full, fast = search(w, s, c, 64, stack=stack), search(w, s, c, 64, stack=stack, best_only=True)
+    assert fast.dominated > full.dominated and len(fast.order) < len(full.order)
+    skipped = fast.dominated - full.dominated
+    assert len(full.order) - len(fast.order) == skipped  # only plans that fit were skipped: their twins ranked
 
 
 def test_a_system_with_an_unknown_network_rate_is_planned_on_a_stated_assumption(catalog):

@@ -198,6 +198,16 @@ def _partial_variants(cand: PlanArrays, layers: int) -> PlanArrays:
     return PlanArrays(**fr)
 
 
+def _recompute_beside_a_fitting_twin(cand: PlanArrays, fits: np.ndarray) -> np.ndarray:
+    """Each plan that recomputes (selective, full or part of it) while the same plan without recompute fits."""
+    _, group = distinct_rows(cand.tp, cand.pp, cand.ep, cand.cp, cand.vpp, cand.mb, cand.zero + 1, cand.sp + 1,
+                             cand.cpa + 1, cand.opt_bf16 + 1, cand.off_act + 1, cand.off_opt + 1)
+    plain = (cand.recompute == RECOMPUTE_CODE["none"]) & fits
+    covered = np.zeros(int(group.max()) + 1, dtype=bool)
+    covered[group[plain]] = True
+    return (cand.recompute != RECOMPUTE_CODE["none"]) & covered[group]
+
+
 def _where(col: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
     return {k: v[mask] for k, v in col.items()}
 
@@ -212,12 +222,17 @@ def _cross(col: dict[str, np.ndarray], name: str, values: list, **extra: np.ndar
 
 def search(workload: Workload, system: System, chip: Chip, chips: int, fixed: dict | None = None,
            assumptions: Assumptions = DEFAULT, calibration: Calibration | None = None,
-           objective: str = "tokens_per_s", require_fit: bool = True, *, stack: Stack) -> SearchResult:
+           objective: str = "tokens_per_s", require_fit: bool = True, *, stack: Stack,
+           best_only: bool = False) -> SearchResult:
     """All valid plans for `chips` chips, evaluated at once; feasible ones ranked fastest first.
 
     With `require_fit=False`, when no plan fits in memory the plans that exceed it least (to the next GB) are
     ranked instead, fastest first: validation predicts a published plan's throughput even where the memory
-    model says it does not fit (it ran, so the model misses something) and reports by how much."""
+    model says it does not fit (it ran, so the model misses something) and reports by how much.
+
+    With `best_only` (the sizing walks and comparisons, which read the fastest plan alone) a plan is not timed where
+    the same plan without recompute fits: recompute only adds time in this model, so it can never be the fastest.
+    The ranking then leaves those near-duplicates out (they are counted in `dominated`)."""
     cand, dominated = _build(workload, system, chips, fixed, stack, _Timing(chip, assumptions, calibration))
     reasons: dict[str, int] = {}
     if len(cand) == 0:
@@ -241,6 +256,13 @@ def search(workload: Workload, system: System, chip: Chip, chips: int, fixed: di
             pieces.append((part, memory_of(workload, chip, part, stack, assumptions, costs)))
     n_cand = sum(len(c) for c, _ in pieces)
     fit = np.concatenate([m.fits for _, m in pieces])
+    timed = fit
+    if best_only and objective == "tokens_per_s" and f.get("recompute") is None:
+        slower = _recompute_beside_a_fitting_twin(cand, mem.fits)
+        if slower.any():
+            timed = fit.copy()
+            timed[:len(cand)] &= ~slower
+            dominated += int(slower.sum())
     n_mem = int((~fit).sum())
     if n_mem:
         reasons["does not fit in device memory"] = n_mem
@@ -252,7 +274,7 @@ def search(workload: Workload, system: System, chip: Chip, chips: int, fixed: di
         fit = over_gb <= over_gb.min()
     taken_plans, taken_mem, start = None, None, 0
     for c, m in pieces:
-        mask = fit[start:start + len(c)]
+        mask = (timed if require_fit else fit)[start:start + len(c)]
         start += len(c)
         if not mask.any():
             continue

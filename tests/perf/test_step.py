@@ -185,3 +185,30 @@ def test_a_stack_overlap_that_skips_the_moe_mlp_exposes_its_half_of_the_tp_traff
 
     assert tp_per_layer(same) > 0.0
     assert tp_per_layer(base) == pytest.approx(ratio * tp_per_layer(same), rel=1e-9)
+
+
+def test_an_even_layer_split_puts_the_head_on_the_last_stage(catalog):
+    # Megatron's default: the transformer layers split evenly over the stages and the output layer + loss on the
+    # last one, so the critical stage holds L/pp layers plus the head (h layer-equivalents), not (L + h)/pp. The
+    # per-layer terms scale with the critical stage's layers, so at a fixed micro-batch count the ratio of a term
+    # under the two splits is R(pp) = (L/pp + h) / ((L + h)/pp) = (L + pp h) / (L + h): h read off pp = 2 must
+    # predict pp = 4.
+    w = make_workload("llama2-7b", seq_len=4096, global_batch=64, catalog=catalog)  # 32 layers
+    chip = catalog.chip("h100-sxm")
+    base = catalog.stack("megatron-lm")
+    assert base.plan_defaults.pipeline_split == "even_layers"
+    balanced = base.model_copy(update={"plan_defaults": base.plan_defaults.model_copy(update={"pipeline_split": None})})
+
+    def ratio(pp: int) -> float:
+        system = catalog.default_system(chip)
+        plans = PlanArrays.from_plans([Plan(tp=1, pp=pp, dp=4, micro_batch=1, recompute="none", zero=1)])
+        even_t = evaluate(w, system, chip, plans, stack=base).time["compute_attention"][0]
+        bal_t = evaluate(w, system, chip, plans, stack=balanced).time["compute_attention"][0]
+        return float(even_t / bal_t)
+
+    L = 32.0
+    assert ratio(1) == pytest.approx(1.0, rel=1e-12)
+    r2 = ratio(2)
+    h = L * (r2 - 1.0) / (2.0 - r2)
+    assert h > 0.0
+    assert ratio(4) == pytest.approx((L + 4.0 * h) / (L + h), rel=1e-9)

@@ -125,6 +125,10 @@ class PlanDefaults(Strict):
     # virtual pipeline stages per rank a job with pp > 1 that names none runs with, one per schedule kind the stack
     # offers (torchtitan: 1 for single-stage schedules, 2 for multi-stage ones); null = not documented
     pipeline_virtual_stages: list[int] | None = None
+    # how the stack splits the layers over pipeline stages: even_layers = the transformer layers split evenly and
+    # the output layer and loss added to the last stage (Megatron's default); null = not documented, the step model
+    # then takes the head as balanced over the stages
+    pipeline_split: Literal["even_layers"] | None = None
 
     @field_validator("pipeline_virtual_stages")
     @classmethod

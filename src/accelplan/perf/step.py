@@ -479,7 +479,13 @@ def _pipeline(st: _Setup, comp: LayerCompute, comm: LayerComm) -> PipelineTimes:
     tp, pp, vpp, L = st.tp, st.pp, st.vpp, float(m.layers)
     layer_s = comp.total_s + comm.exposed_s + comm.contention_s
     head_s = _head_s(st)
-    stage_layers = np.maximum(np.ceil(L / pp), (L + head_s / np.maximum(layer_s, 1e-30)) / pp)
+    # the critical stage in layer-equivalents: a stack that splits the transformer layers evenly puts the head on
+    # the last stage on top of its share; otherwise the head is taken as balanced over the stages
+    head_layers = head_s / np.maximum(layer_s, 1e-30)
+    if st.stack.plan_defaults.pipeline_split == "even_layers":
+        stage_layers = np.ceil(L / pp) + head_layers
+    else:
+        stage_layers = np.maximum(np.ceil(L / pp), (L + head_layers) / pp)
     pp_bytes = lay.tokens * m.hidden * a.activation_comm_bytes_per_element / lay.sp_div
     # each virtual stage sends its activations forward and receives their gradients back once per micro-batch
     pp_s = np.where(pp > 1, 2.0 * vpp * send_recv_s(st.fab, pp_bytes, tp * st.cp * st.dp), 0.0)

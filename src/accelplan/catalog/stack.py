@@ -125,9 +125,10 @@ class PlanDefaults(Strict):
     # virtual pipeline stages per rank a job with pp > 1 that names none runs with, one per schedule kind the stack
     # offers (torchtitan: 1 for single-stage schedules, 2 for multi-stage ones); null = not documented
     pipeline_virtual_stages: list[int] | None = None
-    # how the stack splits the layers over pipeline stages: even_layers = the transformer layers split evenly and
-    # the output layer and loss added to the last stage (Megatron's default); null = not documented, the step model
-    # then takes the head as balanced over the stages
+    # how the stack splits the layers over pipeline stages by default: even_layers = the transformer layers split
+    # evenly and the output layer and loss added to the last stage (Megatron's default); null = not documented. The
+    # step model applies it to published runs (`Stack.as_published`); a request takes the head balanced over the
+    # stages, the split a tuned run sets (Megatron's account-for-loss option, MindSpeed's layer list)
     pipeline_split: Literal["even_layers"] | None = None
 
     @field_validator("pipeline_virtual_stages")
@@ -174,6 +175,9 @@ class Stack(Sourced):
     by_runtime: dict[Runtime, RuntimeChanges] = Field(default_factory=dict)
     notes: str = ""
     version: str | None = None  # the release these properties are at (set by `at_release`)
+    # set by validation for a published run: its unstated choices are the stack's defaults (`plan_defaults`); a
+    # request is planned with the choice a tuned run makes instead (the planner searches what the stack can be set to)
+    as_published: bool = False
 
     def figure_paths(self) -> dict[str, float]:
         """Every property the model reads is a figure that needs a source, booleans and choices included."""

@@ -479,10 +479,11 @@ def _pipeline(st: _Setup, comp: LayerCompute, comm: LayerComm) -> PipelineTimes:
     tp, pp, vpp, L = st.tp, st.pp, st.vpp, float(m.layers)
     layer_s = comp.total_s + comm.exposed_s + comm.contention_s
     head_s = _head_s(st)
-    # the critical stage in layer-equivalents: a stack that splits the transformer layers evenly puts the head on
-    # the last stage on top of its share; otherwise the head is taken as balanced over the stages
+    # the critical stage in layer-equivalents: a published run on a stack that splits the transformer layers evenly
+    # by default has the head on the last stage on top of its share; a request is planned with the head balanced
+    # over the stages (the split a tuned run sets)
     head_layers = head_s / np.maximum(layer_s, 1e-30)
-    if st.stack.plan_defaults.pipeline_split == "even_layers":
+    if st.stack.as_published and st.stack.plan_defaults.pipeline_split == "even_layers":
         stage_layers = np.ceil(L / pp) + head_layers
     else:
         stage_layers = np.maximum(np.ceil(L / pp), (L + head_layers) / pp)

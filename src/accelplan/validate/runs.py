@@ -277,6 +277,7 @@ def prepare_run(run: Run, cat: Catalog, calibration: Calibration | None = None, 
     w = Workload(model=m, tokens=1e12, seq_len=run.model.seq_len, global_batch=gbs, precision=precision)
     prep.workload = w
     stack, note = cat.resolve_stack(chip, p.framework, p.framework_version)
+    stack = stack.model_copy(update={"as_published": True})  # what the run leaves unstated is the stack's default
     prep.stack = stack
     res.stack = stack.id
     res.assumptions.append(note)

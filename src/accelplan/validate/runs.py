@@ -286,24 +286,23 @@ def prepare_run(run: Run, cat: Catalog, calibration: Calibration | None = None, 
     default_mb = _stack_micro_batch(stack, run, gbs)
     if default_mb is not None:
         fixed["micro_batch"], why = default_mb
-        res.assumptions.append(f"micro_batch: {default_mb[0]} (not published; {why})")
+        res.assumptions.append(f"micro_batch: {fixed['micro_batch']} (not published; {why})")
+    # the virtual stages the stack builds when a job names none, one count per schedule kind
+    stages = stack.plan_defaults.pipeline_virtual_stages if p.vpp is None and (p.pp or 0) > 1 else None
+    if stages:
+        res.assumptions.append(f"vpp: one of {stages} (not published; the virtual stages {stack.id} builds by "
+                               "default, one per schedule kind), the faster")
     for k, v in fixed.items():
-        if v is None:
+        if v is None and not (k == "vpp" and stages):
             res.assumptions.append(f"{k}: chosen by the planner (not published)")
     fixed.update({"optimizer_dtype": p.optimizer_dtype, "offload_activations": p.offload_activations,
                   "offload_optimizer": p.offload_optimizer})
     res.assumptions.extend(Fabric.assumptions(system, assumptions, calibration))
-    stages = stack.plan_defaults.pipeline_virtual_stages
-    if p.vpp is None and p.pp is not None and p.pp > 1 and stages:
-        # what the stack builds when a job names no virtual stages, one count per schedule kind; which schedule ran
-        # is not published, so the faster
+    if stages:  # which schedule ran is not published either: the faster
         tries = [search(w, system, chip, run.chips, fixed={**fixed, "vpp": v}, assumptions=assumptions,
                         calibration=calibration, require_fit=False, stack=stack) for v in stages]
         found = max(tries, key=lambda t: -1.0 if t.best is None or t.arrays is None
                     else float(t.arrays.tokens_per_s[t.best]))
-        res.assumptions = [x for x in res.assumptions if not x.startswith("vpp:")]
-        res.assumptions.append(f"vpp: one of {stages} (not published; the virtual stages {stack.id} builds by "
-                               "default, one per schedule kind), the faster")
     else:
         found = search(w, system, chip, run.chips, fixed=fixed, assumptions=assumptions, calibration=calibration,
                        require_fit=False, stack=stack)

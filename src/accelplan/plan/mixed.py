@@ -692,11 +692,11 @@ def _programme_rate(ws: list[Workload], rates: list[float | None]) -> float | No
     return sum(w.tokens for w in ws) / sum(w.tokens / r for w, r in zip(ws, known, strict=True))
 
 
-def _programme_result(ws: list[Workload], names: list[str], results: list[MixedResult]
+def _programme_result(ws: list[Workload], names: list[str], results: list[MixedResult], dom: int
                       ) -> tuple[MixedResult, list[MixedPhase]]:
     """A programme's totals from each phase's `plan_mixed`: every rate is all tokens over the phases' seconds at
-    each phase's own best plan; the plan, split and block shares shown are those of the phase with the most tokens."""
-    dom = max(range(len(ws)), key=lambda i: ws[i].tokens)
+    each phase's own best plan; the plan, split and block shares shown are those of phase `dom`, the one with the
+    most tokens."""
     chips = list(results[0].parts)
     alone = {c: _programme_rate(ws, [r.alone_tokens_per_s.get(c) for r in results]) for c in chips}
     mixed = _programme_rate(ws, [r.mixed_tokens_per_s for r in results])
@@ -742,11 +742,12 @@ def compare_mixed(workload: Workload | list[Workload], parts: list[Part], option
         raise PlanError("compare --mix needs at least one phase")
     labels = names or [f"phase {i + 1}" for i in range(len(ws))]
     results = [plan_mixed(w, parts, assumptions, calibration) for w in ws]
+    dom = max(range(len(ws)), key=lambda i: ws[i].tokens)
     phases: list[MixedPhase] = []
     if len(ws) == 1:
         res = results[0]
     else:
-        res, phases = _programme_result(ws, labels, results)
+        res, phases = _programme_result(ws, labels, results, dom)
     changes = len(ws) - 1
     tokens = sum(w.tokens for w in ws)
     state = model_costs(ws[0].model, ws[0].seq_len).params_total * DEFAULT.checkpoint_bytes_per_param
@@ -791,8 +792,7 @@ def compare_mixed(workload: Workload | list[Workload], parts: list[Part], option
         scale = [elapsed / e.effective_days if e.effective_days else None for e in per]
         cost = _scaled_sum(costs, scale)
         energy = _scaled_sum([e.energy_mwh for e in per], scale)
-        plan = _mixed_plan_text(res) + (f" ({labels[max(range(len(ws)), key=lambda i: ws[i].tokens)]})"
-                                        if changes else "")
+        plan = _mixed_plan_text(res) + (f" ({labels[dom]})" if changes else "")
         rows.append(MixedRow(cluster="mixed: " + " + ".join(f"{p.count:,} x {p.chip.id}" for p in parts),
                              chips=sum(p.count for p in parts), tokens_per_s=res.mixed_tokens_per_s,
                              compute_days=days, elapsed_days=elapsed, goodput_pct=goodput * 100.0,

@@ -141,7 +141,7 @@ class ProgramResult(BaseModel):
     transition_note: str = ""
 
 
-def _transition_s(econ: Any) -> float:
+def phase_change_s(econ: Any) -> float:
     """A phase change: the last checkpoint is written, the job restarts on the new plan and reads it back,
     resharded (distributed checkpoints reshard on load); reading is taken at the write rate."""
     return 2.0 * float(econ.checkpoint_write_s) + 60.0 * float(econ.restart_min)
@@ -190,7 +190,7 @@ def programme_of(ws: list[Workload], names: list[str], chip: Chip, system: Syste
     dom = max(range(len(ws)), key=lambda i: days[i])
     first = economics_of(ws[dom], chip, system, ests[dom], options)
     trans = len(ws) - 1
-    t_s = _transition_s(first) if trans else 0.0
+    t_s = phase_change_s(first) if trans else 0.0
     compute = sum(days) + trans * t_s / SECONDS_PER_DAY
     econ = economics_of(ws[dom], chip, system, ests[dom].model_copy(update={"days": compute}), options)
     goodput = (econ.goodput_pct or 100.0) / 100.0
@@ -328,4 +328,5 @@ def request_workloads(req: CompareRequest, catalog: Catalog | None = None
 __all__ = ["PHASE_SYNTAX", "DEFAULT_WORKLOAD", "parse_phase", "workload_from_phases", "phase_workloads",
            "PhaseEstimate", "ProgramResult", "ProgrammeEquivalence", "program_at", "program_with_plan",
            "programme_of", "programme_equivalent", "program_for_deadline", "resolve_workload", "request_workloads",
+           "phase_change_s",
            "PlanError"]

@@ -722,9 +722,10 @@ def _programme_result(ws: list[Workload], names: list[str], results: list[MixedR
 
 
 def _phase_changes_days(econ: Any, changes: int) -> float:
-    """Days a programme's phase changes add: each writes the checkpoint, restarts and reads it back resharded (at
-    the write rate), as accelplan.phases counts them for one chip type."""
-    return changes * (2.0 * float(econ.checkpoint_write_s) + 60.0 * float(econ.restart_min)) / 86400.0
+    """Days a programme's phase changes add, each counted as accelplan.phases counts one for a single chip type."""
+    from accelplan.phases import phase_change_s
+
+    return changes * phase_change_s(econ) / 86400.0
 
 
 def compare_mixed(workload: Workload | list[Workload], parts: list[Part], options: object | None = None,

@@ -89,3 +89,16 @@ def test_validate_command_exits_2_with_one_line(tmp_path, monkeypatch, capsys, m
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "runs.yaml" in err
+
+
+def test_a_run_of_the_other_kind_names_the_command_that_reads_it(tmp_path, run):
+    # a mixed-cluster run (a `devices` list, no `chip`) fed to plain validate, and a one-chip run fed to --mixed
+    from accelplan.validate.mixed import load_mixed_runs
+
+    mixed = {k: v for k, v in run.items() if k not in ("chip", "chips")}
+    mixed["devices"] = [{"chip": run["chip"], "count": run["chips"]}]
+    msg = _refusal(_write(tmp_path, mixed))
+    assert "field 'chip'" in msg and "validate --mixed" in msg
+    with pytest.raises(CatalogError) as err:
+        load_mixed_runs(_write(tmp_path, run))
+    assert "field 'devices'" in str(err.value) and "without --mixed" in str(err.value)

@@ -172,8 +172,19 @@ def load_entries(path: str | Path, model: type[E], what: str = "runs file") -> l
         except ValidationError as err:
             loc, msg = explain(err, model)
             rid = entry.get("id", f"#{i}") if isinstance(entry, dict) else f"#{i}"
-            raise CatalogError(str(p), str(rid)[:80], loc or None, msg) from None
+            raise CatalogError(str(p), str(rid)[:80], loc or None, _kind_hint(entry, model) or msg) from None
     return out
+
+
+def _kind_hint(entry: object, model: type[BaseModel]) -> str | None:
+    """A run of the other kind (one chip type vs a mixed cluster) fails on its first field; say which command reads it."""
+    if not isinstance(entry, dict):
+        return None
+    if "devices" in entry and "chip" not in entry and "chip" in model.model_fields:
+        return "lists `devices` (a mixed-cluster run): validate it with `accelplan validate --mixed FILE`"
+    if "chip" in entry and "devices" not in entry and "devices" in model.model_fields:
+        return "names one `chip`, not `devices` (a single-chip-type run): validate it without --mixed"
+    return None
 
 
 def load_runs(path: str | Path) -> list[Run]:

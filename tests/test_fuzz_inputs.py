@@ -291,3 +291,15 @@ def test_alias_bombs_of_any_shape_are_refused_fast_or_small_enough_to_read(level
         assert "aliases" in str(exc)
         assert 10 * strings > yamlio.MAX_ALIAS_EXPANSION, "a small document was refused"
     assert time.process_time() - start < 0.25
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=40))
+def test_a_refusal_echoing_any_text_stays_on_one_line(text):
+    # a user's value may carry newlines, tabs or other controls; the one-line refusal escapes them instead of breaking
+    from accelplan.errors import CatalogError, PlanError, UnknownIdError
+
+    for err in (CatalogError("f.yaml", text, "field", f"'{text}' is not allowed"), PlanError(f"--tp {text}"),
+                UnknownIdError("chip", text, ["h100-sxm"])):
+        msg = str(err)
+        assert "\n" not in msg and "\r" not in msg and all(ch.isprintable() for ch in msg), repr(msg)

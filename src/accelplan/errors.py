@@ -6,8 +6,17 @@ import difflib
 from collections.abc import Iterable
 
 
+def one_line(text: str) -> str:
+    """`text` with every non-printable character (newlines, tabs, other controls) written as its escape, so a value
+    echoed from the user's input cannot break the one-line message."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 class AccelplanError(Exception):
     """Bad input: the CLI prints the message on one line and exits with code 2."""
+
+    def __init__(self, *args: object):
+        super().__init__(*(one_line(a) if isinstance(a, str) else a for a in args))
 
 
 class UnknownIdError(AccelplanError):

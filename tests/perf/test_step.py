@@ -235,3 +235,24 @@ def test_mindformers_hides_the_gradient_reduction_on_its_communication_stream(ca
     assert float(hid.time["overlap_contention"][0] - exp.time["overlap_contention"][0]) == pytest.approx(
         slowdown * hidden, rel=1e-9)
     assert float(exp.step_time_s[0] - hid.step_time_s[0]) == pytest.approx((1.0 - slowdown) * hidden, rel=1e-9)
+
+
+def test_an_unfused_loss_moves_its_fp32_logits_kernel_by_kernel(catalog):
+    # MindSpeed-LLM's scripts leave the cross-entropy unfused (eager PyTorch: cast to fp32, log-softmax, gradient,
+    # cast back), so its loss runs at the eager element-wise factor; a fused cross-entropy (or a compiler) moves the
+    # fp32 logits once: written, softmax read and written, gradient written = 3 x vocab x 4 bytes per token.
+    from accelplan.perf.step import stage_rates
+
+    unfused = catalog.stack("mindspeed-llm")
+    assert not unfused.kernels.fused_cross_entropy and unfused.execution.mode == "eager"
+    fused = unfused.model_copy(update={"kernels": unfused.kernels.model_copy(update={"fused_cross_entropy": True})})
+    w = make_workload("llama3.1-8b", seq_len=4096, global_batch=64, catalog=catalog)
+    chip = catalog.chip("ascend-910b")
+    system = catalog.default_system(chip)
+    tp, mb = 2, 2
+    plans = PlanArrays.from_plans([Plan(tp=tp, pp=1, dp=1, micro_batch=mb, recompute="none", zero=1)])
+    slow, fast = (stage_rates(w, system, chip, plans, s) for s in (unfused, fused))
+    vocab, tokens = 128256, mb * 4096
+    minimal_s = tokens * 3 * vocab * 4 / tp / fast.hbm_bytes_per_s
+    extra = DEFAULT.elementwise_traffic_factor - DEFAULT.compiled_elementwise_traffic_factor
+    assert float(slow.head_s[0] - fast.head_s[0]) == pytest.approx(extra * minimal_s, rel=1e-9)

@@ -434,13 +434,20 @@ def cp_layer_cost_s(workload: Workload, system: System, chip: Chip, plans: PlanA
 
 
 def _head_s(st: _Setup) -> Array:
-    """The head on the last stage: logits GEMM forward and backward and the loss, per micro-batch (s)."""
-    a, r, lay, c, tp = st.a, st.r, st.lay, st.c, st.tp
+    """The head on the last stage: logits GEMM forward and backward and the loss, per micro-batch (s). The loss
+    moves the fp32 logits at the minimal count where one kernel computes it (a fused cross-entropy, or a compiler
+    that fuses element-wise work); an eager stack's unfused loss runs as kernels of their own (cast to fp32,
+    max, exp-sum, log-softmax, gradient, cast back) at `elementwise_traffic_factor` x that, as every other
+    element-wise op of such a stack does."""
+    a, r, lay, c, tp, stack = st.a, st.r, st.lay, st.c, st.tp, st.stack
     head_s = np.zeros_like(tp)
     for g in c.head_gemms:
-        t_g, t_c = _gemm_time(g, lay.tokens, tp, r, a, st.fp8 and st.stack.fp8 is not None and st.stack.fp8.lm_head)
+        t_g, t_c = _gemm_time(g, lay.tokens, tp, r, a, st.fp8 and stack.fp8 is not None and stack.fp8.lm_head)
         head_s = head_s + (1.0 + a.gemm_backward_factor) * t_g + t_c
-    return head_s + lay.tokens * c.head_elementwise * a.loss_bytes_per_element / tp / r.hbm_bytes_per_s
+    fused = (stack.kernels.fused_cross_entropy or stack.execution.compiler_fusion
+             or stack.execution.mode == "compiled")
+    factor = a.compiled_elementwise_traffic_factor if fused else a.elementwise_traffic_factor
+    return head_s + factor * lay.tokens * c.head_elementwise * a.loss_bytes_per_element / tp / r.hbm_bytes_per_s
 
 
 @dataclass(frozen=True)

@@ -256,3 +256,18 @@ def test_an_unfused_loss_moves_its_fp32_logits_kernel_by_kernel(catalog):
     minimal_s = tokens * 3 * vocab * 4 / tp / fast.hbm_bytes_per_s
     extra = DEFAULT.elementwise_traffic_factor - DEFAULT.compiled_elementwise_traffic_factor
     assert float(slow.head_s[0] - fast.head_s[0]) == pytest.approx(extra * minimal_s, rel=1e-9)
+
+
+def test_an_unfused_adam_step_moves_its_state_kernel_by_kernel(catalog):
+    # MindFormers' AdamW is composed of Mul/Pow/Sqrt/Addcmul ops (no FusedAdamW in its recipes) and runs at O0 without
+    # graph-kernel fusion, so the optimizer step moves its state at the eager element-wise factor; fused: once.
+    mf = catalog.stack("mindformers")
+    assert not mf.kernels.fused_adam and not mf.execution.compiler_fusion and mf.execution.mode != "compiled"
+    fused = mf.model_copy(update={"kernels": mf.kernels.model_copy(update={"fused_adam": True})})
+    w = make_workload("llama2-7b", seq_len=4096, global_batch=8, catalog=catalog)
+    chip = catalog.chip("ascend-910b")
+    system = catalog.default_system(chip)
+    plans = PlanArrays.from_plans([Plan(tp=1, pp=1, dp=8, micro_batch=1, recompute="none", zero=1)])
+    slow, fast = (float(evaluate(w, system, chip, plans, stack=s).time["optimizer"][0]) for s in (mf, fused))
+    assert fast > 0.0
+    assert slow == pytest.approx(DEFAULT.elementwise_traffic_factor * fast, rel=1e-9)

@@ -556,8 +556,14 @@ def _data_parallel(st: _Setup, comp: LayerCompute, pipe: PipelineTimes) -> DataP
     hidden = np.where(mem.per_microbatch, micro * fsdp_mb, grad_syncs * grad_sync + param_gather) * has_dp - exposed
     # optimizer state on the host moves there and back once per step (ZeRO-Offload, swap-optimizer)
     off_opt = np.where(plans.off_opt, 2.0 * mem.optimizer_bytes_local / (a.host_link_gb_s * 1e9), 0.0)
+    # the Adam step at its fused traffic; an unfused one (element-wise ops over each state tensor, kernel by kernel)
+    # at the eager element-wise factor, as every other unfused op
+    stack = st.stack
+    fused_adam = stack.kernels.fused_adam or stack.execution.compiler_fusion or stack.execution.mode == "compiled"
+    adam_factor = 1.0 if fused_adam else a.elementwise_traffic_factor
     return DataParallelTimes(exposed_s=exposed, contention_s=a.overlap_slowdown * hidden,
-                             optimizer_s=a.optimizer_traffic_bytes_per_param * mem.params_local / st.r.hbm_bytes_per_s,
+                             optimizer_s=adam_factor * a.optimizer_traffic_bytes_per_param * mem.params_local
+                             / st.r.hbm_bytes_per_s,
                              offload_optimizer_s=off_opt)
 
 

@@ -39,6 +39,12 @@ class Execution(Strict):
     # size the all-to-all), so the host cannot run ahead there
     moe_dispatch_sync: bool = False
 
+    @property
+    def fuses_elementwise(self) -> bool:
+        """A compiler folds element-wise work (norms, activations, casts, the loss) into its neighbours: a whole-step
+        compiled program, or an eager/graph stack with compiler fusion."""
+        return self.mode == "compiled" or self.compiler_fusion
+
 
 class Overlap(Strict):
     """Share (0..1) of each kind of collective that the stack's schedule can hide behind independent compute. The

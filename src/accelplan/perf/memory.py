@@ -206,7 +206,7 @@ def memory_per_device(workload: Workload, chip: Chip, plans: PlanArrays, a: Assu
     activations = activations + cp_working_bytes(workload, plans, lay, a.activation_bytes_per_element)
     # a fused cross-entropy (or a compiler) writes the loss gradient into the bf16 logits; an unfused one keeps an
     # fp32 copy for the softmax beside them
-    fused_loss = stack.kernels.fused_cross_entropy or stack.execution.compiler_fusion
+    fused_loss = stack.kernels.fused_cross_entropy or stack.execution.fuses_elementwise
     logits_bytes = lay.tokens * m.vocab / plans.tp * (a.activation_bytes_per_element if fused_loss
                                                       else a.logits_bytes_per_element)
     cap = chip.hbm_bytes or 0.0
@@ -256,7 +256,7 @@ def stage_memory_bytes(workload: Workload, chip: Chip, plans: PlanArrays, a: Ass
               + ob * np.where(zero >= 1, p_sharded, p_all))
     full_layer, per_tok, _ = activations_per_token(workload, plans, c, stack, lay, a)
     acts = lay.tokens * per_tok * layers * in_flight + np.where(plans.recompute == 2, lay.tokens * full_layer, 0.0)
-    fused_loss = stack.kernels.fused_cross_entropy or stack.execution.compiler_fusion
+    fused_loss = stack.kernels.fused_cross_entropy or stack.execution.fuses_elementwise
     logit_bytes = lay.tokens * m.vocab / tp * (a.activation_bytes_per_element if fused_loss
                                                else a.logits_bytes_per_element) * logits
     cap = chip.hbm_bytes or 0.0

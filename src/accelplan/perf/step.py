@@ -277,7 +277,7 @@ def _layer_compute(st: _Setup, first: Array, back: Array) -> LayerCompute:
     u_tp, u_ep, u_tokens, u_sp = st.tp[first], st.ep[first], lay.tokens[first], lay.sp_div[first]
     u_moe_tokens, u_etp = lay.tokens_moe[first], lay.etp[first]
     compiled = stack.execution.mode == "compiled"
-    fused = compiled or stack.execution.compiler_fusion
+    fused = stack.execution.fuses_elementwise
     ew_factor = a.compiled_elementwise_traffic_factor if fused else a.elementwise_traffic_factor
     # launch gaps between dependent kernels: none in a compiled program or a whole-step graph; a per-layer graph
     # removes them inside the layers it captures (the dense ones; MoE dispatch stays outside)
@@ -444,8 +444,7 @@ def _head_s(st: _Setup) -> Array:
     for g in c.head_gemms:
         t_g, t_c = _gemm_time(g, lay.tokens, tp, r, a, st.fp8 and stack.fp8 is not None and stack.fp8.lm_head)
         head_s = head_s + (1.0 + a.gemm_backward_factor) * t_g + t_c
-    fused = (stack.kernels.fused_cross_entropy or stack.execution.compiler_fusion
-             or stack.execution.mode == "compiled")
+    fused = stack.kernels.fused_cross_entropy or stack.execution.fuses_elementwise
     factor = a.compiled_elementwise_traffic_factor if fused else a.elementwise_traffic_factor
     return head_s + factor * lay.tokens * c.head_elementwise * a.loss_bytes_per_element / tp / r.hbm_bytes_per_s
 
@@ -559,7 +558,7 @@ def _data_parallel(st: _Setup, comp: LayerCompute, pipe: PipelineTimes) -> DataP
     # the Adam step at its fused traffic; an unfused one (element-wise ops over each state tensor, kernel by kernel)
     # at the eager element-wise factor, as every other unfused op
     stack = st.stack
-    fused_adam = stack.kernels.fused_adam or stack.execution.compiler_fusion or stack.execution.mode == "compiled"
+    fused_adam = stack.kernels.fused_adam or stack.execution.fuses_elementwise
     adam_factor = 1.0 if fused_adam else a.elementwise_traffic_factor
     return DataParallelTimes(exposed_s=exposed, contention_s=a.overlap_slowdown * hidden,
                              optimizer_s=adam_factor * a.optimizer_traffic_bytes_per_param * mem.params_local

@@ -24,3 +24,23 @@ def test_gqa_shrinks_only_the_kv_projections():
     gqa = mha.model_copy(update={"kv_heads": 8})
     d = model_costs(mha).params_attn_per_layer - model_costs(gqa).params_attn_per_layer
     assert d == 2 * 4096 * (4096 - 1024)
+
+
+def test_per_op_checkpointing_recomputes_every_second_mm_of_a_block():
+    # torchtitan's "selective op" AC on a Llama block calls wq, wk, wv, wo, w1, w3, w2 and recomputes the 2nd, 4th and
+    # 6th: wk, wo, w3. Llama 3.1 8B: h 4096, 32 q heads / 8 kv of 128, ffn 14336 (gated). By hand, in k x n:
+    from accelplan.perf.costs import op_sac_layer
+
+    m = ModelSpec(id="l8", name="l8", layers=32, hidden=4096, heads=32, kv_heads=8, ffn_hidden=14336, gated_mlp=True,
+                  vocab=128256, seq_len=8192)
+    h, q, kv, f = 4096, 4096, 1024, 14336
+    wq, wk, wv, wo, w1, w3, w2 = h * q, h * kv, h * kv, q * h, h * f, h * f, f * h
+    sac = op_sac_layer(model_costs(m).dense_layer_gemms, m)
+    assert sac.recompute_share == pytest.approx((wk + wo + w3) / (wq + wk + wv + wo + w1 + w3 + w2), rel=1e-12)
+    assert sac.saved_col == q + kv + f  # wq, wv, w1 outputs (column-parallel)
+    assert sac.saved_row == h  # w2's output (row-parallel: the full partial sum)
+    # a non-gated MLP calls w1, w2 only: wk, wo and w2 are recomputed
+    m2 = m.model_copy(update={"gated_mlp": False, "ffn_hidden": 4 * h})
+    sac2 = op_sac_layer(model_costs(m2).dense_layer_gemms, m2)
+    assert sac2.recompute_share == pytest.approx((wk + wo + 4 * h * h) / (wq + wk + wv + wo + 2 * 4 * h * h),
+                                                 rel=1e-12)

@@ -155,3 +155,21 @@ def stack_free_default():
     from accelplan.perf.assumptions import DEFAULT
 
     return DEFAULT
+
+
+def test_per_op_checkpointing_keeps_the_odd_mm_outputs_and_the_attention_output(catalog):
+    # torchtitan's "selective op" AC on a Llama block (wq, wk, wv, wo, w1, w3, w2; every second mm recomputed) keeps
+    # the block input, wq's, wv's and w1's outputs (split by TP), the attention output (split by TP) and w2's output
+    # (a row-parallel partial sum: whole), in bf16. Llama 2 7B (MHA, h 4096, ffn 11008), TP 2 with SP, 4k tokens.
+    m = ModelSpec(id="l7", name="l7", layers=32, hidden=4096, heads=32, kv_heads=32, ffn_hidden=11008,
+                  gated_mlp=True, vocab=32000, seq_len=4096)
+    s, tp, h, f = 4096, 2, 4096, 11008
+    w = Workload(model=m, tokens=1e9, seq_len=s, global_batch=8, precision="bf16")
+    chip = catalog.chip("h100-sxm")
+    plans = PlanArrays.from_plans([Plan(tp=tp, pp=1, dp=1, micro_batch=1, recompute="selective", zero=1,
+                                        sequence_parallel=True)])
+    stack = catalog.stack("torchtitan")
+    assert stack.memory.selective_recompute == "every_other_mm"
+    per_layer = memory_of(w, chip, plans, stack).memory["activations"][0] / m.layers
+    per_token = 2 * (h / tp + (h + h + f + h) / tp + h)  # input; wq, wv, w1, attention output; w2 output
+    assert per_layer == pytest.approx(s * per_token, rel=1e-9)

@@ -271,3 +271,27 @@ def test_an_unfused_adam_step_moves_its_state_kernel_by_kernel(catalog):
     slow, fast = (float(evaluate(w, system, chip, plans, stack=s).time["optimizer"][0]) for s in (mf, fused))
     assert fast > 0.0
     assert slow == pytest.approx(DEFAULT.elementwise_traffic_factor * fast, rel=1e-9)
+
+
+def test_per_op_checkpointing_reruns_a_share_of_the_gemms_not_the_attention(catalog):
+    # torchtitan's selective ("op") recompute re-runs the element-wise work and every second mm of a block and keeps
+    # the attention output; Megatron's core-attention recompute re-runs the attention core and the element-wise work.
+    # In bf16 the forward GEMM time is compute_gemm / (1 + gemm_backward_factor).
+    from accelplan.perf.costs import model_costs, op_sac_layer
+
+    titan = catalog.stack("torchtitan")
+    assert titan.memory.selective_recompute == "every_other_mm"
+    core = titan.model_copy(update={"memory": titan.memory.model_copy(update={"selective_recompute": "core_attention"})})
+    w = make_workload("llama3.1-8b", seq_len=8192, global_batch=64, catalog=catalog)
+    chip = catalog.chip("h100-sxm")
+    system = catalog.default_system(chip)
+    plans = PlanArrays.from_plans([Plan(tp=1, pp=1, dp=8, micro_batch=1, recompute="selective", zero=3)])
+    t_sac, t_core = (evaluate(w, system, chip, plans, stack=s).time for s in (titan, core))
+    gemm_fwd = float(t_sac["compute_gemm"][0]) / (1.0 + DEFAULT.gemm_backward_factor)
+    ew_fwd = float(t_sac["compute_elementwise"][0]) / (1.0 + DEFAULT.elementwise_backward_factor)
+    share = op_sac_layer(model_costs(w.model).dense_layer_gemms, w.model).recompute_share
+    assert float(t_sac["recompute"][0]) == pytest.approx(ew_fwd + share * gemm_fwd, rel=1e-9)
+    # the core-attention form re-runs the attention forward instead of those GEMMs
+    assert float(t_core["recompute"][0]) > ew_fwd
+    # (the GEMM term moves only by the head's share of a layer, which the longer or shorter layer changes)
+    assert float(t_core["compute_gemm"][0]) == pytest.approx(float(t_sac["compute_gemm"][0]), rel=1e-3)

@@ -115,8 +115,11 @@ class Memory(Strict):
     expert_tensor_parallel: Literal["tp", "1"] = "tp"  # experts split like the dense layers (Megatron default) or not
     # what "selective" recompute keeps: core_attention = Megatron's (recompute the attention core; with flash
     # attention that frees almost nothing), keep_qkv = keep the layer input and q, k, v and recompute the rest
-    # (MaxText save_qkv_proj), keep_qkv_offloaded = the same kept tensors moved to host memory (qkv_proj_offloaded)
-    selective_recompute: Literal["core_attention", "keep_qkv", "keep_qkv_offloaded"] = "core_attention"
+    # (MaxText save_qkv_proj), keep_qkv_offloaded = the same kept tensors moved to host memory (qkv_proj_offloaded),
+    # every_other_mm = per-op selective checkpointing that saves every compute op's output except every second matrix
+    # multiply of a block (torchtitan's "selective op"; grouped expert GEMMs are recomputed, the attention core saved)
+    selective_recompute: Literal["core_attention", "keep_qkv", "keep_qkv_offloaded", "every_other_mm"] = \
+        "core_attention"
     # the compiler shards every saved activation along the tensor-parallel axis, as sequence parallelism does
     activations_follow_sharding: bool = False
 

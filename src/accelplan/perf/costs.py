@@ -146,6 +146,43 @@ class ModelCosts:
         return 3.0 * self.forward_flops_per_token()
 
 
+@dataclass(frozen=True)
+class OpSacLayer:
+    """What per-op selective activation checkpointing keeps and recomputes of one layer (torchtitan's "selective op":
+    every compute op's output is saved except every second matrix multiply; the count restarts in each transformer
+    block; grouped expert GEMMs are not `aten.mm`, so they are recomputed)."""
+
+    recompute_share: float  # of the layer's forward GEMM FLOPs
+    saved_col: float  # output elements per token of the saved column-parallel mm's (split by TP)
+    saved_row: float  # output elements per token of the saved row-parallel mm's (the full partial sums)
+
+
+def op_sac_layer(gemms: tuple[Gemm, ...], m: ModelSpec) -> OpSacLayer:
+    """The mm's of a layer in call order (q, k, v, o; w1, w3, w2; a router before the experts), the even ones
+    recomputed. Fused GEMMs of the cost model are split back into the projections torchtitan calls one by one."""
+    mms: list[tuple[str, float, float]] = []  # (split, output width, FLOPs per token), in call order
+    total = sum(g.flops_per_token for g in gemms)
+    grouped = 0.0
+    for g in gemms:
+        if g.kind == "expert":
+            grouped += g.flops_per_token
+            continue
+        parts: list[float]
+        if g.name == "qkv_proj" and not m.is_mla:
+            q, kv = float(m.heads * m.d_head), float(m.n_kv_heads * m.d_head)
+            parts = [q, kv, kv]
+        elif g.name in ("mlp_in", "shared_in") and m.gated_mlp:
+            parts = [g.n / 2, g.n / 2]
+        else:
+            parts = [float(g.n)]
+        mms += [(g.split, n, 2.0 * g.k * n * g.count) for n in parts]
+    recomputed = grouped + sum(f for i, (_, _, f) in enumerate(mms, 1) if i % 2 == 0)
+    saved = [(split, n) for i, (split, n, _) in enumerate(mms, 1) if i % 2 == 1]
+    return OpSacLayer(recompute_share=recomputed / total if total else 0.0,
+                      saved_col=sum(n for split, n in saved if split == "n"),
+                      saved_row=sum(n for split, n in saved if split != "n"))
+
+
 def _attention(m: ModelSpec) -> tuple[list[Gemm], float, int, int, float]:
     """Attention GEMMs, core FLOPs per token per unit sequence, q width, kv width, params."""
     h = m.hidden

@@ -20,7 +20,7 @@ from accelplan.catalog.stack import Stack
 from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.calibration import Calibration
 from accelplan.perf.collectives import Fabric, all_reduce_s, all_to_all_s, reduce_scatter_s, send_recv_s
-from accelplan.perf.costs import Gemm, ModelCosts, model_costs
+from accelplan.perf.costs import Gemm, ModelCosts, model_costs, op_sac_layer
 from accelplan.perf.kernels import Rates, stack_on
 from accelplan.perf.memory import MEMORY_TERMS, Layout, Memory, full_recompute_fraction, layout, memory_per_device
 from accelplan.perf.plans import CP_ALGO_CODE, RECOMPUTE_CODE, PlanArrays, distinct_rows
@@ -321,6 +321,15 @@ def _layer_compute(st: _Setup, first: Array, back: Array) -> LayerCompute:
     gemm_fwd = (n_dense * gemm_d + n_moe * gemm_m) / L
     ew_fwd = (n_dense * ew_d + n_moe * ew_m) / L
     rc, f_full = st.plans.recompute, lay.f_full
+    # selective recompute re-runs the attention core and the element-wise work (Megatron's core-attention recompute,
+    # MaxText's keep-q,k,v policies); per-op checkpointing keeps the attention output and re-runs every second mm
+    # of a block instead
+    if stack.memory.selective_recompute == "every_other_mm":
+        share_d = op_sac_layer(c.dense_layer_gemms, m).recompute_share if n_dense else 0.0
+        share_m = op_sac_layer(c.moe_layer_gemms, m).recompute_share if n_moe else 0.0
+        selective_s = ew_fwd + (n_dense * share_d * gemm_d + n_moe * share_m * gemm_m) / L
+    else:
+        selective_s = attn_f + ew_fwd
     return LayerCompute(
         gemm_fwd_s=gemm_fwd,
         gemm_s=gemm_fwd * (1.0 + a.gemm_backward_factor) + (n_dense * cast_d + n_moe * cast_m) / L,
@@ -328,7 +337,7 @@ def _layer_compute(st: _Setup, first: Array, back: Array) -> LayerCompute:
         attention_s=attn_f + attn_b,
         elementwise_fwd_s=ew_fwd,
         elementwise_s=ew_fwd * (1.0 + a.elementwise_backward_factor),
-        recompute_s=np.where(rc == 2, f_full * (gemm_fwd + attn_f + ew_fwd), np.where(rc == 1, attn_f + ew_fwd, 0.0)),
+        recompute_s=np.where(rc == 2, f_full * (gemm_fwd + attn_f + ew_fwd), np.where(rc == 1, selective_s, 0.0)),
     )
 
 

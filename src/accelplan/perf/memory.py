@@ -16,7 +16,7 @@ import numpy as np
 from accelplan.catalog.schema import Chip, Workload
 from accelplan.catalog.stack import Stack
 from accelplan.perf.assumptions import Assumptions
-from accelplan.perf.costs import ModelCosts, op_sac_layer
+from accelplan.perf.costs import Gemm, ModelCosts, op_sac_layer
 from accelplan.perf.kernels import stack_on
 from accelplan.perf.plans import CP_ALGO_CODE, PlanArrays, cp_algorithms, ulysses_degree
 
@@ -168,7 +168,7 @@ def activations_per_token(workload: Workload, plans: PlanArrays, c: ModelCosts, 
     elif sel == "every_other_mm":  # the block input, the attention output and the outputs of every odd mm
         m = workload.model
 
-        def op_sac(gemms: tuple) -> Array:  # type: ignore[type-arg]
+        def op_sac(gemms: tuple[Gemm, ...]) -> Array:
             o = op_sac_layer(gemms, m)
             return (o.saved_col + act.attn_out_gemm_in) * eb / tp + o.saved_row * eb
 

@@ -13,6 +13,7 @@ Conventions (stated in outputs):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from accelplan.catalog.schema import ModelSpec
 
@@ -57,6 +58,17 @@ class Activations:
     moe_fc1_out: float  # routed and shared experts' fc1 outputs
     layer_input: float  # what full recompute keeps: the layer input (split by TP only with SP)
     qkv_keep: float  # what a "keep q, k, v" remat policy (MaxText save_qkv_proj) keeps besides the layer input
+
+
+@dataclass(frozen=True)
+class OpSacLayer:
+    """What per-op selective activation checkpointing keeps and recomputes of one layer (torchtitan's "selective op":
+    every compute op's output is saved except every second matrix multiply; the count restarts in each transformer
+    block; grouped expert GEMMs are not `aten.mm`, so they are recomputed)."""
+
+    recompute_share: float  # of the layer's forward GEMM FLOPs
+    saved_col: float  # output elements per token of the saved column-parallel mm's (split by TP)
+    saved_row: float  # output elements per token of the saved row-parallel mm's (the full partial sums)
 
 
 @dataclass(frozen=True)
@@ -141,20 +153,19 @@ class ModelCosts:
         return (self.n_dense_layers * dense + self.n_moe_layers * moe + head
                 + self.model.layers * self.attn_core_flops_per_token)
 
+    @cached_property
+    def op_sac_dense(self) -> OpSacLayer:
+        """Per-op selective checkpointing of a dense layer (`op_sac_layer`)."""
+        return op_sac_layer(self.dense_layer_gemms, self.model)
+
+    @cached_property
+    def op_sac_moe(self) -> OpSacLayer:
+        """Per-op selective checkpointing of a MoE layer (`op_sac_layer`)."""
+        return op_sac_layer(self.moe_layer_gemms, self.model)
+
     def model_flops_per_token(self) -> float:
         """3 x forward (forward + backward), no recompute: the MFU numerator per token."""
         return 3.0 * self.forward_flops_per_token()
-
-
-@dataclass(frozen=True)
-class OpSacLayer:
-    """What per-op selective activation checkpointing keeps and recomputes of one layer (torchtitan's "selective op":
-    every compute op's output is saved except every second matrix multiply; the count restarts in each transformer
-    block; grouped expert GEMMs are not `aten.mm`, so they are recomputed)."""
-
-    recompute_share: float  # of the layer's forward GEMM FLOPs
-    saved_col: float  # output elements per token of the saved column-parallel mm's (split by TP)
-    saved_row: float  # output elements per token of the saved row-parallel mm's (the full partial sums)
 
 
 def op_sac_layer(gemms: tuple[Gemm, ...], m: ModelSpec) -> OpSacLayer:

@@ -16,7 +16,7 @@ import numpy as np
 from accelplan.catalog.schema import Chip, Workload
 from accelplan.catalog.stack import Stack
 from accelplan.perf.assumptions import Assumptions
-from accelplan.perf.costs import Gemm, ModelCosts, op_sac_layer
+from accelplan.perf.costs import ModelCosts
 from accelplan.perf.kernels import stack_on
 from accelplan.perf.plans import CP_ALGO_CODE, PlanArrays, cp_algorithms, ulysses_degree
 
@@ -166,15 +166,11 @@ def activations_per_token(workload: Workload, plans: PlanArrays, c: ModelCosts, 
             else np.zeros_like(tp)
         selective = full_layer - freed
     elif sel == "every_other_mm":  # the block input, the attention output and the outputs of every odd mm
-        m = workload.model
-
-        def op_sac(gemms: tuple[Gemm, ...]) -> Array:
-            o = op_sac_layer(gemms, m)
-            return (o.saved_col + act.attn_out_gemm_in) * eb / tp + o.saved_row * eb
-
-        dense_kept = op_sac(c.dense_layer_gemms) if c.n_dense_layers else np.zeros_like(tp)
-        moe_kept = op_sac(c.moe_layer_gemms) if c.n_moe_layers else np.zeros_like(tp)
-        selective = act.layer_input * eb / lay.sp_div + (1 - frac_moe) * dense_kept + frac_moe * moe_kept
+        dense, moe = c.op_sac_dense, c.op_sac_moe
+        saved_col = (1 - frac_moe) * dense.saved_col + frac_moe * moe.saved_col
+        saved_row = (1 - frac_moe) * dense.saved_row + frac_moe * moe.saved_row
+        selective = (act.layer_input * eb / lay.sp_div + (saved_col + act.attn_out_gemm_in) * eb / tp
+                     + saved_row * eb)
     else:
         selective = np.zeros_like(tp) if sel == "keep_qkv_offloaded" else kept
     on_host = np.where(plans.recompute == 1, kept, 0.0) if sel == "keep_qkv_offloaded" else np.zeros_like(tp)

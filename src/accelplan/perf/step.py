@@ -20,7 +20,7 @@ from accelplan.catalog.stack import Stack
 from accelplan.perf.assumptions import DEFAULT, Assumptions
 from accelplan.perf.calibration import Calibration
 from accelplan.perf.collectives import Fabric, all_reduce_s, all_to_all_s, reduce_scatter_s, send_recv_s
-from accelplan.perf.costs import Gemm, ModelCosts, model_costs, op_sac_layer
+from accelplan.perf.costs import Gemm, ModelCosts, model_costs
 from accelplan.perf.kernels import Rates, stack_on
 from accelplan.perf.memory import MEMORY_TERMS, Layout, Memory, full_recompute_fraction, layout, memory_per_device
 from accelplan.perf.plans import CP_ALGO_CODE, RECOMPUTE_CODE, PlanArrays, distinct_rows
@@ -325,9 +325,8 @@ def _layer_compute(st: _Setup, first: Array, back: Array) -> LayerCompute:
     # MaxText's keep-q,k,v policies); per-op checkpointing keeps the attention output and re-runs every second mm
     # of a block instead
     if stack.memory.selective_recompute == "every_other_mm":
-        share_d = op_sac_layer(c.dense_layer_gemms, m).recompute_share if n_dense else 0.0
-        share_m = op_sac_layer(c.moe_layer_gemms, m).recompute_share if n_moe else 0.0
-        selective_s = ew_fwd + (n_dense * share_d * gemm_d + n_moe * share_m * gemm_m) / L
+        selective_s = ew_fwd + (n_dense * c.op_sac_dense.recompute_share * gemm_d
+                                + n_moe * c.op_sac_moe.recompute_share * gemm_m) / L
     else:
         selective_s = attn_f + ew_fwd
     return LayerCompute(

@@ -295,3 +295,27 @@ def test_per_op_checkpointing_reruns_a_share_of_the_gemms_not_the_attention(cata
     assert float(t_core["recompute"][0]) > ew_fwd
     # (the GEMM term moves only by the head's share of a layer, which the longer or shorter layer changes)
     assert float(t_core["compute_gemm"][0]) == pytest.approx(float(t_sac["compute_gemm"][0]), rel=1e-3)
+
+
+def test_a_tied_embeddings_gradient_is_all_reduced_between_the_first_and_the_last_stage(catalog, monkeypatch):
+    # GPT-3 175B ties its word embedding to the output layer; with 8 pipeline stages the two copies sit 7 stages
+    # apart, on different nodes, and Megatron all-reduces their (fp32 main) gradient over the scale-out network after
+    # the backward: a two-rank ring all-reduce = the vocab-parallel shard once each way plus two hops' latency.
+    import accelplan.perf.step as step
+
+    w = make_workload("gpt3-175b", seq_len=2048, global_batch=256, catalog=catalog)
+    assert w.model.tied_embeddings
+    chip = catalog.chip("h100-sxm")
+    system = catalog.default_system(chip)
+    stack = catalog.stack("megatron-lm")
+    plans = PlanArrays.from_plans([Plan(tp=8, pp=8, dp=2, micro_batch=1, recompute="selective", zero=1),
+                                   Plan(tp=8, pp=1, dp=16, micro_batch=1, recompute="full", zero=1)])
+    tied = evaluate(w, system, chip, plans, stack=stack).time["dp_comm"]
+    monkeypatch.setattr(step, "_tied_embedding_s", lambda st, gb: np.zeros_like(st.pp))
+    untimed = evaluate(w, system, chip, plans, stack=stack).time["dp_comm"]
+    out = system.levels[1]
+    bw = out.bytes_per_s * DEFAULT.link_efficiency
+    alpha = (out.latency_us if out.latency_us is not None else DEFAULT.alpha_scaleout_us) * 1e-6
+    shard = w.model.vocab * w.model.hidden / 8 * stack.memory.grad_bytes
+    assert float(tied[0] - untimed[0]) == pytest.approx(shard / bw + 2.0 * alpha, rel=1e-6)
+    assert float(tied[1]) == float(untimed[1])  # one stage holds both copies: nothing to exchange

@@ -263,3 +263,24 @@ def test_compare_mix_takes_phases_and_refuses_a_deadline():
     assert [p["seq_len"] for p in data["phases"]] == [4096, 16384] and data["tokens"] == pytest.approx(1.05e11)
     r = runner.invoke(app, ["compare", "--mix", "ascend-910b=64", "--mix", "h100-sxm=32", "--days", "30"])
     assert isinstance(r.exception, PlanError) and "leave out --days" in str(r.exception)
+
+
+def test_a_tied_embedding_pays_its_gradient_all_reduce_across_the_types(catalog):
+    """GPT-3 175B's word embedding is tied to its output layer: the first block (910B) and the last (H100) each hold
+    a copy and all-reduce its gradient after the backward, a two-rank exchange over the slower of the two scale-out
+    networks (by hand: the vocab-parallel shard in the first stack's gradient bytes, both latencies the larger one's)."""
+    from accelplan.perf.assumptions import DEFAULT
+    from accelplan.plan.mixed import BlockSpec, estimate_mixed
+
+    tied = make_workload("gpt3-175b", tokens=1e11, seq_len=2048, global_batch=256, catalog=catalog)
+    assert tied.model.tied_embeddings
+    untied = tied.model_copy(update={"model": tied.model.model_copy(update={"tied_embeddings": False})})
+    parts = [_part(catalog, "ascend-910b", 256), _part(catalog, "h100-sxm", 128)]
+    blocks = [BlockSpec(chip="ascend-910b", tp=8, stages=4, layers=48), BlockSpec(chip="h100-sxm", tp=8, stages=4,
+                                                                                  layers=48)]
+    t_tied, t_untied = (estimate_mixed(w, parts, blocks, 4, 1, "full").step_time_s for w in (tied, untied))
+    outs = [p.system.levels[1] for p in parts]
+    bw = min(o.bytes_per_s for o in outs) * DEFAULT.link_efficiency
+    alpha = max(o.latency_us if o.latency_us is not None else DEFAULT.alpha_scaleout_us for o in outs) * 1e-6
+    shard = tied.model.vocab * tied.model.hidden / 8 * parts[0].stack.memory.grad_bytes
+    assert t_tied - t_untied == pytest.approx(shard / bw + 2.0 * alpha, rel=1e-6)

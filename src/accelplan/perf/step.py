@@ -516,6 +516,19 @@ def _pipeline(st: _Setup, comp: LayerCompute, comm: LayerComm) -> PipelineTimes:
                          bubble_s=(pp - 1.0) / vpp * mean_s)
 
 
+def _tied_embedding_s(st: _Setup, grad_bytes: float) -> Array:
+    """All-reduce of a tied word embedding's gradient between its two copies, on the first pipeline stage (input
+    embedding) and the last (output layer), after the backward and before the optimizer step: a two-rank group per
+    position in the stage, pp - 1 stages apart in the rank order, every position at once (Megatron-LM
+    `_allreduce_word_embedding_grads` over the embedding group; DeepSpeed's pipeline engine `ReduceTiedGrads`).
+    Nothing runs beside it. Zero for an untied model or one pipeline stage."""
+    if not st.workload.model.tied_embeddings:
+        return np.zeros_like(st.pp)
+    stride = st.tp * st.cp * st.dp * np.maximum(st.pp - 1.0, 1.0)
+    t = all_reduce_s(st.fab, st.c.params_embedding / st.tp * grad_bytes, np.full_like(st.pp, 2.0), stride)
+    return np.where(st.pp > 1, t, 0.0)
+
+
 def _data_parallel(st: _Setup, comp: LayerCompute, pipe: PipelineTimes) -> DataParallelTimes:
     """Gradient reduce-scatter / all-reduce and parameter all-gather over the data-parallel ranks, hidden behind the
     critical stage's micro-batches as the stack allows, then the optimizer update."""
@@ -559,7 +572,7 @@ def _data_parallel(st: _Setup, comp: LayerCompute, pipe: PipelineTimes) -> DataP
     fsdp_mb = 2.0 * param_gather + grad_sync
     fsdp_exposed = micro * np.maximum(fsdp_mb - ov.dp * (fwd_mb_s + bwd_mb_s), 0.0)
     has_dp = (lay.shard > 1) | (lay.exp_shard > 1)
-    exposed = np.where(mem.per_microbatch, fsdp_exposed, per_step_exposed) * has_dp
+    exposed = np.where(mem.per_microbatch, fsdp_exposed, per_step_exposed) * has_dp + _tied_embedding_s(st, gb)
     hidden = np.where(mem.per_microbatch, micro * fsdp_mb, grad_syncs * grad_sync + param_gather) * has_dp - exposed
     # optimizer state on the host moves there and back once per step (ZeRO-Offload, swap-optimizer)
     off_opt = np.where(plans.off_opt, 2.0 * mem.optimizer_bytes_local / (a.host_link_gb_s * 1e9), 0.0)

@@ -349,6 +349,13 @@ def _evaluate(workload: Workload, parts: list[Part], layers: list[Array], stages
     # then its optimizer step; the slowest block sets the end of the step
     tail = np.zeros_like(pp_total)
     dp_f = dp.astype(float)
+    # a tied word embedding's gradient all-reduced between its copies on the first and the last stage (two ranks per
+    # position, all positions at once, over the scale-out network; Megatron-LM `_allreduce_word_embedding_grads`)
+    tied = np.zeros_like(pp_total)
+    if workload.model.tied_embeddings:
+        bw, alpha = cross_link(fabs[0], fabs[-1])
+        shard = costs.params_embedding / np.minimum(tp[0], tp[-1]) * parts[0].stack.memory.grad_bytes
+        tied = shard / bw + 2.0 * alpha if bw else np.full_like(pp_total, np.inf)
     for i, p in enumerate(parts):
         fab, ov = fabs[i], overlaps[i]
         m = workload.model
@@ -366,7 +373,7 @@ def _evaluate(workload: Workload, parts: list[Part], layers: list[Array], stages
         exposed = np.maximum(sync - ov.dp * stage_s[i] * (2.0 / 3.0), 0.0)
         params = p_dense / dp_f + p_exp / exp_dp  # what this rank's optimizer updates (ZeRO-1)
         opt = a.optimizer_traffic_bytes_per_param * params / hbm_bytes_per_s[i]
-        tail = np.maximum(tail, exposed + opt)
+        tail = np.maximum(tail, exposed + opt + (tied if i in (0, k - 1) else 0.0))
     step = pipeline + tail
     fits = np.logical_and.reduce([mm <= c for mm, c in zip(mem, cap, strict=True)])
     return {"step_s": step, "fits": fits, "pipeline_s": pipeline, "boundary_s": boundary, "tail_s": tail,

@@ -13,6 +13,7 @@ for every rank's stage on its chip.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -213,7 +214,9 @@ def _predict(run: MixedRun, cat: Catalog, a: Assumptions) -> tuple[float, bool, 
             fill += t
         fill += sum(links)
         step = max(step, fill + (micro - 1) * max(cycle))
-    # each stage's gradient all-reduce over its replicas, then the optimizer step; the slowest stage ends the step
+    # the tied word embedding's gradient all-reduced between the stages holding its two copies, then each stage's
+    # gradient all-reduce over its replicas, then the optimizer step; the slowest stage ends the step
+    tied = _tied_reduce_s(run, types, rank_type, rank_node, rank, costs.params_embedding)
     tail = 0.0
     per_layer = costs.params_dense_layer
     worst, fits, worst_share = "", True, 0.0
@@ -227,6 +230,7 @@ def _predict(run: MixedRun, cat: Catalog, a: Assumptions) -> tuple[float, bool, 
         grad = REDUCE_BYTES[p.grad_reduce_dtype] if p.grad_reduce_dtype else slow.stack.memory.grad_bytes
         sync = float(all_reduce_s(fab, np.array([params * grad]), np.array([float(p.dp)]),
                                   np.array([float(p.tp)]))[0]) if p.dp > 1 else 0.0
+        sync += tied if s in (0, p.pp - 1) else 0.0
         opt = max(a.optimizer_traffic_bytes_per_param * params / float(types[i].rates.hbm_bytes_per_s)
                   for i in set(members))
         tail = max(tail, sync + opt)
@@ -241,6 +245,39 @@ def _predict(run: MixedRun, cat: Catalog, a: Assumptions) -> tuple[float, bool, 
                 worst_share, worst = share, f"stage {s} on {ty.chip.id}: {mem / 1e9:.1f} of {cap / 1e9:.0f} GB"
             fits &= mem <= cap
     return step + tail, fits, worst
+
+
+def _tied_reduce_s(run: MixedRun, types: list[_Type], rank_type: list[int], rank_node: list[tuple[int, int]],
+                   rank: Callable[[int, int], int], params_embedding: float) -> float:
+    """The all-reduce of a tied word embedding's gradient between its copies on the first and the last pipeline
+    stage, one two-rank group per replica and tensor-parallel rank, all at once (Megatron-LM
+    `_allreduce_word_embedding_grads` over its embedding group; DeepSpeed's pipeline engine `ReduceTiedGrads`,
+    executed before `ReduceGrads`), in the gradients' own dtype (DeepSpeed all-reduces `weight.grad`; its
+    `fp32_allreduce` applies to the data-parallel reduction only). A two-rank ring all-reduce moves the whole buffer
+    each way. Pairs on different
+    nodes share their nodes' scale-out links; 0 when the embedding is untied or one stage holds both copies."""
+    p = run.plan
+    if not run.model.tied_embeddings or p.pp < 2 or not (p.stages[0].embedding and p.stages[-1].logits):
+        return 0.0
+    pairs = [(rank(0, rep) + t, rank(p.pp - 1, rep) + t) for rep in range(p.dp) for t in range(p.tp)]
+    crossing: dict[tuple[int, int], int] = {}
+    for a, b in pairs:
+        if rank_node[a] != rank_node[b]:
+            for r in (a, b):
+                crossing[rank_node[r]] = crossing.get(rank_node[r], 0) + 1
+    worst = 0.0
+    for a, b in pairs:
+        ta, tb = types[rank_type[a]], types[rank_type[b]]
+        nbytes = params_embedding / p.tp * ta.stack.memory.grad_bytes
+        if rank_node[a] == rank_node[b]:
+            t = float(send_recv_s(ta.fab, np.array([nbytes]), np.array([1.0]))[0]) + ta.fab.up_alpha_s
+        else:
+            # each node's scale-out links (per-chip rate x chips per node) split over the pairs leaving it
+            bw = min(ty.fab.out_bytes_per_s * ty.system.chips_per_node / crossing[rank_node[r]]
+                     for ty, r in ((ta, a), (tb, b)))
+            t = nbytes / bw + 2.0 * max(ta.fab.out_alpha_s, tb.fab.out_alpha_s) if bw else math.inf
+        worst = max(worst, t)
+    return worst
 
 
 def _link_s(types: list[_Type], rank_type: list[int], rank_node: list[tuple[int, int]], a: int, b: int,

@@ -102,3 +102,16 @@ def test_a_run_of_the_other_kind_names_the_command_that_reads_it(tmp_path, run):
     with pytest.raises(CatalogError) as err:
         load_mixed_runs(_write(tmp_path, run))
     assert "field 'devices'" in str(err.value) and "without --mixed" in str(err.value)
+
+
+def test_a_run_may_say_its_embedding_is_tied(tmp_path, run):
+    """`model.tied_embeddings` (accelplan's addition to the format) reaches the step model; the shipped runs leave it
+    out, which reads as untied."""
+    from accelplan.validate.runs import run_model
+
+    assert run_model(load_runs(_write(tmp_path, run))[0]).tied_embeddings is False
+    tied = copy.deepcopy(run)
+    tied["model"]["tied_embeddings"] = True
+    assert run_model(load_runs(_write(tmp_path, tied))[0]).tied_embeddings is True
+    tied["model"]["tied_embeddings"] = "sometimes"
+    assert "tied_embeddings" in _refusal(_write(tmp_path, tied))

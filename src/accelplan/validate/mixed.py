@@ -56,7 +56,6 @@ class MixedStage(_Entry):
 
 
 class MixedModel(RunModel):
-    tied_embeddings: bool = False
     linear_bias: Literal["none", "qkv", "all"] = "none"
 
 

@@ -74,6 +74,7 @@ class RunModel(_Entry):
     seq_len: SeqLen
     moe: MoE | None = None
     attention: Attention | None = None
+    tied_embeddings: bool = False  # accelplan's addition (docs/runs-format.md): output layer = the word embedding
 
 
 class RunPlan(_Entry):
@@ -196,7 +197,8 @@ def run_model(run: Run) -> ModelSpec:
     rm = run.model
     return ModelSpec(id=run.model.preset or run.id, name=f"{run.id} model", layers=rm.layers, hidden=rm.hidden,
                      heads=rm.heads, kv_heads=rm.kv_heads, head_dim=rm.head_dim, ffn_hidden=rm.ffn_hidden,
-                     gated_mlp=rm.gated_mlp, vocab=rm.vocab, seq_len=rm.seq_len, moe=rm.moe, attention=rm.attention)
+                     gated_mlp=rm.gated_mlp, vocab=rm.vocab, seq_len=rm.seq_len, moe=rm.moe, attention=rm.attention,
+                     tied_embeddings=rm.tied_embeddings)
 
 
 def mfu_under_convention(convention: str, run: Run, m: ModelSpec, tokens_per_s: float, peak_flops: float) -> float:

@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from accelplan.catalog.loader import Catalog
-from accelplan.catalog.schema import Chip, ModelSpec, System, Workload
+from accelplan.catalog.schema import Chip, System, Workload
 from accelplan.catalog.stack import Stack
 from accelplan.errors import PlanError
 from accelplan.perf.assumptions import DEFAULT, Assumptions
@@ -31,7 +31,7 @@ from accelplan.perf.memory import stage_memory_bytes
 from accelplan.perf.plans import RECOMPUTE_CODE, PlanArrays
 from accelplan.perf.step import StageRates, stage_rates
 from accelplan.plan.mixed import cross_link
-from accelplan.validate.runs import RunModel, load_entries
+from accelplan.validate.runs import RunModel, load_entries, model_spec
 
 SHIPPED = Path(__file__).parent / "data" / "mixed_runs.yaml"
 
@@ -126,14 +126,6 @@ def load_mixed_runs(path: str | Path) -> list[MixedRun]:
     return load_entries(path, MixedRun, "mixed runs file")
 
 
-def _model(run: MixedRun) -> ModelSpec:
-    rm = run.model
-    return ModelSpec(id=run.id, name=f"{run.id} model", layers=rm.layers, hidden=rm.hidden, heads=rm.heads,
-                     kv_heads=rm.kv_heads, head_dim=rm.head_dim, ffn_hidden=rm.ffn_hidden, gated_mlp=rm.gated_mlp,
-                     vocab=rm.vocab, seq_len=rm.seq_len, moe=rm.moe, attention=rm.attention,
-                     tied_embeddings=rm.tied_embeddings, linear_bias=rm.linear_bias)
-
-
 class _Type:
     """One chip type of a run: its system, stack, fabric and per-layer rates."""
 
@@ -168,7 +160,7 @@ def _predict(run: MixedRun, cat: Catalog, a: Assumptions) -> tuple[float, bool, 
         raise PlanError(f"tp x pp x dp = {p.tp * p.pp * p.dp}, but the devices number {sum(d.count for d in run.devices)}")
     if len(p.stages) != p.pp:
         raise PlanError(f"plan.stages lists {len(p.stages)} stages, pp is {p.pp}")
-    m = _model(run)
+    m = model_spec(run.model, run.id, linear_bias=run.model.linear_bias)
     if sum(s.layers for s in p.stages) != m.layers:
         raise PlanError(f"plan.stages hold {sum(s.layers for s in p.stages)} layers, the model has {m.layers}")
     w = Workload(model=m, tokens=1e9, seq_len=m.seq_len, global_batch=p.global_batch, precision=p.precision)
@@ -253,8 +245,8 @@ def _tied_reduce_s(run: MixedRun, types: list[_Type], rank_type: list[int], rank
     `_allreduce_word_embedding_grads` over its embedding group; DeepSpeed's pipeline engine `ReduceTiedGrads`,
     executed before `ReduceGrads`), in the gradients' own dtype (DeepSpeed all-reduces `weight.grad`; its
     `fp32_allreduce` applies to the data-parallel reduction only). A two-rank ring all-reduce moves the whole buffer
-    each way. Pairs on different
-    nodes share their nodes' scale-out links; 0 when the embedding is untied or one stage holds both copies."""
+    each way. Pairs on different nodes share their nodes' scale-out links; 0 when the embedding is untied or one
+    stage holds both copies."""
     p = run.plan
     if not run.model.tied_embeddings or p.pp < 2 or not (p.stages[0].embedding and p.stages[-1].logits):
         return 0.0
@@ -269,7 +261,7 @@ def _tied_reduce_s(run: MixedRun, types: list[_Type], rank_type: list[int], rank
         ta, tb = types[rank_type[a]], types[rank_type[b]]
         nbytes = params_embedding / p.tp * ta.stack.memory.grad_bytes
         if rank_node[a] == rank_node[b]:
-            t = float(send_recv_s(ta.fab, np.array([nbytes]), np.array([1.0]))[0]) + ta.fab.up_alpha_s
+            t = float(all_reduce_s(ta.fab, np.array([nbytes]), np.array([2.0]), np.array([1.0]))[0])
         else:
             # each node's scale-out links (per-chip rate x chips per node) split over the pairs leaving it
             bw = min(ty.fab.out_bytes_per_s * ty.system.chips_per_node / crossing[rank_node[r]]

@@ -194,11 +194,15 @@ def load_runs(path: str | Path) -> list[Run]:
 
 
 def run_model(run: Run) -> ModelSpec:
-    rm = run.model
-    return ModelSpec(id=run.model.preset or run.id, name=f"{run.id} model", layers=rm.layers, hidden=rm.hidden,
+    return model_spec(run.model, run.id)
+
+
+def model_spec(rm: RunModel, run_id: str, **extra: Any) -> ModelSpec:
+    """The architecture a run's `model` block describes (EXTRA: fields a format extension adds)."""
+    return ModelSpec(id=rm.preset or run_id, name=f"{run_id} model", layers=rm.layers, hidden=rm.hidden,
                      heads=rm.heads, kv_heads=rm.kv_heads, head_dim=rm.head_dim, ffn_hidden=rm.ffn_hidden,
                      gated_mlp=rm.gated_mlp, vocab=rm.vocab, seq_len=rm.seq_len, moe=rm.moe, attention=rm.attention,
-                     tied_embeddings=rm.tied_embeddings)
+                     tied_embeddings=rm.tied_embeddings, **extra)
 
 
 def mfu_under_convention(convention: str, run: Run, m: ModelSpec, tokens_per_s: float, peak_flops: float) -> float:

@@ -236,7 +236,7 @@ def estimate(workload: Workload, chip: Chip | str, plan: Plan, system: System | 
     if not est.fits:
         parts = ", ".join(f"{k} {v:.1f}" for k, v in est.memory_breakdown_gb.items() if v > 0.05)
         raise PlanError(f"plan does not fit: needs {est.memory_gb:.1f} GB per device, {c.id} has "
-                        f"{est.capacity_gb:.0f} GB ({est.memory_gb - est.capacity_gb:.1f} GB over; {parts}); shard or "
+                        f"{est.capacity_gb:.1f} GB ({est.memory_gb - est.capacity_gb:.1f} GB over; {parts}); shard or "
                         "recompute more (tp, pp, zero, recompute), or let `accelplan plan` search the plans that fit")
     if not math.isfinite(est.step_time_s):
         raise PlanError(f"plan needs a network level that system '{s.id}' does not have (a group spans beyond "

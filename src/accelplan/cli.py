@@ -448,7 +448,7 @@ def _print_estimate(e: Any, title: str) -> None:
               f"recompute {_rc(p)} zero {p.zero} sp {p.sequence_parallel}")
     rng = (f" (80% range {e.tokens_per_s_low:,.0f}-{e.tokens_per_s_high:,.0f})" if e.tokens_per_s_low else "")
     con.print(f"step {e.step_time_s:.3f} s   tokens/s {e.tokens_per_s:,.0f}{rng}   MFU {e.mfu:.1%}   HFU {e.hfu:.1%}   "
-              f"memory {e.memory_gb:.1f} / {e.capacity_gb:.0f} GB" + (f"   {e.days:,.1f} days" if e.days else ""))
+              f"memory {e.memory_gb:.1f} / {e.capacity_gb:.1f} GB" + (f"   {e.days:,.1f} days" if e.days else ""))
     t = Table(title="step time breakdown (sums to the step)")
     t.add_column("term")
     t.add_column("s", justify="right")
@@ -685,7 +685,7 @@ def _estimate_mixed(mix: list[str], block: list[str], dp: int, model_id: str, to
     for b in e.blocks:
         con.print(escape(f"  {b.chip}: tp{b.tp} ep{b.ep} x {b.stages} stages, {b.layers} layers, {b.chips:,} chips "
                          f"({b.idle_chips:,} idle); stage {b.stage_time_s * 1e3:.1f} ms per micro-batch, busy "
-                         f"{b.busy_share:.0%}; memory {b.memory_gb:.1f} of {b.capacity_gb:.0f} GB"))
+                         f"{b.busy_share:.0%}; memory {b.memory_gb:.1f} of {b.capacity_gb:.1f} GB"))
 
 
 def _mix_parts(mix: list[str], framework: str | None, framework_version: str | None, cat: Any) -> list[Any]:

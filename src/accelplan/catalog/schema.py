@@ -24,6 +24,9 @@ GIGA = 1e9
 # Rubin Ultra package, half the bound; a GFLOP/s-for-TFLOP/s slip on any bf16 figure is far above it
 PeakTflops = Annotated[float, Field(gt=0, le=200_000)]
 HbmGb = Annotated[float, Field(gt=0, le=4_096)]  # 16-288 shipped; 1 TB announced for Rubin Ultra; MB slips refused
+MiB = 2.0**20
+# what the device tells the runtime it has (nvidia-smi, npu-smi, hl-smi): 15,360-294,912 MiB for the chips sourced
+ReportedMib = Annotated[float, Field(gt=0, le=4_194_304)]
 HbmTbS = Annotated[float, Field(gt=0, le=100)]  # 0.8-14.4 shipped, 32 announced; a GB/s-for-TB/s slip refused
 # board power per chip, W: 300-1,400 shipped; the smallest training boards draw ~70 W; a kW-for-W slip is refused
 BoardW = Annotated[float, Field(ge=50, le=5_000)]
@@ -188,6 +191,9 @@ class Chip(Sourced):
     unsupported: list[str] = Field(default_factory=list)
     hbm_gb: HbmGb | None = None
     hbm_type: str | None = None
+    # the total the device reports to its runtime, in MiB (binary): vendors' "80 GB" HBM is 80 GiB of stacks, less
+    # what the driver keeps (an H100 SXM reports 81,559 MiB = 85.5e9 bytes); None: `hbm_gb` x 1e9, the cautious reading
+    memory_reported_mib: ReportedMib | None = None
     hbm_tb_s: HbmTbS | None = None
     tdp_w: BoardW | None = None
     scaleup: ScaleUp = ScaleUp()
@@ -206,7 +212,7 @@ class Chip(Sourced):
             for k, v in sub.model_dump().items():
                 if isinstance(v, int | float) and not isinstance(v, bool):
                     out[f"{group}.{k}"] = float(v)
-        for k in ("hbm_gb", "hbm_tb_s", "tdp_w"):
+        for k in ("hbm_gb", "memory_reported_mib", "hbm_tb_s", "tdp_w"):
             v = getattr(self, k)
             if v is not None:
                 out[k] = float(v)
@@ -226,6 +232,10 @@ class Chip(Sourced):
 
     @property
     def hbm_bytes(self) -> float | None:
+        """Device memory in bytes: what the device reports to its runtime where the catalog has that figure, else the
+        datasheet's capacity read as decimal GB (which undercounts binary HBM by up to 7%)."""
+        if self.memory_reported_mib is not None:
+            return self.memory_reported_mib * MiB
         return None if self.hbm_gb is None else self.hbm_gb * GIGA
 
     @property

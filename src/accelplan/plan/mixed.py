@@ -878,7 +878,7 @@ def estimate_mixed(workload: Workload, parts: list[Part], blocks: list[BlockSpec
                     one * rc, micro, assumptions, costs, [r.hbm_bytes_per_s for r in rates])
     est = _estimate(workload, ordered, res, 0, layers, stages, tp, ep, one * dp, one * micro_batch, one * rc, micro)
     if not est.fits:
-        over = [f"{b.chip} {b.memory_gb:.1f} of {b.capacity_gb:.0f} GB" for b in est.blocks
+        over = [f"{b.chip} {b.memory_gb:.1f} of {b.capacity_gb:.1f} GB" for b in est.blocks
                 if b.memory_gb > b.capacity_gb]
         raise PlanError(f"plan does not fit: {'; '.join(over)}")
     return est

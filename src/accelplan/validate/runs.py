@@ -337,7 +337,7 @@ def prepare_run(run: Run, cat: Catalog, calibration: Calibration | None = None, 
     res.memory_over_gb = max(0.0, res.memory_gb - res.capacity_gb)
     if not res.published_plan_fits:
         res.assumptions.append(f"memory: the published plan needs {res.memory_gb:.1f} GB per device in this model, "
-                               f"{res.memory_over_gb:.1f} GB over the {res.capacity_gb:.0f} GB it has; it ran, so "
+                               f"{res.memory_over_gb:.1f} GB over the {res.capacity_gb:.1f} GB it has; it ran, so "
                                "its throughput is predicted anyway")
     if best_plan:
         best_any = search(w, system, chip, run.chips, fixed={"sequence_parallel": None}, assumptions=assumptions,

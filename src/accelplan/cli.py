@@ -915,18 +915,21 @@ def plan_cmd(chip_id: str = typer.Option(None, "--chip", "-c", help="chip id (`a
     # --top distinct choices, and the memory column is the smallest of the twins
     shown = min(top, TEXT_TOP_MAX)
     rows: list[tuple[Any, list[int], float]] = []
-    twins: dict[tuple, int] = {}  # plan without its ZeRO stage -> row index (a dict: --top may be 10,000)
+    # plan without its ZeRO stage -> the rows of that plan (a dict: --top may be 10,000); the stages of one plan can
+    # run at two speeds (ZeRO-1 beside ZeRO-2 and a ZeRO-3 that keeps its gathered weights), each its own row
+    twins: dict[tuple, list[int]] = {}
     assert res.arrays is not None  # there are estimates
     for k, i in enumerate(res.order):
         e = ests[k] if k < len(ests) else estimate_from(res.arrays, int(i), c, s, w, cal, assumed, st, note)
         key = tuple(sorted(e.plan.model_copy(update={"zero": 0}).model_dump().items()))
-        at = twins.get(key)
-        if at is not None and abs(rows[at][0].tokens_per_s - e.tokens_per_s) <= 1e-9 * e.tokens_per_s:
+        at = next((j for j in twins.get(key, [])
+                   if abs(rows[j][0].tokens_per_s - e.tokens_per_s) <= 1e-9 * e.tokens_per_s), None)
+        if at is not None:
             first, zeros, mem = rows[at]
             zeros.append(e.plan.zero)
             rows[at] = (first, zeros, min(mem, e.memory_gb))
         elif len(rows) < shown:
-            twins.setdefault(key, len(rows))
+            twins.setdefault(key, []).append(len(rows))
             rows.append((e, [e.plan.zero], e.memory_gb))
         else:
             break

@@ -45,8 +45,8 @@ def test_accuracy_holds_its_floor(result):
     # stacks' pipeline defaults and MindSpeed's MC2 skipping the MoE MLP; 15.3% and 15.8% with Megatron's even
     # layer split, after which the constant refits to 0.80 without torchtitan's runs; 15.0% and 15.0% with MindSpore's
     # communication stream hiding MindFormers' gradient reduction; 14.8% and 14.8% with an unfused loss at the eager
-    # element-wise factor; 14.8% and 14.8% with torchtitan's per-op checkpointing; 14.55% and 14.55% with the device-reported memory capacities), tightened as
-    # the model improves
+    # element-wise factor; 14.8% and 14.8% with torchtitan's per-op checkpointing; 14.55% and 14.55% with the
+    # device-reported memory capacities), tightened as the model improves
     assert result["mape_pct"] <= 14.6
     assert result["loso_mape_pct"] <= 14.6
     assert abs(result["bias_pct"]) <= 5.0

@@ -2,13 +2,6 @@
 
 import pytest
 
-from accelplan.catalog.loader import load_catalog
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return load_catalog()
-
 
 def test_reported_total_is_binary_mib(catalog):
     # nvidia-smi's 81559MiB for an H100 SXM is 85,520,809,984 bytes (modal-labs/modal-client PR #2797 quotes that

@@ -25,7 +25,7 @@ GIGA = 1e9
 PeakTflops = Annotated[float, Field(gt=0, le=200_000)]
 HbmGb = Annotated[float, Field(gt=0, le=4_096)]  # 16-288 shipped; 1 TB announced for Rubin Ultra; MB slips refused
 MiB = 2.0**20
-# what the device tells the runtime it has (nvidia-smi, npu-smi, hl-smi): 15,360-294,912 MiB for the chips sourced
+# what the device tells the runtime it has (nvidia-smi, rocm-smi, npu-smi, JAX): 15,360-283,136 MiB for the chips sourced
 ReportedMib = Annotated[float, Field(gt=0, le=4_194_304)]
 HbmTbS = Annotated[float, Field(gt=0, le=100)]  # 0.8-14.4 shipped, 32 announced; a GB/s-for-TB/s slip refused
 # board power per chip, W: 300-1,400 shipped; the smallest training boards draw ~70 W; a kW-for-W slip is refused

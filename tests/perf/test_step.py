@@ -319,3 +319,54 @@ def test_a_tied_embeddings_gradient_is_all_reduced_between_the_first_and_the_las
     shard = w.model.vocab * w.model.hidden / 8 * stack.memory.grad_bytes
     assert float(tied[0] - untimed[0]) == pytest.approx(shard / bw + 2.0 * alpha, rel=1e-6)
     assert float(tied[1]) == float(untimed[1])  # one stage holds both copies: nothing to exchange
+
+
+def _recompute_modes(catalog):
+    """MaxText's stack as shipped (JAX remat: re-run what the backward pass reads) and the same stack re-running whole
+    layers, with no tensor-parallel overlap so every collective shows in tp_comm."""
+    mt = catalog.stack("maxtext")
+    assert mt.memory.full_recompute == "backward_needs"
+    needs = mt.model_copy(update={"overlap": mt.overlap.model_copy(update={"tp": 0.0})})
+    whole = needs.model_copy(update={"memory": needs.memory.model_copy(update={"full_recompute": "whole_layer"})})
+    return needs, whole
+
+
+def test_remat_that_reruns_what_the_backward_reads_skips_the_mlp_down_projection(catalog):
+    # Llama 3.1 8B, per token and layer, forward GEMM weights (k x n): qkv 4096 x 6144, out 4096 x 4096, gate+up
+    # 4096 x 28672, down 14336 x 4096. The down projection's output only feeds the layer output, so JAX's remat does
+    # not recompute it: 14336 / (6144 + 4096 + 28672 + 14336) = 26.9% of the layers' forward GEMM FLOPs (the shapes
+    # are all large, so the times split close to the FLOPs).
+    needs, whole = _recompute_modes(catalog)
+    w = make_workload("llama3.1-8b", seq_len=8192, global_batch=64, catalog=catalog)
+    chip = catalog.chip("h100-sxm")
+    system = catalog.default_system(chip)
+    plans = PlanArrays.from_plans([Plan(tp=1, pp=1, dp=8, micro_batch=1, recompute="full", zero=3),
+                                   Plan(tp=1, pp=1, dp=8, micro_batch=1, recompute="none", zero=3)])
+    t_needs, t_whole = (evaluate(w, system, chip, plans, stack=s).time for s in (needs, whole))
+    saved = float(t_whole["recompute"][0] - t_needs["recompute"][0])
+    layers_gemm_fwd = float(t_whole["compute_gemm"][1]) / (1.0 + DEFAULT.gemm_backward_factor)  # with the head
+    head = 4096 * 128256 / (32 * (4096 * 6144 + 4096 * 4096 + 4096 * 28672 + 14336 * 4096) + 4096 * 128256)
+    assert saved / (layers_gemm_fwd * (1.0 - head)) == pytest.approx(14336 / 53248, rel=0.05)
+    # the rest of the recompute (attention, element-wise, the other GEMMs) is unchanged
+    assert float(t_needs["recompute"][0]) > 0.5 * float(t_whole["recompute"][0])
+
+
+@pytest.mark.parametrize(("sp", "rerun"), [(False, 0.5), (True, 0.75)])
+def test_remat_reruns_the_collectives_before_the_layers_last_gemm(catalog, sp, rerun):
+    # a sequential block's forward has 2 tensor-parallel reductions (an all-reduce each, or with sequence parallelism
+    # an all-gather + reduce-scatter each); the one after the down projection only feeds the layer output, so a remat
+    # that re-runs what the backward reads repeats 1 of 2 (3 of 4 with SP) of what a whole-layer recompute repeats.
+    # (The head's collectives are never recomputed; the ratio of the increments leaves them out up to the head's share
+    # of a layer, which moves with the layer's time: 0.3%.)
+    needs, whole = _recompute_modes(catalog)
+    memory = {"activations_follow_sharding": sp}  # GSPMD shards MaxText's activations like SP; off to test without
+    needs, whole = (s.model_copy(update={"memory": s.memory.model_copy(update=memory)}) for s in (needs, whole))
+    w = make_workload("llama3.1-70b", seq_len=4096, global_batch=64, catalog=catalog)
+    chip = catalog.chip("h100-sxm")
+    system = catalog.default_system(chip)
+    plans = PlanArrays.from_plans([Plan(tp=8, pp=1, dp=1, micro_batch=1, recompute=rc, zero=1, sequence_parallel=sp)
+                                   for rc in ("full", "none")])
+    added = [float(t[0] - t[1]) for t in (evaluate(w, system, chip, plans, stack=s).time["tp_comm"]
+                                          for s in (needs, whole))]
+    assert added[1] > 0.0
+    assert added[0] / added[1] == pytest.approx(rerun, rel=5e-3)

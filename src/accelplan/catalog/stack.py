@@ -122,6 +122,12 @@ class Memory(Strict):
         "core_attention"
     # the compiler shards every saved activation along the tensor-parallel axis, as sequence parallelism does
     activations_follow_sharding: bool = False
+    # what full recompute re-runs in the backward pass: whole_layer = the layer's whole forward (torch.utils.checkpoint
+    # and Megatron's CheckpointFunction call the layer again); backward_needs = only what the backward pass reads, so a
+    # layer's last GEMMs (the MLP's down projection; in a parallel block the attention output projection too) and the
+    # collectives after them are not re-run (JAX's remat partial-evaluates the layer and drops what no residual needs);
+    # null = not stated, read as whole_layer
+    full_recompute: Literal["whole_layer", "backward_needs"] | None = None
 
 
 class PlanDefaults(Strict):

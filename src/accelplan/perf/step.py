@@ -113,17 +113,19 @@ def _gemm_time(g: Gemm, rows: Array, tp: Array, r: Rates, a: Assumptions, low: b
 
 
 def _expert_time(c: ModelCosts, tokens_moe: Array, etp: Array, ep: Array, r: Rates, a: Assumptions, low: bool,
-                 grouped: bool) -> tuple[Array, Array, Array]:
+                 grouped: bool) -> tuple[Array, Array, Array, Array]:
     """Routed experts on one rank, their fp8 casts, and the number of GEMM launches they take. A rank receives
     tokens_moe x top_k rows (balanced routing) spread over its experts / ep local experts; expert tensor parallelism
     splits each expert's hidden dimension. A grouped GEMM runs all local experts as one kernel (its tiles fill the
-    chip together); without it each expert is its own GEMM."""
+    chip together); without it each expert is its own GEMM. Returns the time, the casts, the launches and the share
+    of the time that is the experts' down projection (the layer's last GEMM)."""
     moe = c.model.moe
     assert moe is not None  # only called for MoE models
     local = moe.experts / ep
     rows = tokens_moe * moe.top_k  # per rank, over all its local experts
     rows_per_expert = rows / local
     t = np.zeros_like(rows, dtype=float)
+    t_out = np.zeros_like(rows, dtype=float)
     cast = np.zeros_like(rows, dtype=float)
     rate_peak = r.matmul_flops_per_s if low else r.bf16_flops_per_s
     bf16 = a.activation_bytes_per_element
@@ -140,9 +142,12 @@ def _expert_time(c: ModelCosts, tokens_moe: Array, etp: Array, ep: Array, r: Rat
         nbytes = el * (rows * k + local * k * n) + bf16 * rows * n
         if low:
             cast = cast + a.fp8_cast_bytes_per_element * rows * (k + n) / r.hbm_bytes_per_s
-        t = t + np.maximum(flops / rate, nbytes / r.hbm_bytes_per_s)
+        t_g = np.maximum(flops / rate, nbytes / r.hbm_bytes_per_s)
+        t = t + t_g
+        if g.name == "expert_out":
+            t_out = t_out + t_g
     launches = np.where(grouped, 2.0, 2.0 * local)  # the two expert GEMMs (fc1, fc2), once or per expert
-    return t, cast, launches
+    return t, cast, launches, t_out
 
 
 def _attention_time(c: ModelCosts, tokens: Array, tp: Array, cp: Array, r: Rates, a: Assumptions, stack: Stack,
@@ -284,9 +289,13 @@ def _layer_compute(st: _Setup, first: Array, back: Array) -> LayerCompute:
     gap_s = 0.0 if compiled or stack.execution.graphs == "full_iteration" else a.kernel_overhead_us * 1e-6
     dense_gap_s = 0.0 if stack.execution.graphs == "per_layer" else gap_s
 
-    def layer_forward(gemms: tuple[Gemm, ...], moe_layer: bool) -> tuple[Array, Array, Array]:
+    # the GEMMs whose outputs only feed the layer's output: a recompute that re-runs what the backward reads skips them
+    tail = {"mlp_out", "shared_out"} | ({"out_proj"} if m.parallel_block else set())
+
+    def layer_forward(gemms: tuple[Gemm, ...], moe_layer: bool) -> tuple[Array, Array, Array, Array]:
         t_gemm = np.zeros_like(u_tp)
         t_cast = np.zeros_like(u_tp)
+        t_tail = np.zeros_like(u_tp)
         launches = np.full_like(u_tp, a.kernels_per_layer_forward)
         for g in gemms:
             if g.kind == "expert":
@@ -294,10 +303,12 @@ def _layer_compute(st: _Setup, first: Array, back: Array) -> LayerCompute:
             rows = u_moe_tokens / u_etp if (moe_layer and g.name == "router") else u_tokens
             t_g, t_c = _gemm_time(g, rows, u_tp, r, a, st.fp8 and g.name != "router")
             t_gemm, t_cast = t_gemm + t_g, t_cast + t_c
+            if g.name in tail:
+                t_tail = t_tail + t_g
         if moe_layer:
-            t_exp, c_exp, exp_launches = _expert_time(c, u_moe_tokens, u_etp, u_ep, r, a, st.fp8,
-                                                      stack.kernels.grouped_gemm)
-            t_gemm, t_cast = t_gemm + t_exp, t_cast + c_exp
+            t_exp, c_exp, exp_launches, t_exp_out = _expert_time(c, u_moe_tokens, u_etp, u_ep, r, a, st.fp8,
+                                                                 stack.kernels.grouped_gemm)
+            t_gemm, t_cast, t_tail = t_gemm + t_exp, t_cast + c_exp, t_tail + t_exp_out
             launches = launches + exp_launches
         # eager and graph stacks run every element-wise op as kernels of its own between the GEMMs, fused or not
         # (fp32 statistics, casts and layout copies around them): `elementwise_traffic_factor` x the minimal count;
@@ -310,17 +321,19 @@ def _layer_compute(st: _Setup, first: Array, back: Array) -> LayerCompute:
         ew = ew * ew_factor
         t_ew = ew * a.activation_bytes_per_element / r.hbm_bytes_per_s + launches * (
             gap_s if moe_layer else dense_gap_s)
-        return t_gemm[back], t_cast[back], t_ew[back]
+        return t_gemm[back], t_cast[back], t_ew[back], t_tail[back]
 
     zeros = np.zeros_like(st.tp)
     n_moe, n_dense, L = float(c.n_moe_layers), float(c.n_dense_layers), float(m.layers)
-    gemm_d, cast_d, ew_d = layer_forward(c.dense_layer_gemms, False) if n_dense else (zeros, zeros, zeros)
-    gemm_m, cast_m, ew_m = layer_forward(c.moe_layer_gemms, True) if n_moe else (zeros, zeros, zeros)
+    gemm_d, cast_d, ew_d, tail_d = layer_forward(c.dense_layer_gemms, False) if n_dense else (zeros,) * 4
+    gemm_m, cast_m, ew_m, tail_m = layer_forward(c.moe_layer_gemms, True) if n_moe else (zeros,) * 4
     attn_f, attn_b = (x[back] * _causal_imbalance(st) for x in _attention_time(
         c, u_tokens, u_tp, st.cp[first], r, a, stack, float(st.workload.seq_len)))
     gemm_fwd = (n_dense * gemm_d + n_moe * gemm_m) / L
     ew_fwd = (n_dense * ew_d + n_moe * ew_m) / L
     rc, f_full = st.plans.recompute, lay.f_full
+    # full recompute that re-runs only what the backward pass reads (JAX remat) skips the layer's last GEMMs
+    full_skips = (n_dense * tail_d + n_moe * tail_m) / L if stack.memory.full_recompute == "backward_needs" else zeros
     # selective recompute re-runs the attention core and the element-wise work (Megatron's core-attention recompute,
     # MaxText's keep-q,k,v policies); per-op checkpointing keeps the attention output and re-runs every second mm
     # of a block instead
@@ -336,7 +349,8 @@ def _layer_compute(st: _Setup, first: Array, back: Array) -> LayerCompute:
         attention_s=attn_f + attn_b,
         elementwise_fwd_s=ew_fwd,
         elementwise_s=ew_fwd * (1.0 + a.elementwise_backward_factor),
-        recompute_s=np.where(rc == 2, f_full * (gemm_fwd + attn_f + ew_fwd), np.where(rc == 1, selective_s, 0.0)),
+        recompute_s=np.where(rc == 2, f_full * (gemm_fwd - full_skips + attn_f + ew_fwd),
+                             np.where(rc == 1, selective_s, 0.0)),
     )
 
 
@@ -353,7 +367,14 @@ def _layer_comm(st: _Setup, comp: LayerCompute, first: Array, back: Array) -> La
     # one TP all-reduce of the layer's activations (with SP: an all-gather + a reduce-scatter, the same)
     tp_one_s = all_reduce_s(fab, u_tokens * m.hidden * el, u_tp, np.ones_like(u_tp))[back]
     tp_per_layer = a.tp_collectives_per_layer / (2.0 if m.parallel_block else 1.0)
-    tp_s = tp_per_layer * (1.0 + f_full / 2.0) * tp_one_s  # full recompute re-runs the forward half
+    # full recompute re-runs the forward half, or (re-running only what the backward pass reads) the collectives
+    # before the layer's last GEMMs: all but the final reduction of the layer's 2 blocks (1 in a parallel block), each
+    # an all-reduce or, with sequence parallelism, an all-gather and a reduce-scatter
+    rerun_tp, rerun_ep = 1.0, 1.0
+    if st.stack.memory.full_recompute == "backward_needs":
+        forward_ops = (1.0 if m.parallel_block else 2.0) * np.where(lay.sp_div > 1, 2.0, 1.0)
+        rerun_tp, rerun_ep = 1.0 - 1.0 / forward_ops, 0.5  # the MoE combine all-to-all only feeds the output
+    tp_s = tp_per_layer * (1.0 + rerun_tp * f_full / 2.0) * tp_one_s
     # decomposed overlap (userbuffers ring exchange, async TP, MC2) splits each collective into tp chunks pipelined with
     # the pieces of the neighbouring GEMM: the first chunk has nothing to hide behind, and no more than the layer's
     # GEMM time can hide the rest (Wang et al. 2023, ASPLOS, "Overlap communication with dependent computation via
@@ -369,7 +390,7 @@ def _layer_comm(st: _Setup, comp: LayerCompute, first: Array, back: Array) -> La
     if n_moe:
         ep_one_s = all_to_all_s(fab, u_moe_tokens / u_etp * m.moe.top_k * m.hidden * el,  # type: ignore[union-attr]
                                 u_ep, np.ones_like(u_ep))[back]
-        ep_s = a.moe_all_to_alls_per_layer * (1.0 + f_full / 2.0) * ep_one_s * (n_moe / L)
+        ep_s = a.moe_all_to_alls_per_layer * (1.0 + rerun_ep * f_full / 2.0) * ep_one_s * (n_moe / L)
         # the all-to-all hides behind another micro-batch's compute (1F1B A2A overlap, DualPipe), no more than it
         ep_exposed = ep_s - np.minimum(ov.ep * ep_s, comp.gemm_s + comp.attention_s)
     # communication hidden behind compute still slows that compute (SMs and HBM shared with the collective)

@@ -370,7 +370,8 @@ def _layer_comm(st: _Setup, comp: LayerCompute, first: Array, back: Array) -> La
     # full recompute re-runs the forward half, or (re-running only what the backward pass reads) the collectives
     # before the layer's last GEMMs: all but the final reduction of the layer's 2 blocks (1 in a parallel block), each
     # an all-reduce or, with sequence parallelism, an all-gather and a reduce-scatter
-    rerun_tp, rerun_ep = 1.0, 1.0
+    rerun_tp: float | Array = 1.0
+    rerun_ep = 1.0
     if st.stack.memory.full_recompute == "backward_needs":
         forward_ops = (1.0 if m.parallel_block else 2.0) * np.where(lay.sp_div > 1, 2.0, 1.0)
         rerun_tp, rerun_ep = 1.0 - 1.0 / forward_ops, 0.5  # the MoE combine all-to-all only feeds the output

@@ -290,7 +290,9 @@ def test_alias_bombs_of_any_shape_are_refused_fast_or_small_enough_to_read(level
     except yamlio.RefusedInputError as exc:
         assert "aliases" in str(exc)
         assert 10 * strings > yamlio.MAX_ALIAS_EXPANSION, "a small document was refused"
-    assert time.process_time() - start < 0.25
+    # a hang guard, not a benchmark: an unbounded expansion takes seconds to minutes; a document just under the
+    # limit took 0.36 s of CPU on a loaded 2-core machine (0.25 s, the old bound, failed there)
+    assert time.process_time() - start < 1.0
 
 
 @settings(max_examples=60, deadline=None)

@@ -115,3 +115,33 @@ def test_a_run_may_say_its_embedding_is_tied(tmp_path, run):
     assert run_model(load_runs(_write(tmp_path, tied))[0]).tied_embeddings is True
     tied["model"]["tied_embeddings"] = "sometimes"
     assert "tied_embeddings" in _refusal(_write(tmp_path, tied))
+
+
+def test_a_parallel_block_comes_from_the_run_or_from_its_preset_of_the_same_shape(tmp_path, catalog):
+    """`model.parallel_block` (accelplan's addition): stated, it holds; left out, a run naming a catalog model of its
+    own shape gets that model's block (PaLM's is parallel, sec. 2 of the paper), any other run a sequential one."""
+    from accelplan.validate.runs import run_model
+
+    palm = catalog.models["palm-540b"]
+    assert palm.parallel_block
+    entry = {"id": "palm_like", "source": "test", "source_group": "test", "chip": "tpu-v4", "chips": 6144,
+             "model": {"preset": "palm-540b", "layers": palm.layers, "hidden": palm.hidden, "heads": palm.heads,
+                       "kv_heads": palm.kv_heads, "head_dim": palm.head_dim, "ffn_hidden": palm.ffn_hidden,
+                       "gated_mlp": True, "vocab": palm.vocab, "seq_len": 2048},
+             "plan": {"tp": 12}, "measured": {"tokens_per_s": 1.0}}
+
+    def block(e: dict) -> bool:
+        return run_model(load_runs(_write(tmp_path, e))[0], catalog).parallel_block
+
+    assert block(entry) is True
+    assert run_model(load_runs(_write(tmp_path, entry))[0]).parallel_block is False  # no catalog to ask
+    stated = copy.deepcopy(entry)
+    stated["model"]["parallel_block"] = False
+    assert block(stated) is False
+    other_shape = copy.deepcopy(entry)
+    other_shape["model"]["layers"] = palm.layers // 2  # a different model that borrowed the name
+    assert block(other_shape) is False
+    unnamed = copy.deepcopy(entry)
+    unnamed["model"]["preset"] = None
+    unnamed["model"]["parallel_block"] = True
+    assert block(unnamed) is True

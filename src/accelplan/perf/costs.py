@@ -153,6 +153,18 @@ class ModelCosts:
         return (self.n_dense_layers * dense + self.n_moe_layers * moe + head
                 + self.model.layers * self.attn_core_flops_per_token)
 
+    @property
+    def last_gemms(self) -> frozenset[str]:
+        """The GEMMs of a layer whose outputs only feed the layer's output (the MLP's and experts' down projections;
+        in a parallel block the attention output projection too): nothing in the backward pass reads them."""
+        return frozenset({"mlp_out", "expert_out", "shared_out"} | ({"out_proj"} if self.model.parallel_block else set()))
+
+    def last_gemm_flops_per_token(self) -> float:
+        """Forward FLOPs per token of every layer's `last_gemms`, summed over the layers."""
+        def per_layer(gemms: tuple[Gemm, ...]) -> float:
+            return sum(g.flops_per_token for g in gemms if g.name in self.last_gemms)
+        return self.n_dense_layers * per_layer(self.dense_layer_gemms) + self.n_moe_layers * per_layer(self.moe_layer_gemms)
+
     @cached_property
     def op_sac_dense(self) -> OpSacLayer:
         """Per-op selective checkpointing of a dense layer (`op_sac_layer`)."""

@@ -289,8 +289,7 @@ def _layer_compute(st: _Setup, first: Array, back: Array) -> LayerCompute:
     gap_s = 0.0 if compiled or stack.execution.graphs == "full_iteration" else a.kernel_overhead_us * 1e-6
     dense_gap_s = 0.0 if stack.execution.graphs == "per_layer" else gap_s
 
-    # the GEMMs whose outputs only feed the layer's output: a recompute that re-runs what the backward reads skips them
-    tail = {"mlp_out", "shared_out"} | ({"out_proj"} if m.parallel_block else set())
+    tail = c.last_gemms  # a recompute that re-runs only what the backward reads skips them
 
     def layer_forward(gemms: tuple[Gemm, ...], moe_layer: bool) -> tuple[Array, Array, Array, Array]:
         t_gemm = np.zeros_like(u_tp)
@@ -655,8 +654,9 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     peak = chips * st.r.mfu_peak_flops_per_s
     mfu = c.model_flops_per_token() * tps / peak
     rc = plans.recompute
+    skipped = c.last_gemm_flops_per_token() if st.stack.memory.full_recompute == "backward_needs" else 0.0
     recompute_flops = np.where(rc == 2, lay.f_full * (c.forward_flops_per_token()
-                                                      - sum(g.flops_per_token for g in c.head_gemms)),
+                                                      - sum(g.flops_per_token for g in c.head_gemms) - skipped),
                                np.where(rc == 1, L * c.attn_core_flops_per_token, 0.0))
     hfu = (c.model_flops_per_token() + recompute_flops) * tps / peak
     mem = st.memory

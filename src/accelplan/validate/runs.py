@@ -75,6 +75,9 @@ class RunModel(_Entry):
     moe: MoE | None = None
     attention: Attention | None = None
     tied_embeddings: bool = False  # accelplan's addition (docs/runs-format.md): output layer = the word embedding
+    # accelplan's addition: attention and MLP side by side on one norm (PaLM, GPT-J); null: the preset's, if the run
+    # names a catalog model of the same shape, else false (a sequential block)
+    parallel_block: bool | None = None
 
 
 class RunPlan(_Entry):
@@ -193,12 +196,23 @@ def load_runs(path: str | Path) -> list[Run]:
     return load_entries(path, Run)
 
 
-def run_model(run: Run) -> ModelSpec:
-    return model_spec(run.model, run.id)
+def run_model(run: Run, cat: Catalog | None = None) -> ModelSpec:
+    """The run's architecture. What the runs format cannot state (a parallel attention+MLP block) comes from the
+    catalog model the run names as its preset, where that model has the run's shape."""
+    return model_spec(run.model, run.id, parallel_block=_parallel_block(run.model, cat))
+
+
+def _parallel_block(rm: RunModel, cat: Catalog | None) -> bool:
+    if rm.parallel_block is not None:
+        return rm.parallel_block
+    preset = cat.models.get(rm.preset) if cat is not None and rm.preset else None
+    same_shape = preset is not None and (preset.layers, preset.hidden, preset.heads) == (rm.layers, rm.hidden, rm.heads)
+    return bool(same_shape and preset.parallel_block)  # type: ignore[union-attr]
 
 
 def model_spec(rm: RunModel, run_id: str, **extra: Any) -> ModelSpec:
     """The architecture a run's `model` block describes (EXTRA: fields a format extension adds)."""
+    extra.setdefault("parallel_block", bool(rm.parallel_block))
     return ModelSpec(id=rm.preset or run_id, name=f"{run_id} model", layers=rm.layers, hidden=rm.hidden,
                      heads=rm.heads, kv_heads=rm.kv_heads, head_dim=rm.head_dim, ffn_hidden=rm.ffn_hidden,
                      gated_mlp=rm.gated_mlp, vocab=rm.vocab, seq_len=rm.seq_len, moe=rm.moe, attention=rm.attention,
@@ -279,7 +293,7 @@ def prepare_run(run: Run, cat: Catalog, calibration: Calibration | None = None, 
     prep = Prepared(run=run, result=res, chip=chip)
     system = cat.system(run.system) if run.system else cat.default_system(chip)
     prep.system = system
-    m = run_model(run)
+    m = run_model(run, cat)
     p = run.plan
     precision = p.precision or "bf16"
     if p.precision is None:

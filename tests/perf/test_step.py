@@ -385,3 +385,22 @@ def test_palm_540b_under_jax_full_remat_reports_the_papers_hfu_over_mfu(catalog)
     r = evaluate(w, catalog.default_system(chip), chip, plans, stack=catalog.stack("pax"))
     assert float(r.hfu[0] / r.mfu[0]) == pytest.approx(57.8 / 46.2, rel=0.05)
     assert float(r.hfu[0] / r.mfu[0]) < 4.0 / 3.0 - 0.05
+
+
+def test_hfu_counts_what_each_selective_policy_recomputes(catalog):
+    # torchtitan's per-op checkpointing re-runs the even mm's of a Llama block in call order q, k, v, o, w1, w3, w2:
+    # k (4096 x 1024), o (4096 x 4096) and w3 (4096 x 14336), 2 x 4096 x 19456 FLOPs per token and layer, and keeps
+    # the attention output; Megatron's core-attention recompute re-runs the attention core instead.
+    from accelplan.perf.costs import model_costs
+
+    w = make_workload("llama3.1-8b", seq_len=8192, global_batch=64, catalog=catalog)
+    chip = catalog.chip("h100-sxm")
+    system = catalog.default_system(chip)
+    plans = PlanArrays.from_plans([Plan(tp=1, pp=1, dp=8, micro_batch=1, recompute="selective", zero=3)])
+    c = model_costs(w.model, w.seq_len)
+    titan = catalog.stack("torchtitan")
+    core = titan.model_copy(update={"memory": titan.memory.model_copy(update={"selective_recompute": "core_attention"})})
+    for stack, per_token in ((titan, 32 * 2 * 4096 * 19456), (core, 32 * c.attn_core_flops_per_token)):
+        r = evaluate(w, system, chip, plans, stack=stack)
+        extra = float(r.hfu[0] / r.mfu[0]) - 1.0
+        assert extra == pytest.approx(per_token / c.model_flops_per_token(), rel=1e-9)

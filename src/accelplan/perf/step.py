@@ -655,9 +655,14 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     mfu = c.model_flops_per_token() * tps / peak
     rc = plans.recompute
     skipped = c.last_gemm_flops_per_token() if st.stack.memory.full_recompute == "backward_needs" else 0.0
+    if st.stack.memory.selective_recompute == "every_other_mm":  # every second mm of a block, not the attention
+        selective_flops = sum(n * lc.recompute_share * sum(g.flops_per_token for g in gemms) for n, lc, gemms in (
+            (c.n_dense_layers, c.op_sac_dense, c.dense_layer_gemms), (c.n_moe_layers, c.op_sac_moe, c.moe_layer_gemms)))
+    else:  # the attention core
+        selective_flops = L * c.attn_core_flops_per_token
     recompute_flops = np.where(rc == 2, lay.f_full * (c.forward_flops_per_token()
                                                       - sum(g.flops_per_token for g in c.head_gemms) - skipped),
-                               np.where(rc == 1, L * c.attn_core_flops_per_token, 0.0))
+                               np.where(rc == 1, selective_flops, 0.0))
     hfu = (c.model_flops_per_token() + recompute_flops) * tps / peak
     mem = st.memory
     return StepArrays(plans=plans, step_time_s=step, time=time, memory=mem.memory, memory_bytes=mem.total,

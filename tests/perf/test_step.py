@@ -404,3 +404,16 @@ def test_hfu_counts_what_each_selective_policy_recomputes(catalog):
         r = evaluate(w, system, chip, plans, stack=stack)
         extra = float(r.hfu[0] / r.mfu[0]) - 1.0
         assert extra == pytest.approx(per_token / c.model_flops_per_token(), rel=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(plan=PLANS)
+def test_remat_never_recomputes_more_than_the_whole_layer(catalog, setup, plan):
+    # whatever the plan, re-running only what the backward pass reads costs no more recompute time, tensor-parallel
+    # or expert traffic than re-running the whole layer, and the terms still sum to the step
+    needs, whole = _recompute_modes(catalog)
+    w, s, c = setup
+    r_needs, r_whole = (evaluate(w, s, c, PlanArrays.from_plans([plan]), stack=st) for st in (needs, whole))
+    for term in ("recompute", "tp_comm", "ep_comm"):
+        assert 0.0 <= float(r_needs.time[term][0]) <= float(r_whole.time[term][0]) * (1 + 1e-9) + 1e-12
+    assert sum(float(r_needs.time[k][0]) for k in TIME_TERMS) == pytest.approx(float(r_needs.step_time_s[0]), rel=1e-9)

@@ -117,8 +117,8 @@ def _expert_time(c: ModelCosts, tokens_moe: Array, etp: Array, ep: Array, r: Rat
     """Routed experts on one rank, their fp8 casts, and the number of GEMM launches they take. A rank receives
     tokens_moe x top_k rows (balanced routing) spread over its experts / ep local experts; expert tensor parallelism
     splits each expert's hidden dimension. A grouped GEMM runs all local experts as one kernel (its tiles fill the
-    chip together); without it each expert is its own GEMM. Returns the time, the casts, the launches and the share
-    of the time that is the experts' down projection (the layer's last GEMM)."""
+    chip together); without it each expert is its own GEMM. Returns the time, the casts, the launches and the part of
+    the time that is the experts' down projection (the layer's last GEMM)."""
     moe = c.model.moe
     assert moe is not None  # only called for MoE models
     local = moe.experts / ep

@@ -174,3 +174,18 @@ def test_per_op_checkpointing_keeps_the_odd_mm_outputs_and_the_attention_output(
     per_layer = memory_of(w, chip, plans, stack).memory["activations"][0] / m.layers
     per_token = 2 * (h / tp + (h + h + f + h) / tp + h)  # input; wq, wv, w1, attention output; w2 output
     assert per_layer == pytest.approx(s * per_token, rel=1e-9)
+
+
+@pytest.mark.parametrize(("version", "precision", "per_param"), [
+    ("24.07", "bf16", 12.0),  # fp32 master + two fp32 Adam moments (ZeRO sec. 3.1)
+    ("25.07", "bf16", 10.0),  # the perf scripts' precision-aware optimizer: 16-bit master remainders + the moments
+    ("25.07", "fp8", 12.0),  # the scripts turn it on for bf16 runs only
+])
+def test_nemo_bf16_runs_keep_the_master_weights_as_16_bit_remainders_from_25_07(catalog, version, precision, per_param):
+    stack, _ = catalog.resolve_stack(catalog.chip("h100-sxm"), "nemo", version)
+    w = make_workload("llama3.1-70b", seq_len=4096, global_batch=64, precision=precision, catalog=catalog)
+    plans = PlanArrays.from_plans([Plan(tp=8, pp=1, dp=8, micro_batch=1, recompute="none", zero=1)])
+    mem = memory_of(w, catalog.chip("h100-sxm"), plans, stack)
+    # the distributed optimizer shards the state over dp = 8: each rank holds 1/8 of the tp = 8 shard
+    assert float(mem.memory["optimizer"][0]) == pytest.approx(per_param * float(mem.params_local[0]), rel=1e-9)
+    assert float(mem.params_local[0]) == pytest.approx(model_costs(w.model).params_total / 64, rel=0.01)

@@ -112,6 +112,9 @@ class Memory(Strict):
     grad_bytes: float = Field(gt=0, le=8)  # main gradient buffer, per element (fp32 = 4, bf16 = 2)
     optimizer_bytes: float = Field(gt=0, le=24)  # master weights (where separate) and Adam moments per parameter
     master_bytes: float = Field(default=4.0, ge=0, le=8)  # of which a separate fp32 master copy (0 where weights are fp32)
+    # the master copy's bytes in a bf16 run where the stack keeps it otherwise: Megatron's precision-aware optimizer
+    # stores only the 16 bits of each fp32 master weight that the bf16 weight lacks (2); null: master_bytes
+    bf16_master_bytes: float | None = Field(default=None, ge=0, le=8)
     expert_tensor_parallel: Literal["tp", "1"] = "tp"  # experts split like the dense layers (Megatron default) or not
     # what "selective" recompute keeps: core_attention = Megatron's (recompute the attention core; with flash
     # attention that frees almost nothing), keep_qkv = keep the layer input and q, k, v and recompute the rest

@@ -128,14 +128,20 @@ class Memory:
                       params_local=np.concatenate([self.params_local, other.params_local]))
 
 
-def bytes_per_param(stack: Stack, plans: PlanArrays, a: Assumptions) -> tuple[float, float, Array]:
+def bytes_per_param(stack: Stack, plans: PlanArrays, a: Assumptions, precision: str) -> tuple[float, float, Array]:
     """Weight, gradient and optimizer-state bytes per parameter: the stack's, unless an assumption overrides them;
-    bf16 optimizer state halves the Adam moments (the master copy stays fp32)."""
+    bf16 optimizer state halves the Adam moments (the master copy stays fp32); a bf16 run on a stack that keeps its
+    master copy as remainders (`bf16_master_bytes`) holds that instead of the whole fp32 copy."""
     mem = stack.memory
     wb = a.weight_bytes if a.weight_bytes is not None else mem.weight_bytes
     gb = a.grad_bytes if a.grad_bytes is not None else mem.grad_bytes
-    ob = a.optimizer_bytes if a.optimizer_bytes is not None else mem.optimizer_bytes
-    moments = ob - mem.master_bytes
+    if a.optimizer_bytes is not None:  # an override states the whole state, master copy included
+        ob, moments = a.optimizer_bytes, a.optimizer_bytes - mem.master_bytes
+    else:
+        moments = mem.optimizer_bytes - mem.master_bytes
+        master = mem.bf16_master_bytes if precision == "bf16" and mem.bf16_master_bytes is not None \
+            else mem.master_bytes
+        ob = master + moments
     return wb, gb, np.where(plans.opt_bf16, ob - moments / 2.0, ob)
 
 
@@ -187,7 +193,7 @@ def memory_per_device(workload: Workload, chip: Chip, plans: PlanArrays, a: Assu
     lay = layout(workload, plans, c, stack)
     pp, vpp = plans.pp.astype(float), plans.vpp.astype(float)
     zero = plans.zero
-    wb, gb, ob = bytes_per_param(stack, plans, a)
+    wb, gb, ob = bytes_per_param(stack, plans, a, workload.precision)
     p_all = lay.p_nonexp + lay.p_exp
     p_sharded = lay.p_nonexp / lay.shard + lay.p_exp / lay.exp_shard
     full_weights, sharded_weights = wb * p_all, wb * p_sharded
@@ -254,7 +260,7 @@ def stage_memory_bytes(workload: Workload, chip: Chip, plans: PlanArrays, a: Ass
     p_nonexp = layers * ((1 - frac_moe) * dense + frac_moe * moe_nonexp) / tp \
         + (c.params_embedding * embedding + head * logits) / tp
     p_exp = layers * frac_moe * (m.moe.experts / plans.ep if m.moe else 0.0) * c.params_expert / lay.etp
-    wb, gb, ob = bytes_per_param(stack, plans, a)
+    wb, gb, ob = bytes_per_param(stack, plans, a, workload.precision)
     zero = plans.zero
     p_all = p_nonexp + p_exp
     p_sharded = p_nonexp / lay.shard + p_exp / lay.exp_shard

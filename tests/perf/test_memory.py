@@ -70,7 +70,9 @@ def test_the_issue_repro_llama3_8b_selective_on_8_h100_does_not_fit(catalog):
     assert mem.total[0] == pytest.approx(hand, rel=1e-3) and 88e9 < hand < 94e9
     from accelplan.errors import PlanError
 
-    with pytest.raises(PlanError, match=r"needs 8[89]\.\d GB"):
+    # NeMo's latest release keeps the bf16 run's master weights as 16-bit remainders: 2 x 8.03B / 8 = 2.0 GB less
+    # than the hand count above, 87.0 GB, still over the 85.5 GB
+    with pytest.raises(PlanError, match=r"needs 87\.0 GB"):
         estimate(w, "h100-sxm", plan, framework="nemo")
 
 

@@ -145,3 +145,5 @@ def test_a_parallel_block_comes_from_the_run_or_from_its_preset_of_the_same_shap
     unnamed["model"]["preset"] = None
     unnamed["model"]["parallel_block"] = True
     assert block(unnamed) is True
+    unnamed["model"]["parallel_block"] = "sometimes"
+    assert "parallel_block" in _refusal(_write(tmp_path, unnamed))

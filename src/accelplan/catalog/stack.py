@@ -132,6 +132,11 @@ class Memory(Strict):
     # null = not stated, read as whole_layer
     full_recompute: Literal["whole_layer", "backward_needs"] | None = None
 
+    @property
+    def recompute_skips_last_gemms(self) -> bool:
+        """Full recompute leaves out the layer's last GEMMs and the traffic after them (`full_recompute`)."""
+        return self.full_recompute == "backward_needs"
+
 
 class PlanDefaults(Strict):
     """What the stack runs where a job leaves a plan field unset. Validation reads it for a published run that does

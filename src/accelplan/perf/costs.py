@@ -165,6 +165,11 @@ class ModelCosts:
             return sum(g.flops_per_token for g in gemms if g.name in self.last_gemms)
         return self.n_dense_layers * per_layer(self.dense_layer_gemms) + self.n_moe_layers * per_layer(self.moe_layer_gemms)
 
+    def op_sac_recompute_flops_per_token(self) -> float:
+        """Forward FLOPs per token that per-op selective checkpointing re-runs (`op_sac_layer`), over the layers."""
+        return (self.n_dense_layers * self.op_sac_dense.recompute_share * sum(g.flops_per_token for g in self.dense_layer_gemms)
+                + self.n_moe_layers * self.op_sac_moe.recompute_share * sum(g.flops_per_token for g in self.moe_layer_gemms))
+
     @cached_property
     def op_sac_dense(self) -> OpSacLayer:
         """Per-op selective checkpointing of a dense layer (`op_sac_layer`)."""

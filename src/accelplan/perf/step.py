@@ -144,7 +144,7 @@ def _expert_time(c: ModelCosts, tokens_moe: Array, etp: Array, ep: Array, r: Rat
             cast = cast + a.fp8_cast_bytes_per_element * rows * (k + n) / r.hbm_bytes_per_s
         t_g = np.maximum(flops / rate, nbytes / r.hbm_bytes_per_s)
         t = t + t_g
-        if g.name == "expert_out":
+        if g.name in c.last_gemms:
             t_out = t_out + t_g
     launches = np.where(grouped, 2.0, 2.0 * local)  # the two expert GEMMs (fc1, fc2), once or per expert
     return t, cast, launches, t_out
@@ -332,7 +332,7 @@ def _layer_compute(st: _Setup, first: Array, back: Array) -> LayerCompute:
     ew_fwd = (n_dense * ew_d + n_moe * ew_m) / L
     rc, f_full = st.plans.recompute, lay.f_full
     # full recompute that re-runs only what the backward pass reads (JAX remat) skips the layer's last GEMMs
-    full_skips = (n_dense * tail_d + n_moe * tail_m) / L if stack.memory.full_recompute == "backward_needs" else zeros
+    full_skips = (n_dense * tail_d + n_moe * tail_m) / L if stack.memory.recompute_skips_last_gemms else zeros
     # selective recompute re-runs the attention core and the element-wise work (Megatron's core-attention recompute,
     # MaxText's keep-q,k,v policies); per-op checkpointing keeps the attention output and re-runs every second mm
     # of a block instead
@@ -371,7 +371,7 @@ def _layer_comm(st: _Setup, comp: LayerCompute, first: Array, back: Array) -> La
     # an all-reduce or, with sequence parallelism, an all-gather and a reduce-scatter
     rerun_tp: float | Array = 1.0
     rerun_ep = 1.0
-    if st.stack.memory.full_recompute == "backward_needs":
+    if st.stack.memory.recompute_skips_last_gemms:
         forward_ops = (1.0 if m.parallel_block else 2.0) * np.where(lay.sp_div > 1, 2.0, 1.0)
         rerun_tp, rerun_ep = 1.0 - 1.0 / forward_ops, 0.5  # the MoE combine all-to-all only feeds the output
     tp_s = tp_per_layer * (1.0 + rerun_tp * f_full / 2.0) * tp_one_s
@@ -654,12 +654,10 @@ def _evaluate(workload: Workload, system: System, chip: Chip, plans: PlanArrays,
     peak = chips * st.r.mfu_peak_flops_per_s
     mfu = c.model_flops_per_token() * tps / peak
     rc = plans.recompute
-    skipped = c.last_gemm_flops_per_token() if st.stack.memory.full_recompute == "backward_needs" else 0.0
-    if st.stack.memory.selective_recompute == "every_other_mm":  # every second mm of a block, not the attention
-        selective_flops = sum(n * lc.recompute_share * sum(g.flops_per_token for g in gemms) for n, lc, gemms in (
-            (c.n_dense_layers, c.op_sac_dense, c.dense_layer_gemms), (c.n_moe_layers, c.op_sac_moe, c.moe_layer_gemms)))
-    else:  # the attention core
-        selective_flops = L * c.attn_core_flops_per_token
+    skipped = c.last_gemm_flops_per_token() if st.stack.memory.recompute_skips_last_gemms else 0.0
+    # per-op checkpointing re-runs every second mm of a block, not the attention; the other policies the attention core
+    selective_flops = (c.op_sac_recompute_flops_per_token() if st.stack.memory.selective_recompute == "every_other_mm"
+                       else L * c.attn_core_flops_per_token)
     recompute_flops = np.where(rc == 2, lay.f_full * (c.forward_flops_per_token()
                                                       - sum(g.flops_per_token for g in c.head_gemms) - skipped),
                                np.where(rc == 1, selective_flops, 0.0))
